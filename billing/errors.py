@@ -25,6 +25,7 @@ INVOICE_NOT_FOUND: Final = "invoice_not_found"
 CONFIRMATION_MISMATCH: Final = "confirmation_mismatch"
 UNKNOWN_EVENT_KIND: Final = "unknown_event_kind"
 CATALOG_INVALID: Final = "catalog_invalid"
+DUPLICATE_EVENT_ID: Final = "duplicate_event_id"
 
 
 class DomainError(Exception):
