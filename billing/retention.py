@@ -1,16 +1,40 @@
 """What reverting a workspace to the free tier does to its data, and what reactivation
 restores (SPEC §2 "Revert to free" and "Reactivation").
 
-Pure domain: decisions only. The plans returned here are data that a database activity
-applies idempotently.
+Pure domain: decisions only, time is an argument. A plan is computed ONCE at the revert
+instant and recorded (workflow history); a database activity then applies it
+idempotently. Recomputing from an already-reverted snapshot would find nobody left to
+suspend, so reactivation takes the recorded `RevertPlan`, not a fresh one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveInt
 
+from billing.workspace import (
+    DeletionWarningEmail,
+    LimitViolation,
+    Member,
+    ReactivationPlan,
+    RevertPlan,
+    ScheduledDeletion,
+    SeatHolding,
+    WorkspaceSnapshot,
+)
 
-class RetentionPolicy(BaseModel):
+# Sorts after every real grant time: an admin whose grant time is unknown ranks last.
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RetentionPolicy(_Frozen):
     """How a revert to free treats workspace data: catalog data (``[retention]`` table).
 
     The free plan's own limits (members, connectors, spaces) are not repeated here: they
@@ -22,8 +46,161 @@ class RetentionPolicy(BaseModel):
         keep_members: how many members keep access (the earliest-granted admins).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     data_source_max_bytes: NonNegativeInt = 50_000_000
     deletion_delay_days: NonNegativeInt = 7
     keep_members: PositiveInt = 1
+
+
+class FreeLimits(_Frozen):
+    """Limits of the plan a workspace reverts to, taken from the catalog's free plan.
+
+    None means unlimited; a catalog without a free plan passes ``FreeLimits()``. From a
+    catalog plan: ``FreeLimits(max_members=plan.max_members,
+    max_connectors=plan.connectors, max_spaces=plan.spaces)``.
+    """
+
+    max_members: NonNegativeInt | None = None
+    max_connectors: NonNegativeInt | None = None
+    max_spaces: NonNegativeInt | None = None
+
+
+def _keep_rank(member: Member, admin_roles: frozenset[str]) -> tuple[bool, datetime, str]:
+    # Admins first, then earliest grant (unknown grant last), then user id for ties.
+    # Without any admin the same order keeps the earliest-granted member.
+    return (member.role not in admin_roles, member.role_granted_at or _NEVER, member.user_id)
+
+
+def members_to_keep(
+    members: Iterable[Member], admin_roles: frozenset[str], count: int = 1
+) -> list[str]:
+    """User ids of the active members who keep access, best first.
+
+    The admin (role in ``admin_roles``) whose current role was granted earliest wins;
+    ties go to the smallest user id. With no admin, the earliest-granted member is kept
+    (then the smallest user id), so a workspace is never left without anybody.
+    """
+    active = [m for m in members if m.status == "active"]
+    return [m.user_id for m in sorted(active, key=lambda m: _keep_rank(m, admin_roles))][:count]
+
+
+def free_limit_violations(
+    members: int, connectors: int, spaces: int, limits: FreeLimits
+) -> list[LimitViolation]:
+    """The free-plan limits that these counts exceed (strictly more than allowed)."""
+    checks: list[tuple[Literal["members", "connectors", "spaces"], int, int | None]] = [
+        ("members", members, limits.max_members),
+        ("connectors", connectors, limits.max_connectors),
+        ("spaces", spaces, limits.max_spaces),
+    ]
+    return [
+        LimitViolation(limit=name, current=current, allowed=allowed)
+        for name, current, allowed in checks
+        if allowed is not None and current > allowed
+    ]
+
+
+def plan_revert(
+    snapshot: WorkspaceSnapshot,
+    at: datetime,
+    policy: RetentionPolicy,
+    admin_roles: frozenset[str],
+    *,
+    limits: FreeLimits,
+) -> RevertPlan:
+    """Decide what reverting ``snapshot`` to the free tier at ``at`` does.
+
+    Args:
+        snapshot: the workspace just before the revert.
+        at: the revert instant (end of the cancelled period).
+        policy: the catalog's retention policy.
+        admin_roles: roles that count as admin (``{"admin"}`` for seats,
+            ``{"org_admin"}`` for credits).
+        limits: the catalog's free-plan limits, for the "over free limits" report.
+
+    Returns:
+        The plan. Sources already pending deletion keep their deadline and are not warned
+        about again; already deleted or suspended things are left alone.
+    """
+    kept = members_to_keep(snapshot.members, admin_roles, policy.keep_members)
+    active = [m for m in snapshot.members if m.status == "active"]
+    delete_at = at + timedelta(days=policy.deletion_delay_days)
+    deletions = [
+        ScheduledDeletion(data_source_id=d.id, bytes=d.bytes, delete_at=delete_at)
+        for d in snapshot.data_sources
+        if d.status == "active"
+        and d.deletion_scheduled_at is None
+        and d.bytes > policy.data_source_max_bytes
+    ]
+    email = None
+    if deletions:
+        kept_emails = [m.email for m in active if m.user_id in kept and m.email]
+        email = DeletionWarningEmail(
+            to=snapshot.billing_contact_email or next(iter(kept_emails), None),
+            workspace_id=snapshot.workspace_id,
+            delete_at=delete_at,
+            data_sources=deletions,
+            idempotency_key=f"revert:{snapshot.workspace_id}:{at.isoformat()}:deletion-warning",
+        )
+    return RevertPlan(
+        workspace_id=snapshot.workspace_id,
+        at=at,
+        kept_member_ids=kept,
+        suspended_member_ids=[m.user_id for m in active if m.user_id not in kept],
+        previous_seats=[SeatHolding(user_id=m.user_id, seat=m.seat) for m in active if m.seat],
+        deleted_connection_ids=[c.id for c in snapshot.connections if c.status == "active"],
+        remove_slack_bot=snapshot.slack_bot,
+        deactivated_agent_ids=[a.id for a in snapshot.agents if a.status == "active"],
+        scheduled_deletions=deletions,
+        warning_email=email,
+        # After the revert: the kept members, no connection, spaces untouched.
+        limit_violations=free_limit_violations(len(kept), 0, snapshot.spaces, limits),
+    )
+
+
+def plan_reactivation(
+    snapshot: WorkspaceSnapshot, revert: RevertPlan | None, at: datetime
+) -> ReactivationPlan:
+    """Decide what reactivating at ``at`` restores.
+
+    With the recorded revert, only what the revert took away comes back (a member
+    suspended for another reason stays suspended). Without it (no record), every
+    suspended member and deactivated agent comes back, with seats from the snapshot.
+    Pending deletions due strictly after ``at`` are cancelled, whatever scheduled them;
+    one already due is not (it happens on time).
+    """
+    by_id = {m.user_id: m for m in snapshot.members}
+    suspended = [m.user_id for m in snapshot.members if m.status == "suspended"]
+    deactivated = [a.id for a in snapshot.agents if a.status == "deactivated"]
+    if revert is None:
+        restored, agents = suspended, deactivated
+        seats = [SeatHolding(user_id=u, seat=s) for u in restored if (s := by_id[u].seat)]
+    else:
+        restored = [u for u in revert.suspended_member_ids if u in suspended]
+        agents = [a for a in revert.deactivated_agent_ids if a in deactivated]
+        seats = [h for h in revert.previous_seats if h.user_id in by_id]
+    return ReactivationPlan(
+        workspace_id=snapshot.workspace_id,
+        at=at,
+        restored_member_ids=restored,
+        restored_seats=seats,
+        reactivated_agent_ids=agents,
+        cancelled_deletion_ids=[
+            d.id
+            for d in snapshot.data_sources
+            if d.status == "active" and d.deletion_scheduled_at and d.deletion_scheduled_at > at
+        ],
+    )
+
+
+def pending_deletions(snapshot: WorkspaceSnapshot) -> list[ScheduledDeletion]:
+    """The data-source deletions a snapshot has pending (for the overview's warning)."""
+    return [
+        ScheduledDeletion(data_source_id=d.id, bytes=d.bytes, delete_at=d.deletion_scheduled_at)
+        for d in snapshot.data_sources
+        if d.status == "active" and d.deletion_scheduled_at is not None
+    ]
+
+
+def due_deletions(scheduled: Iterable[ScheduledDeletion], at: datetime) -> list[ScheduledDeletion]:
+    """The scheduled deletions due at ``at`` (``delete_at <= at``), in input order."""
+    return [s for s in scheduled if s.delete_at <= at]
