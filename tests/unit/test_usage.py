@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from billing.catalog import load_catalog
 from billing.errors import DUPLICATE_EVENT_ID, INVALID_ARGUMENT, UNKNOWN_EVENT_KIND, DomainError
 from billing.usage import (
     AssetMaterialization,
@@ -263,3 +264,11 @@ def test_totals_additive_over_batch_and_window_splits(
     )
     mid = start + timedelta(minutes=split_minutes)
     assert whole == totals(events, RULES, start, mid) + totals(events, RULES, mid, end)
+
+
+@pytest.mark.parametrize("catalog", ["credits", "seats"])
+def test_shipped_catalog_rules_price_the_worked_example(catalog: str) -> None:
+    rules = load_catalog(catalog).credit_rules
+    assert rules == CreditRules()
+    events = parse_events(DISCOVERY_RUN + FURTHER_ASSET)
+    assert totals(events, rules, T0, T0 + timedelta(days=31)).credits == 1001
