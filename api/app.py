@@ -1,0 +1,40 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.health import router as health_router
+from api.state import AppState
+from config.settings import Settings
+from db.engine import async_engine
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the API for ``settings``; resources open in the lifespan and close after it."""
+    if settings.database_url is None:
+        raise ValueError("TENURE_DATABASE_URL is not set: point it at PostgreSQL (or use `tenure dev`)")
+    database_url = settings.database_url
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = async_engine(database_url)
+        app.state.tenure = AppState(settings, engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Tenure",
+        version="0.1.0",
+        summary="Subscription lifecycle engine: plans, seats, invoices, usage.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    return app

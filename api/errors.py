@@ -1,0 +1,56 @@
+"""One error shape at the HTTP edge: ``{"code", "message", "details"}`` with a 4xx status."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from billing import errors as codes
+from billing.errors import DomainError
+
+# Domain codes whose meaning is "the thing does not exist" or "conflicts with state".
+_STATUS_BY_CODE: dict[str, int] = {
+    codes.PLAN_NOT_FOUND: 404,
+    codes.MEMBER_NOT_FOUND: 404,
+    codes.INVOICE_NOT_FOUND: 404,
+    codes.NOT_ALLOWED_IN_STATUS: 409,
+    codes.SEAT_LIMIT_REACHED: 409,
+    codes.SEAT_ALREADY_ASSIGNED: 409,
+    codes.FREE_LIMIT_EXCEEDED: 409,
+}
+
+
+def error_body(code: str, message: str, details: dict[str, object] | None = None) -> dict[str, object]:
+    """The JSON body of every error response."""
+    return {"code": code, "message": message, "details": details or {}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain errors, validation errors and HTTP errors to the one shape."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, error: DomainError) -> JSONResponse:
+        status = _STATUS_BY_CODE.get(error.code, 400)
+        return JSONResponse(error_body(error.code, error.message, error.details), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")}
+            for e in error.errors()
+        ]
+        body = error_body(codes.INVALID_ARGUMENT, "the request is invalid", {"errors": problems})
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {
+            401: "unauthenticated",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+        }
+        body = error_body(code.get(error.status_code, "http_error"), str(error.detail))
+        return JSONResponse(body, status_code=error.status_code)

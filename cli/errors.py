@@ -1,0 +1,87 @@
+"""Turning failures into one-line messages and documented exit codes (see docs/cli.md)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import psycopg
+import sqlalchemy.exc
+from pydantic import ValidationError
+from rich.console import Console
+
+from billing.errors import DomainError
+from config.settings import Settings, environment_variables
+from db.engine import DatabaseConfigError
+from devstack.ports import PortInUseError
+from devstack.postgres import PostgresError
+from devstack.stack import StackError
+from devstack.temporal import TemporalError
+
+# Exit codes (documented in docs/cli.md).
+OK = 0
+FAILED = 1  # the command ran and failed
+USAGE = 2  # bad arguments or configuration (Typer also uses 2 for usage errors)
+UNAVAILABLE = 3  # a dependency (database, Temporal, Stripe) cannot be reached
+REJECTED = 4  # the engine refused the command (a domain error code is printed)
+
+stderr = Console(stderr=True, highlight=False)
+
+
+class CliError(Exception):
+    """An error with a message for people and an exit code."""
+
+    def __init__(self, message: str, exit_code: int = FAILED) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def fail(message: str, exit_code: int = FAILED) -> NoReturn:
+    """Print ``error: message`` on stderr and exit."""
+    stderr.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    sys.exit(exit_code)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; a bad value exits with a one-line error."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        env = environment_variables()
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        fail(f"{env.get(field, field)}: {first['msg']}", USAGE)
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Map known failure types to one-line messages and exit codes, never a traceback."""
+    try:
+        yield
+    except CliError as error:
+        fail(error.message, error.exit_code)
+    except DomainError as error:
+        fail(f"{error.code}: {error.message}", REJECTED)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:
+        mapped = _map(error)
+        if mapped is None:
+            raise
+        fail(*mapped)
+
+
+def _map(error: Exception) -> tuple[str, int] | None:
+    if isinstance(error, PortInUseError | DatabaseConfigError):
+        return str(error), USAGE
+    if isinstance(error, sqlalchemy.exc.OperationalError | psycopg.OperationalError):
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        return f"cannot reach the database ({reason}); check TENURE_DATABASE_URL", UNAVAILABLE
+    if isinstance(error, PostgresError | TemporalError | StackError):
+        return str(error), UNAVAILABLE
+    if isinstance(error, ConnectionError):
+        return f"connection failed: {error}", UNAVAILABLE
+    return None

@@ -1,0 +1,115 @@
+"""The `tenure` command line (Typer + Rich). Exit codes: see docs/cli.md."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cli.errors import USAGE, fail, friendly_errors, load_settings
+from cli.tokens import tokens_app
+
+app = typer.Typer(
+    name="tenure",
+    help="Tenure: subscription lifecycle engine on Temporal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(tokens_app, name="tokens")
+console = Console()
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("TENURE_LOG_LEVEL", "INFO"),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _require_database(url: str | None) -> str:
+    if url is None:
+        fail("TENURE_DATABASE_URL is not set: point it at PostgreSQL (or run `tenure dev`)", USAGE)
+    return url
+
+
+def _check_catalog(name: str) -> None:
+    from billing.catalog import load_catalog
+
+    load_catalog(name)
+
+
+@app.command()
+def dev() -> None:
+    """Run the whole product on embedded defaults (PostgreSQL, Temporal, Stripe emulator,
+    worker, API) until Ctrl-C; data is kept under .tenure/."""
+    from cli.dev import run_dev
+
+    with friendly_errors():
+        settings = load_settings()
+        _check_catalog(settings.catalog)
+        raise typer.Exit(run_dev(settings, console))
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker: subscription workflows and their activities."""
+    from worker.main import run_worker
+
+    _logging()
+    with friendly_errors():
+        settings = load_settings()
+        _require_database(settings.database_url)
+        _check_catalog(settings.catalog)
+        asyncio.run(run_worker(settings))
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Bind address (TENURE_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (TENURE_API_PORT).")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    with friendly_errors():
+        settings = load_settings()
+        _require_database(settings.database_url)
+        _check_catalog(settings.catalog)
+        from devstack.ports import ensure_free
+
+        bind_host, bind_port = host or settings.api_host, port or settings.api_port
+        ensure_free(bind_host, bind_port, "the API", "TENURE_API_PORT")
+        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (Alembic) to TENURE_DATABASE_URL."""
+    from db.migrate import upgrade
+
+    with friendly_errors():
+        settings = load_settings()
+        upgrade(_require_database(settings.database_url))
+        console.print("database schema is up to date")
+
+
+@app.command("config")
+def show_config(
+    markdown: Annotated[bool, typer.Option(help="Print the README's Markdown table.")] = False,
+) -> None:
+    """Show every setting, its environment variable, default and current value."""
+    from cli.config_table import render
+
+    with friendly_errors():
+        render(load_settings(), console, markdown=markdown)
+
+
+if __name__ == "__main__":
+    app()

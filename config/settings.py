@@ -1,0 +1,133 @@
+"""Process settings: one typed object per process, read from the environment.
+
+Nothing is read at import time: call `Settings()` in a composition root (the CLI,
+the worker, the API factory) and pass the value down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The search attributes of SPEC §6, registered on every Temporal server we start and
+# listed in docker-compose.yml; workflows upsert them, so they must exist first.
+SEARCH_ATTRIBUTES: dict[str, str] = {
+    "TenureStatus": "Keyword",
+    "TenurePlan": "Keyword",
+    "TenureCatalog": "Keyword",
+    "TenurePaidSeats": "Int",
+    "TenurePeriodEnd": "Datetime",
+    "TenureCancelAt": "Datetime",
+}
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every setting of Tenure, its environment variable and default.
+
+    The README's configuration table is generated from this class
+    (`tenure config --markdown`), so the two cannot drift apart.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore", populate_by_name=True)
+
+    # --- application database -------------------------------------------------
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the application database (postgresql+psycopg://...). "
+        "Unset under `tenure dev`: the embedded PostgreSQL is used.",
+    )
+
+    # --- Temporal ---------------------------------------------------------------
+    temporal_address: str = Field(
+        default="127.0.0.1:7233",
+        validation_alias=_env("TEMPORAL_ADDRESS"),
+        description="Temporal frontend host:port (Temporal Cloud: <ns>.<acct>.tmprl.cloud:7233).",
+    )
+    temporal_namespace: str = Field(
+        default="default",
+        validation_alias=_env("TEMPORAL_NAMESPACE"),
+        description="Temporal namespace.",
+    )
+    temporal_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("TEMPORAL_API_KEY"),
+        description="Temporal Cloud API key (turns TLS on).",
+    )
+    temporal_tls: bool | None = Field(
+        default=None,
+        validation_alias=_env("TEMPORAL_TLS"),
+        description="Force TLS on/off; client certificates come from the standard "
+        "TEMPORAL_TLS_* variables or a TEMPORAL_PROFILE (temporalio.envconfig).",
+    )
+    task_queue: str = Field(default="tenure", description="Task queue of workflows and DB activities.")
+    stripe_task_queue: str = Field(
+        default="tenure-stripe", description="Task queue of the rate-limited Stripe activities."
+    )
+    max_cached_workflows: int = Field(
+        default=2000, ge=0, description="Workflows kept in the worker's sticky cache."
+    )
+    max_concurrent_activities: int = Field(default=100, ge=1, description="Activities a worker runs at once.")
+    stripe_activities_per_second: float = Field(
+        default=25.0,
+        gt=0,
+        description="Cap on Stripe activities per second across the task queue "
+        "(Stripe's test-mode limit is 25).",
+    )
+
+    # --- Stripe -----------------------------------------------------------------
+    stripe_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("STRIPE_API_KEY"),
+        description="Stripe secret key. Unset under `tenure dev`: the Stripe emulator is started.",
+    )
+    stripe_api_base: str | None = Field(
+        default=None,
+        description="Override of Stripe's API address (the emulator's URL in development).",
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("STRIPE_WEBHOOK_SECRET"),
+        description="Signing secret of the Stripe webhook endpoint (whsec_...).",
+    )
+
+    # --- API --------------------------------------------------------------------
+    api_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="Port of the HTTP API.")
+    # --- product ----------------------------------------------------------------
+    catalog: str = Field(
+        default="seats",
+        description="Plan catalog: a shipped name (`seats`, `credits`) or a path to a TOML file.",
+    )
+
+    # --- embedded development stack (`tenure dev`) ------------------------------
+    data_dir: Path = Field(
+        default=Path(".tenure"),
+        description="Where `tenure dev` keeps PostgreSQL and Temporal data.",
+    )
+    dev_postgres_port: int = Field(default=5433, ge=1, le=65535, description="Embedded PostgreSQL port.")
+    dev_temporal_port: int = Field(default=7233, ge=1, le=65535, description="Dev Temporal gRPC port.")
+    dev_temporal_ui_port: int = Field(default=8233, ge=1, le=65535, description="Temporal Web UI port.")
+    dev_stripe_port: int = Field(default=12111, ge=1, le=65535, description="Stripe emulator port.")
+
+
+def environment_variables() -> dict[str, str]:
+    """Map every setting to the environment variable that sets it.
+
+    Returns:
+        ``{field_name: ENV_VAR}`` for every field of `Settings`.
+    """
+    names: dict[str, str] = {}
+    prefix = Settings.model_config.get("env_prefix", "")
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names[name] = str(alias.choices[0])
+        else:
+            names[name] = f"{prefix}{name}".upper()
+    return names
