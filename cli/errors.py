@@ -12,7 +12,7 @@ import sqlalchemy.exc
 from pydantic import ValidationError
 from rich.console import Console
 
-from billing.errors import DomainError
+from billing.errors import CATALOG_INVALID, DomainError
 from config.settings import Settings, environment_variables
 from db.engine import DatabaseConfigError
 from devstack.ports import PortInUseError
@@ -64,6 +64,8 @@ def friendly_errors() -> Iterator[None]:
     except CliError as error:
         fail(error.message, error.exit_code)
     except DomainError as error:
+        if error.code == CATALOG_INVALID:  # configuration, not a refused command
+            fail(f"TENURE_CATALOG: {error.message}", USAGE)
         fail(f"{error.code}: {error.message}", REJECTED)
     except KeyboardInterrupt:
         sys.exit(130)
