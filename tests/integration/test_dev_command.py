@@ -101,8 +101,8 @@ def _interrupt_and_check_nothing_is_left(dev: Dev) -> None:
     assert len(children) >= 5  # postgres, temporal, emulator, worker, api (and their helpers)
     dev.proc.send_signal(signal.SIGINT)
     assert dev.proc.wait(timeout=90) == 0
-    gone, alive = psutil.wait_procs(children, timeout=10)
-    assert alive == [], f"left running: {[p.info if hasattr(p, 'info') else p for p in alive]}"
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == [], f"left running: {[(p.pid, p.name()) for p in alive]}"
 
 
 def test_dev_serves_every_url_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
