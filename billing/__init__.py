@@ -1,0 +1,137 @@
+"""Tenure's pure domain: money, periods, catalogs, subscription state and its rules.
+
+No I/O, no clock, no Temporal: every function takes the time it needs as ``at``.
+Workflows call `new_subscription`, `apply`/`validate`, `advance`/`next_deadline`/
+`usage_due`, `preview` and `on_invoice_event`, and perform the returned effects.
+"""
+
+from billing.catalog import Catalog, CatalogError, Plan, SeatType, load_catalog, parse_catalog
+from billing.clock import advance, arrears_lines, next_deadline, usage_due
+from billing.commands import (
+    COMMAND_ADAPTER,
+    AddMember,
+    AssignSeat,
+    Cancel,
+    ChangePlan,
+    ChangeSeat,
+    ClearCancellation,
+    Command,
+    DeleteWorkspaceCommand,
+    ExtendTrial,
+    Reactivate,
+    RemoveMember,
+    SelectPlan,
+    SetContract,
+    SetRole,
+    StartTrial,
+    UnassignSeat,
+)
+from billing.decision import Decision
+from billing.dunning import InvoiceEvent, dunning_schedule, on_invoice_event, overdue_at
+from billing.effects import (
+    DeleteDataSource,
+    DeleteWorkspace,
+    Effect,
+    PostInvoice,
+    ReactivateWorkspace,
+    RecordEvent,
+    RevertWorkspace,
+    SendEmail,
+)
+from billing.errors import DomainError
+from billing.invoices import InvoiceDraft, InvoiceLine, InvoiceRef, LineKind
+from billing.lifecycle import apply, new_subscription, schedule_data_source_deletions, validate
+from billing.money import Money, round_half_up
+from billing.periods import Period, add_months, anchored_period, annual_term, calendar_month
+from billing.preview import Preview, preview
+from billing.revert import kept_member
+from billing.state import (
+    BillingState,
+    CommandResult,
+    Contract,
+    Member,
+    PendingChange,
+    Seat,
+    SeatEntry,
+    StockSeat,
+    Trial,
+    seats_at_next_renewal,
+    seats_held,
+)
+from billing.usage import UsageTotals
+from billing.workspace import ScheduledDeletion
+
+__all__ = [
+    "COMMAND_ADAPTER",
+    "AddMember",
+    "AssignSeat",
+    "BillingState",
+    "Cancel",
+    "Catalog",
+    "CatalogError",
+    "ChangePlan",
+    "ChangeSeat",
+    "ClearCancellation",
+    "Command",
+    "CommandResult",
+    "Contract",
+    "Decision",
+    "DeleteDataSource",
+    "DeleteWorkspace",
+    "DeleteWorkspaceCommand",
+    "DomainError",
+    "Effect",
+    "ExtendTrial",
+    "InvoiceDraft",
+    "InvoiceEvent",
+    "InvoiceLine",
+    "InvoiceRef",
+    "LineKind",
+    "Member",
+    "Money",
+    "PendingChange",
+    "Period",
+    "Plan",
+    "PostInvoice",
+    "Preview",
+    "Reactivate",
+    "ReactivateWorkspace",
+    "RecordEvent",
+    "RemoveMember",
+    "RevertWorkspace",
+    "ScheduledDeletion",
+    "Seat",
+    "SeatEntry",
+    "SeatType",
+    "SelectPlan",
+    "SendEmail",
+    "SetContract",
+    "SetRole",
+    "StartTrial",
+    "StockSeat",
+    "Trial",
+    "UnassignSeat",
+    "UsageTotals",
+    "add_months",
+    "advance",
+    "anchored_period",
+    "annual_term",
+    "apply",
+    "arrears_lines",
+    "calendar_month",
+    "dunning_schedule",
+    "kept_member",
+    "load_catalog",
+    "new_subscription",
+    "next_deadline",
+    "on_invoice_event",
+    "overdue_at",
+    "parse_catalog",
+    "preview",
+    "round_half_up",
+    "schedule_data_source_deletions",
+    "seats_at_next_renewal",
+    "seats_held",
+    "usage_due",
+    "validate",
+]

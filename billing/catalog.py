@@ -211,12 +211,9 @@ def parse_catalog(data: dict[str, object], source: str = "<catalog>") -> Catalog
         return Catalog.model_validate(data)
     except ValidationError as exc:
         problems = [
-            f"{'.'.join(str(part) for part in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(part) for part in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
         ]
-        raise CatalogError(
-            f"{source}: {problems[0]}", {"source": source, "errors": problems}
-        ) from exc
+        raise CatalogError(f"{source}: {problems[0]}", {"source": source, "errors": problems}) from exc
 
 
 def load_catalog(name_or_path: str | Path) -> Catalog:

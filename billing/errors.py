@@ -26,6 +26,9 @@ CONFIRMATION_MISMATCH: Final = "confirmation_mismatch"
 UNKNOWN_EVENT_KIND: Final = "unknown_event_kind"
 CATALOG_INVALID: Final = "catalog_invalid"
 DUPLICATE_EVENT_ID: Final = "duplicate_event_id"
+FORBIDDEN: Final = "forbidden"
+NOT_SUPPORTED: Final = "not_supported_by_catalog"
+USAGE_MISSING: Final = "usage_missing"
 
 
 class DomainError(Exception):

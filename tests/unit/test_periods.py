@@ -122,9 +122,7 @@ def test_every_instant_is_in_exactly_one_period(anchor: datetime, offset: int) -
     price=st.integers(0, 10_000_000),
     split=st.integers(0, 31),
 )
-def test_split_charges_sum_to_the_full_price(
-    anchor: datetime, index: int, price: int, split: int
-) -> None:
+def test_split_charges_sum_to_the_full_price(anchor: datetime, index: int, price: int, split: int) -> None:
     period = anchored_period(anchor, index)
     at = period.start + timedelta(days=min(split, period.days - 1))
     charge_from_split = round_half_up(price * remaining_fraction(at, period))

@@ -1,0 +1,125 @@
+"""Sales contracts (SPEC §1.3): set by support staff, invoiced at the start, overage at the end.
+
+A contract starts now (from a trial, an expired trial, the free plan or a canceled
+subscription) or exactly when the current paid period or contract ends (a
+`PendingChange` of kind ``contract``). At its end the overage is invoiced at the
+contract's rates; unused credits expire; without a follow-up contract the paid life ends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from billing.catalog import Catalog
+from billing.commands import SetContract
+from billing.decision import Outcome, event, require_status
+from billing.effects import Effect
+from billing.errors import INVALID_ARGUMENT, DomainError
+from billing.invoices import InvoiceLine, line
+from billing.invoicing import post_invoice
+from billing.revert import end_paid_life, restore
+from billing.state import PAID_STATUSES, BillingState, Contract, PendingChange
+from billing.usage import UsageTotals
+
+
+def set_contract(state: BillingState, cmd: SetContract, at: datetime, catalog: Catalog) -> Outcome:
+    """Record a contract for a sales-assisted plan; start it now or at the period end."""
+    plan = catalog.plan(cmd.plan)
+    if plan.self_serve:
+        raise DomainError(
+            INVALID_ARGUMENT, f"{plan.name} is self-serve: contracts are for sales-assisted plans"
+        )
+    if cmd.ends_at <= max(cmd.starts_at, at):
+        raise DomainError(INVALID_ARGUMENT, "the contract must end after it starts and after now")
+    require_status(state, {"trialing", "trial_expired", "free", "canceled", *PAID_STATUSES}, "set a contract")
+    contract = Contract.model_validate(cmd.model_dump(exclude={"kind", "request_id", "actor"}))
+    if state.status in PAID_STATUSES:
+        boundary = state.period_end
+        if cmd.starts_at != boundary:
+            raise DomainError(
+                INVALID_ARGUMENT,
+                "a contract for a paid workspace starts when the current period ends",
+                {"starts_at": boundary.isoformat() if boundary else None},
+            )
+        change = PendingChange(kind="contract", effective_at=boundary, to_plan=plan.code)
+        state = state.model_copy(update={"next_contract": contract, "pending_change": change})
+        effects: list[Effect] = [event("contract_scheduled", at, plan=plan.code, starts_at=boundary)]
+        return Outcome(state, effects, f"contract starts {boundary.date()}", boundary)
+    if cmd.starts_at > at:
+        raise DomainError(INVALID_ARGUMENT, "this contract must start now (starts_at <= now)")
+    return start_contract(state, contract, at, catalog)
+
+
+def start_contract(state: BillingState, contract: Contract, at: datetime, catalog: Catalog) -> Outcome:
+    """Begin ``contract``: plan, contract period, and its price invoiced at once."""
+    effects: list[Effect] = []
+    if state.reverted_at is not None:
+        state, effects = restore(state, at)[:2]
+    previous = state.plan
+    state = state.model_copy(
+        update={
+            "status": "active",
+            "plan": contract.plan,
+            "trial": None,
+            "contract": contract,
+            "next_contract": None,
+            "pending_change": None,
+            "pending_seat_changes": (),
+            "plan_segments": (),
+            "period_start": contract.starts_at,
+            "period_end": contract.ends_at,
+        }
+    )
+    effects += [
+        event("contract_started", at, plan=contract.plan, ends_at=contract.ends_at),
+        event("plan_changed", at, from_plan=previous, to_plan=contract.plan),
+    ]
+    name = catalog.plan(contract.plan).name
+    charges = [line("contract", f"{name} contract", 1, contract.price, contract.period)]
+    charges = [c for c in charges if c.amount]
+    posted = post_invoice(state, catalog, at, contract.period, charges)
+    return Outcome(posted.state, effects + posted.effects, f"{name} contract active", at)
+
+
+def contract_overage_lines(contract: Contract, usage: UsageTotals) -> list[InvoiceLine]:
+    """Overage of a whole contract, at the contract's rates (unused credits expire)."""
+    lines: list[InvoiceLine] = []
+    allowance = contract.credits + contract.rollover_credits
+    extra = max(0, usage.credits - allowance)
+    if extra and contract.credit_overage_rate:
+        lines.append(
+            line(
+                "credits_overage",
+                f"{extra} credits over {allowance} in contract",
+                extra,
+                contract.credit_overage_rate,
+                contract.period,
+            )
+        )
+    minutes = max(0, usage.serverless_minutes - contract.serverless_minutes)
+    if minutes and contract.minute_overage_rate:
+        lines.append(
+            line(
+                "serverless_minutes",
+                f"{minutes} serverless minutes over {contract.serverless_minutes} in contract",
+                minutes,
+                contract.minute_overage_rate,
+                contract.period,
+            )
+        )
+    return lines
+
+
+def end_contract(state: BillingState, catalog: Catalog, usage: UsageTotals) -> Outcome:
+    """Clock: the contract ends; invoice its overage, then the next contract or the end."""
+    contract = state.contract
+    assert contract is not None
+    at = contract.ends_at
+    posted = post_invoice(state, catalog, at, contract.period, contract_overage_lines(contract, usage))
+    state = posted.state.model_copy(update={"contract": None})
+    effects = [*posted.effects, event("contract_ended", at, plan=contract.plan)]
+    if state.next_contract is not None and state.cancel_at is None:
+        following = start_contract(state, state.next_contract, at, catalog)
+        return Outcome(following.state, effects + following.effects)
+    ended = end_paid_life(state, catalog, at, "canceled" if state.cancel_at else "contract_ended")
+    return Outcome(ended.state, effects + ended.effects)

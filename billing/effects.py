@@ -1,0 +1,91 @@
+"""Effects: what the workflow must do after a decision (post an invoice, send an email...).
+
+The domain never performs them; it returns them in order. Discriminated on ``kind``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from billing.invoices import InvoiceDraft
+from billing.usage import UtcDatetime
+
+EventData = dict[str, str | int | None]
+
+
+class _Effect(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class PostInvoice(_Effect):
+    """Record the invoice and collect it (Stripe), idempotently by ``invoice.number``."""
+
+    kind: Literal["post_invoice"] = "post_invoice"
+    invoice: InvoiceDraft
+
+
+class RevertWorkspace(_Effect):
+    """Apply the free tier to the workspace's data (`billing.retention.plan_revert`).
+
+    ``kept_member``/``suspended_members`` are the domain's own decision over its roster
+    (earliest-granted admin kept); the workflow's snapshot-based plan must agree.
+    """
+
+    kind: Literal["revert_workspace"] = "revert_workspace"
+    reason: str
+    kept_member: str | None = None
+    suspended_members: tuple[str, ...] = ()
+
+
+class ReactivateWorkspace(_Effect):
+    """Restore suspended members, agents and data; cancel pending data-source deletions."""
+
+    kind: Literal["reactivate_workspace"] = "reactivate_workspace"
+    restored_members: tuple[str, ...] = ()
+    cancelled_deletions: tuple[str, ...] = ()
+
+
+class DeleteWorkspace(_Effect):
+    """Delete all workspace data except invoices and billing records."""
+
+    kind: Literal["delete_workspace"] = "delete_workspace"
+
+
+class DeleteDataSource(_Effect):
+    """A scheduled data-source deletion is due."""
+
+    kind: Literal["delete_data_source"] = "delete_data_source"
+    data_source_id: str
+
+
+class SendEmail(_Effect):
+    """Email the workspace member(s) holding ``to_role`` (``billing_contact`` for billing)."""
+
+    kind: Literal["send_email"] = "send_email"
+    template: str
+    to_role: str
+    data: EventData = Field(default_factory=dict)
+
+
+class RecordEvent(_Effect):
+    """A timeline entry (``subscription_events``)."""
+
+    kind: Literal["record_event"] = "record_event"
+    event: str
+    at: UtcDatetime
+    data: EventData = Field(default_factory=dict)
+
+
+Effect = Annotated[
+    PostInvoice
+    | RevertWorkspace
+    | ReactivateWorkspace
+    | DeleteWorkspace
+    | DeleteDataSource
+    | SendEmail
+    | RecordEvent,
+    Field(discriminator="kind"),
+]
+"""Any effect, discriminated on ``kind``."""

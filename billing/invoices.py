@@ -1,0 +1,110 @@
+"""Invoice models: lines, drafts posted by the engine, and the invoice record kept in state."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from billing.money import round_half_up
+from billing.periods import Period
+from billing.usage import UtcDatetime
+
+LineKind = Literal[
+    "seat",
+    "seat_proration",
+    "seat_credit",
+    "plan",
+    "plan_proration",
+    "credits_overage",
+    "serverless_minutes",
+    "contract",
+    "credit_balance",
+]
+"""The line kinds of SPEC §7, exactly."""
+
+InvoiceStatus = Literal["unpaid", "paid", "overdue", "void"]
+"""Display statuses of SPEC §3 (Unpaid, Paid, Overdue, Void)."""
+
+
+class InvoiceLine(BaseModel):
+    """One invoice line; ``amount`` is already rounded (once, half-up).
+
+    For a prorated line ``quantity`` is 1 and ``unit_amount`` equals the prorated amount;
+    the ratio is in ``description``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: LineKind
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+    period_start: UtcDatetime
+    period_end: UtcDatetime
+
+
+def line(kind: LineKind, description: str, quantity: int, unit_amount: int, period: Period) -> InvoiceLine:
+    """A whole-unit line: ``amount = quantity * unit_amount``."""
+    return InvoiceLine(
+        kind=kind,
+        description=description,
+        quantity=quantity,
+        unit_amount=unit_amount,
+        amount=quantity * unit_amount,
+        period_start=period.start,
+        period_end=period.end,
+    )
+
+
+def prorated_line(
+    kind: LineKind, description: str, price: int, ratio: Fraction, period: Period
+) -> InvoiceLine:
+    """A prorated line: ``round_half_up(price * ratio)``, rounded once, here.
+
+    Args:
+        kind: ``seat_proration``, ``seat_credit`` (pass a negative price) or
+            ``plan_proration``.
+        description: what is prorated; the ratio is appended.
+        price: the full-period price (negative for a credit).
+        ratio: days affected / days in the period or term.
+        period: the days the line covers.
+    """
+    amount = round_half_up(price * ratio)
+    return InvoiceLine(
+        kind=kind,
+        description=f"{description} ({ratio.numerator}/{ratio.denominator} of {price})",
+        quantity=1,
+        unit_amount=amount,
+        amount=amount,
+        period_start=period.start,
+        period_end=period.end,
+    )
+
+
+class InvoiceDraft(BaseModel):
+    """An invoice the engine decided to post (the `PostInvoice` effect carries it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: str
+    issued_at: UtcDatetime
+    period_start: UtcDatetime
+    period_end: UtcDatetime
+    currency: str
+    lines: tuple[InvoiceLine, ...]
+    total: int
+
+
+class InvoiceRef(BaseModel):
+    """What the subscription state remembers of a posted invoice (for dunning and display)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: str
+    issued_at: UtcDatetime
+    total: int
+    status: InvoiceStatus
+    overdue_at: UtcDatetime

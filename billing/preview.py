@@ -1,0 +1,79 @@
+"""Preview = apply: the invoice lines a command would add, computed by applying it.
+
+`preview` catches the clock up, runs the very transition `apply` runs on that state,
+and reports the lines it posts at once plus the adjustments it accrues for the next
+invoice. Nothing is computed twice, so a quote shown to a user is the charge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from billing.catalog import Catalog
+from billing.clock import advance
+from billing.commands import Command
+from billing.effects import Effect, PostInvoice
+from billing.invoices import InvoiceDraft, InvoiceLine
+from billing.lifecycle import run_command
+from billing.periods import Period
+from billing.state import BillingState
+from billing.usage import UsageTotals
+
+
+class Preview(BaseModel):
+    """What a command would put on invoices.
+
+    Attributes:
+        invoices: invoices the command posts at once (checkout, contract, supplementary).
+        accrued: adjustment lines it adds to the next invoice.
+        effective_at: when the change takes effect (None: now or nothing to do).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    invoices: tuple[InvoiceDraft, ...]
+    accrued: tuple[InvoiceLine, ...]
+    effective_at: datetime | None = None
+
+    @property
+    def lines(self) -> list[InvoiceLine]:
+        """Every line, invoiced now or next."""
+        return [*(ln for inv in self.invoices for ln in inv.lines), *self.accrued]
+
+    @property
+    def due_now(self) -> int:
+        """The total of the invoices posted at once."""
+        return sum(inv.total for inv in self.invoices)
+
+
+def lines_added(before: BillingState, after: BillingState, effects: list[Effect]) -> Preview:
+    """The invoice lines a transition from ``before`` to ``after`` added."""
+    posted = tuple(e.invoice for e in effects if isinstance(e, PostInvoice))
+    kept = len(before.accrued)
+    # When the accrued lines were invoiced (they are in ``posted``), all left are new.
+    unchanged = after.accrued[:kept] == before.accrued
+    new_accrued = after.accrued[kept:] if unchanged else after.accrued
+    return Preview(invoices=posted, accrued=tuple(new_accrued))
+
+
+def preview(
+    state: BillingState,
+    command: Command,
+    at: datetime,
+    catalog: Catalog,
+    usage: Mapping[Period, UsageTotals] | None = None,
+) -> Preview:
+    """The lines applying ``command`` at ``at`` adds (refusals raise like `apply`).
+
+    Clock events due before ``at`` are applied first and are not part of the preview.
+    A request id already processed previews nothing (applying it changes nothing).
+    """
+    if command.request_id in state.processed:
+        return Preview(invoices=(), accrued=())
+    base = advance(state, at, catalog, usage).state
+    outcome = run_command(base, command, at, catalog)
+    found = lines_added(base, outcome.state, outcome.effects)
+    return found.model_copy(update={"effective_at": outcome.effective_at})

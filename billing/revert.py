@@ -1,0 +1,110 @@
+"""Reverting a workspace at the end of a paid life, and restoring it (SPEC §2).
+
+The workspace's data (connections, agents, data sources) is the workflow's business via
+`billing.retention`; here the subscription state decides who keeps access, releases the
+seats (remembered for reactivation) and emits `RevertWorkspace`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from billing.catalog import Catalog
+from billing.decision import Outcome, event
+from billing.effects import Effect, ReactivateWorkspace, RevertWorkspace, SendEmail
+from billing.invoicing import post_invoice
+from billing.periods import Period
+from billing.state import BillingState, Member, SeatEntry, seats_held
+
+
+def kept_member(state: BillingState, catalog: Catalog) -> str | None:
+    """The member who keeps access: the admin whose admin role was granted earliest.
+
+    Ties are broken by user id; with no active admin, the earliest-granted member.
+    """
+    active = {u: m for u, m in state.members.items() if m.status == "active"}
+    admins = {u: m for u, m in active.items() if m.role in catalog.roles.billing_admin}
+    pool = admins or active
+    if not pool:
+        return None
+    return min(pool, key=lambda user: (pool[user].role_granted_at, user))
+
+
+def flush_accrued(state: BillingState, catalog: Catalog, at: datetime) -> Outcome:
+    """Invoice whatever adjustments are still accrued (a final invoice), if any."""
+    period = state.period or Period(start=at, end=at)
+    return post_invoice(state, catalog, at, period, [])
+
+
+def end_paid_life(state: BillingState, catalog: Catalog, at: datetime, reason: str) -> Outcome:
+    """Revert to the free plan (catalogs with one) or end ``canceled`` (catalogs without).
+
+    Args:
+        reason: ``canceled``, ``no_paid_seats``, ``payment_failed`` or ``contract_ended``.
+    """
+    state, effects = flush_accrued(state, catalog, at)[:2]
+    common = {
+        "anchor": None,
+        "period_index": 0,
+        "period_start": None,
+        "period_end": None,
+        "plan_segments": (),
+        "pending_change": None,
+        "pending_seat_changes": (),
+        "cancel_at": None,
+        "cancel_reason": None,
+        "cancel_actor": None,
+        "contract": None,
+        "next_contract": None,
+        "reverted_at": at,
+    }
+    if catalog.free_plan is None:
+        state = state.model_copy(update={**common, "status": "canceled"})
+        effects += [RevertWorkspace(reason=reason), event("canceled", at, reason=reason)]
+        return Outcome(state, effects, "subscription ended")
+    keep = kept_member(state, catalog)
+    suspended = tuple(u for u in state.active_members() if u != keep)
+    held = seats_held(state)
+    released = tuple(
+        SeatEntry(user=s.user, seat_type=s.seat_type, cycle=s.cycle, quantity=-1, at=at, reason="revert")
+        for s in held.values()
+    )
+    members = {
+        u: m.model_copy(update={"status": "suspended"}) if u in suspended else m
+        for u, m in state.members.items()
+    }
+    state = state.model_copy(
+        update={
+            **common,
+            "status": "free",
+            "plan": catalog.free_plan,
+            "members": members,
+            "seat_ledger": state.seat_ledger + released,
+            "seat_stock": (),
+            "restorable_seats": tuple(held.values()),
+        }
+    )
+    effects += [
+        RevertWorkspace(reason=reason, kept_member=keep, suspended_members=suspended),
+        event("reverted_to_free", at, reason=reason, kept_member=keep),
+        *(event("member_suspended", at, user=u) for u in suspended),
+        SendEmail(template="reverted_to_free", to_role="billing_contact", data={"reason": reason}),
+    ]
+    return Outcome(state, effects, "reverted to the free plan")
+
+
+def restore(state: BillingState, at: datetime) -> Outcome:
+    """Bring back suspended members and cancel pending data-source deletions."""
+    restored = tuple(u for u, m in sorted(state.members.items()) if m.status == "suspended")
+    members: dict[str, Member] = {
+        u: m.model_copy(update={"status": "active"}) for u, m in state.members.items()
+    }
+    cancelled = tuple(d.data_source_id for d in state.data_source_deletions)
+    state = state.model_copy(update={"members": members, "data_source_deletions": (), "reverted_at": None})
+    effects: list[Effect] = [
+        ReactivateWorkspace(restored_members=restored, cancelled_deletions=cancelled),
+        event("reactivated", at),
+        *(event("member_restored", at, user=u) for u in restored),
+        *(event("data_source_deletion_cancelled", at, data_source_id=d) for d in cancelled),
+    ]
+    return Outcome(state, effects)

@@ -1,0 +1,286 @@
+"""Seat commands of the seats catalog (SPEC §1.1, §1.4): in-advance, per-seat billing.
+
+Adding a paid seat mid-period accrues a ``seat_proration`` (day added included) for the
+next invoice; removing a monthly seat accrues a ``seat_credit`` for the unused days (day
+of removal credited); removing an annual seat refunds nothing and puts the seat in stock,
+reassignable once the current monthly period ends.
+
+A seat added on the day its period (or annual term) started is charged at once, on a
+supplementary invoice, for the full period: that period's in-advance invoice was issued
+that day, so the seat is treated as held from the start (SPEC §1.1's worked example:
+two seats bought on Sep 3 are 2 x 3000 on Sep 3, not a proration on Oct 3).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from billing.catalog import Catalog
+from billing.commands import AssignSeat, ChangeSeat, UnassignSeat
+from billing.decision import Outcome, event, require_status
+from billing.effects import Effect
+from billing.errors import (
+    MEMBER_NOT_FOUND,
+    NOT_SUPPORTED,
+    SEAT_ALREADY_ASSIGNED,
+    SEAT_LIMIT_REACHED,
+    SEAT_NOT_ASSIGNED,
+    DomainError,
+)
+from billing.invoices import line, prorated_line
+from billing.invoicing import (
+    post_invoice,
+    recurring_seat_lines,
+    remainder_window,
+    seat_description,
+    seat_price,
+    seat_term,
+)
+from billing.periods import anchored_period, day_start, remaining_fraction
+from billing.revert import restore
+from billing.state import (
+    PAID_STATUSES,
+    BillingState,
+    PendingChange,
+    Seat,
+    SeatEntry,
+    StockSeat,
+    reassignable_stock,
+    seats_held,
+)
+
+
+def _require_seats_catalog(catalog: Catalog) -> None:
+    if not catalog.seat_based:
+        raise DomainError(NOT_SUPPORTED, f"catalog {catalog.name!r} has no seat types")
+
+
+def _held_seat(state: BillingState, user: str) -> Seat:
+    seat = seats_held(state).get(user)
+    if seat is not None:
+        return seat
+    if user not in state.members:
+        raise DomainError(MEMBER_NOT_FOUND, f"no member {user!r}", {"user": user})
+    raise DomainError(SEAT_NOT_ASSIGNED, f"{user!r} holds no paid seat", {"user": user})
+
+
+def _entry(seat: Seat, quantity: int, at: datetime, reason: str) -> SeatEntry:
+    return SeatEntry.model_validate(
+        {**seat.model_dump(exclude={"since"}), "quantity": quantity, "at": at, "reason": reason}
+    )
+
+
+def assign_seat(state: BillingState, cmd: AssignSeat, at: datetime, catalog: Catalog) -> Outcome:
+    """Give ``cmd.user`` a seat; the first paid seat of a free workspace is the checkout."""
+    _require_seats_catalog(catalog)
+    require_status(state, {"free", *PAID_STATUSES}, "assign a seat")
+    member = state.members.get(cmd.user)
+    if member is None or member.status != "active":
+        raise DomainError(MEMBER_NOT_FOUND, f"no active member {cmd.user!r}", {"user": cmd.user})
+    kind = catalog.seat_type(cmd.seat_type)
+    held = seats_held(state)
+    if not kind.paid:
+        if cmd.user in held:
+            return unassign_seat(state, UnassignSeat(request_id=cmd.request_id, user=cmd.user), at, catalog)
+        return Outcome(state, [], f"{cmd.user} already has a free seat")
+    if cmd.user in held:
+        raise DomainError(SEAT_ALREADY_ASSIGNED, f"{cmd.user!r} already holds a seat", {"user": cmd.user})
+    limit = catalog.plan(catalog.seat_plan or "").max_seats
+    if state.contract is None and limit is not None and len(held) >= limit:
+        raise DomainError(SEAT_LIMIT_REACHED, f"at most {limit} paid seats", {"limit": limit})
+    seat = Seat(user=cmd.user, seat_type=kind.code, cycle=cmd.cycle, since=at)
+    if state.status == "free":
+        return open_seat_period(state, at, catalog, [seat], "checkout")
+    return _add_mid_period(state, seat, at, catalog)
+
+
+def open_seat_period(
+    state: BillingState, at: datetime, catalog: Catalog, seats: list[Seat], reason: str
+) -> Outcome:
+    """Start a paid life anchored on ``at``'s day and invoice one full period in advance.
+
+    Used by the checkout (first paid seat) and by reactivation (the previous seats).
+    """
+    effects: list[Effect] = []
+    if state.reverted_at is not None:
+        state, effects = restore(state, at)[:2]
+    anchor = day_start(at)
+    period = anchored_period(anchor, 0)
+    entries = tuple(_entry(s, 1, at, reason) for s in seats)
+    previous_plan = state.plan
+    state = state.model_copy(
+        update={
+            "status": "active",
+            "plan": catalog.seat_plan,
+            "anchor": anchor,
+            "period_index": 0,
+            "period_start": period.start,
+            "period_end": period.end,
+            "seat_ledger": state.seat_ledger + entries,
+            "restorable_seats": (),
+        }
+    )
+    effects += [
+        event("plan_changed", at, from_plan=previous_plan, to_plan=catalog.seat_plan),
+        *(event("seat_assigned", at, user=s.user, seat_type=s.seat_type, cycle=s.cycle) for s in seats),
+    ]
+    by_user = {s.user: s for s in seats}
+    lines = recurring_seat_lines(catalog, by_user, anchor, 0, period, annual_too=True)
+    posted = post_invoice(state, catalog, at, period, lines)
+    return Outcome(
+        posted.state,
+        effects + posted.effects,
+        f"{reason}: period {period.start.date()} to {period.end.date()}",
+    )
+
+
+def _add_mid_period(state: BillingState, seat: Seat, at: datetime, catalog: Catalog) -> Outcome:
+    state = state.model_copy(update={"seat_ledger": (*state.seat_ledger, _entry(seat, 1, at, "assigned"))})
+    effects: list[Effect] = [
+        event("seat_assigned", at, user=seat.user, seat_type=seat.seat_type, cycle=seat.cycle)
+    ]
+    if state.contract is not None:
+        return Outcome(state, effects, "seat assigned (covered by the contract)")
+    stock = reassignable_stock(state, seat.seat_type, at) if seat.cycle == "annual" else None
+    if stock is not None:
+        remaining = state.seat_stock[:stock] + state.seat_stock[stock + 1 :]
+        return Outcome(state.model_copy(update={"seat_stock": remaining}), effects, "seat taken from stock")
+    term = seat_term(state, seat.cycle)
+    price = seat_price(catalog, seat.seat_type, seat.cycle)
+    description = seat_description(catalog, seat.seat_type, seat.cycle)
+    if day_start(at) == term.start:
+        posted = post_invoice(
+            state, catalog, at, term, [line("seat", description, 1, price, term)], with_accrued=False
+        )
+        return Outcome(posted.state, effects + posted.effects, "charged at once for the full period")
+    adjustment = prorated_line(
+        "seat_proration", description, price, remaining_fraction(at, term), remainder_window(at, term)
+    )
+    state = state.model_copy(update={"accrued": (*state.accrued, adjustment)})
+    return Outcome(state, effects, f"prorated {adjustment.amount} on the next invoice")
+
+
+def unassign_seat(state: BillingState, cmd: UnassignSeat, at: datetime, catalog: Catalog) -> Outcome:
+    """Take ``cmd.user``'s paid seat back: credit (monthly) or stock (annual)."""
+    _require_seats_catalog(catalog)
+    seat = _held_seat(state, cmd.user)
+    state = state.model_copy(
+        update={
+            "seat_ledger": (*state.seat_ledger, _entry(seat, -1, at, "unassigned")),
+            "pending_seat_changes": tuple(c for c in state.pending_seat_changes if c.user != seat.user),
+        }
+    )
+    effects: list[Effect] = [
+        event("seat_unassigned", at, user=seat.user, seat_type=seat.seat_type, cycle=seat.cycle)
+    ]
+    if state.contract is not None or state.period is None:
+        return Outcome(state, effects, "seat released")
+    term = seat_term(state, seat.cycle)
+    if seat.cycle == "annual":
+        assert state.period_end is not None
+        stock = StockSeat(seat_type=seat.seat_type, term_end=term.end, reassignable_at=state.period_end)
+        state = state.model_copy(update={"seat_stock": (*state.seat_stock, stock)})
+        return Outcome(
+            state, effects, f"annual seat returned to stock, reassignable {stock.reassignable_at.date()}"
+        )
+    price = seat_price(catalog, seat.seat_type, seat.cycle)
+    credit = prorated_line(
+        "seat_credit",
+        seat_description(catalog, seat.seat_type, seat.cycle),
+        -price,
+        remaining_fraction(at, term),
+        remainder_window(at, term),
+    )
+    state = state.model_copy(update={"accrued": (*state.accrued, credit)})
+    return Outcome(state, effects, f"credited {-credit.amount} on the next invoice")
+
+
+def change_seat(state: BillingState, cmd: ChangeSeat, at: datetime, catalog: Catalog) -> Outcome:
+    """Change a seat's type: upgrade now (difference prorated), downgrade at period end."""
+    _require_seats_catalog(catalog)
+    seat = _held_seat(state, cmd.user)
+    target = catalog.seat_type(cmd.seat_type)
+    if not target.paid:
+        return unassign_seat(state, UnassignSeat(request_id=cmd.request_id, user=cmd.user), at, catalog)
+    others = tuple(c for c in state.pending_seat_changes if c.user != seat.user)
+    if target.code == seat.seat_type:
+        cleared = len(others) != len(state.pending_seat_changes)
+        state = state.model_copy(update={"pending_seat_changes": others})
+        effects: list[Effect] = [event("downgrade_cancelled", at, user=seat.user)] if cleared else []
+        return Outcome(state, effects, "scheduled seat change cancelled" if cleared else "no change")
+    current = catalog.seat_type(seat.seat_type)
+    upgrade = target.monthly_price > current.monthly_price
+    timing = catalog.seat_change.upgrade if upgrade else catalog.seat_change.downgrade
+    if timing == "period_end" and state.period_end is not None:
+        change = PendingChange(
+            kind="seat_type", effective_at=state.period_end, user=seat.user, to_seat_type=target.code
+        )
+        state = state.model_copy(update={"pending_seat_changes": (*others, change)})
+        effects = [
+            event(
+                "downgrade_scheduled",
+                at,
+                user=seat.user,
+                to_seat_type=target.code,
+                effective_at=change.effective_at,
+            )
+        ]
+        return Outcome(state, effects, "seat change scheduled", change.effective_at)
+    return _change_now(
+        state.model_copy(update={"pending_seat_changes": others}), seat, target.code, at, catalog
+    )
+
+
+def _change_now(state: BillingState, seat: Seat, to_type: str, at: datetime, catalog: Catalog) -> Outcome:
+    new_seat = seat.model_copy(update={"seat_type": to_type, "since": at})
+    state = state.model_copy(
+        update={
+            "seat_ledger": (
+                *state.seat_ledger,
+                _entry(seat, -1, at, "changed"),
+                _entry(new_seat, 1, at, "changed"),
+            )
+        }
+    )
+    effects: list[Effect] = [
+        event("seat_changed", at, user=seat.user, from_seat_type=seat.seat_type, to_seat_type=to_type)
+    ]
+    if state.contract is not None or state.period is None:
+        return Outcome(state, effects, "seat changed")
+    term = seat_term(state, seat.cycle)
+    difference = seat_price(catalog, to_type, seat.cycle) - seat_price(catalog, seat.seat_type, seat.cycle)
+    adjustment = prorated_line(
+        "seat_proration" if difference > 0 else "seat_credit",
+        f"{seat_description(catalog, seat.seat_type, seat.cycle)} to {catalog.seat_type(to_type).name}",
+        difference,
+        remaining_fraction(at, term),
+        remainder_window(at, term),
+    )
+    state = state.model_copy(update={"accrued": (*state.accrued, adjustment)})
+    return Outcome(state, effects, f"seat changed; {adjustment.amount} on the next invoice")
+
+
+def apply_scheduled_seat_changes(state: BillingState, at: datetime) -> Outcome:
+    """At a period end: move every seat with a pending downgrade to its new type."""
+    held = seats_held(state)
+    entries: list[SeatEntry] = []
+    effects: list[Effect] = []
+    for change in state.pending_seat_changes:
+        seat = held.get(change.user or "")
+        if seat is None or change.to_seat_type is None:
+            continue
+        new_seat = seat.model_copy(update={"seat_type": change.to_seat_type, "since": at})
+        entries += [_entry(seat, -1, at, "scheduled_change"), _entry(new_seat, 1, at, "scheduled_change")]
+        effects.append(
+            event(
+                "seat_changed",
+                at,
+                user=seat.user,
+                from_seat_type=seat.seat_type,
+                to_seat_type=change.to_seat_type,
+            )
+        )
+    state = state.model_copy(
+        update={"seat_ledger": state.seat_ledger + tuple(entries), "pending_seat_changes": ()}
+    )
+    return Outcome(state, effects)

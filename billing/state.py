@@ -1,0 +1,212 @@
+"""The subscription state: one model carried across continue-as-new (JSON round-trips).
+
+Transitions never mutate a state: they return ``state.model_copy(update=...)``. History
+that must never be overwritten (the seat ledger) is append-only; the views a rule needs
+(seats held now, seats at the next renewal, reassignable stock) are derived from it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from billing.invoices import InvoiceLine, InvoiceRef
+from billing.periods import Period
+from billing.usage import UtcDatetime
+from billing.workspace import ScheduledDeletion
+
+Status = Literal[
+    "trialing", "trial_expired", "active", "canceling", "past_due", "free", "canceled", "deleted"
+]
+Cycle = Literal["monthly", "annual"]
+
+PAID_STATUSES: frozenset[str] = frozenset({"active", "canceling", "past_due"})
+PROCESSED_WINDOW = 500
+INVOICES_KEPT = 24
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Member(_Model):
+    """A workspace member. Suspended members (after a revert) keep their record."""
+
+    role: str
+    role_granted_at: UtcDatetime
+    status: Literal["active", "suspended"] = "active"
+
+
+class Trial(_Model):
+    """A trial of exactly ``trial_days`` from ``started_at``; the plan it converts to."""
+
+    started_at: UtcDatetime
+    ends_at: UtcDatetime
+    selected_plan: str | None = None
+
+
+class PendingChange(_Model):
+    """A change scheduled for ``effective_at`` (a period end), not a status.
+
+    ``kind="plan"`` moves to ``to_plan``; ``kind="seat_type"`` moves ``user``'s seat to
+    ``to_seat_type``; ``kind="contract"`` starts the stored next contract.
+    """
+
+    kind: Literal["plan", "seat_type", "contract"]
+    effective_at: UtcDatetime
+    to_plan: str | None = None
+    user: str | None = None
+    to_seat_type: str | None = None
+
+
+class SeatEntry(_Model):
+    """One append-only ledger row: ``quantity`` is +1 (assigned) or -1 (released)."""
+
+    user: str
+    seat_type: str
+    cycle: Cycle
+    quantity: Literal[1, -1]
+    at: UtcDatetime
+    reason: str
+
+
+class Seat(_Model):
+    """A seat held now (derived from the ledger)."""
+
+    user: str
+    seat_type: str
+    cycle: Cycle
+    since: UtcDatetime
+
+
+class StockSeat(_Model):
+    """An unassigned annual seat, paid until ``term_end``, reassignable from ``reassignable_at``."""
+
+    seat_type: str
+    term_end: UtcDatetime
+    reassignable_at: UtcDatetime
+    released: bool = False
+
+
+class Contract(_Model):
+    """A sales contract (SPEC §1.3), set by support staff."""
+
+    plan: str
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    price: int = Field(ge=0)
+    credits: int = Field(default=0, ge=0)
+    rollover_credits: int = Field(default=0, ge=0)
+    serverless_minutes: int = Field(default=0, ge=0)
+    credit_overage_rate: int = Field(default=0, ge=0)
+    minute_overage_rate: int = Field(default=0, ge=0)
+    seat_unit_price: int = Field(default=0, ge=0)
+
+    @property
+    def period(self) -> Period:
+        return Period(start=self.starts_at, end=self.ends_at)
+
+
+class PlanSegment(_Model):
+    """The plan in effect from ``start`` within the current in-arrears period."""
+
+    plan: str
+    start: UtcDatetime
+
+
+class CommandResult(_Model):
+    """What a command did; remembered per request id so a repeat returns it unchanged."""
+
+    request_id: str
+    kind: str
+    message: str
+    status: Status
+    plan: str | None
+    effective_at: UtcDatetime | None = None
+    invoice_number: str | None = None
+
+
+class BillingState(_Model):
+    """Everything the subscription workflow carries. See module docstring."""
+
+    workspace_id: str
+    catalog_name: str
+    status: Status
+    plan: str | None = None
+    trial: Trial | None = None
+    anchor: UtcDatetime | None = None
+    period_index: int = 0
+    period_start: UtcDatetime | None = None
+    period_end: UtcDatetime | None = None
+    plan_segments: tuple[PlanSegment, ...] = ()
+    pending_change: PendingChange | None = None
+    pending_seat_changes: tuple[PendingChange, ...] = ()
+    cancel_at: UtcDatetime | None = None
+    cancel_reason: str | None = None
+    cancel_actor: str | None = None
+    members: dict[str, Member] = Field(default_factory=dict)
+    seat_ledger: tuple[SeatEntry, ...] = ()
+    seat_stock: tuple[StockSeat, ...] = ()
+    restorable_seats: tuple[Seat, ...] = ()
+    contract: Contract | None = None
+    next_contract: Contract | None = None
+    credit_balance: int = 0
+    accrued: tuple[InvoiceLine, ...] = ()
+    invoices: tuple[InvoiceRef, ...] = ()
+    invoice_seq: int = 0
+    processed: dict[str, CommandResult] = Field(default_factory=dict)
+    data_source_deletions: tuple[ScheduledDeletion, ...] = ()
+    reverted_at: UtcDatetime | None = None
+    deleted_at: UtcDatetime | None = None
+
+    @property
+    def period(self) -> Period | None:
+        """The current billing period (or contract), if one is running."""
+        if self.period_start is None or self.period_end is None:
+            return None
+        return Period(start=self.period_start, end=self.period_end)
+
+    def active_members(self) -> list[str]:
+        return sorted(u for u, m in self.members.items() if m.status == "active")
+
+
+def seats_held(state: BillingState) -> dict[str, Seat]:
+    """Seats held now, per user, replayed from the append-only ledger."""
+    held: dict[str, Seat] = {}
+    for entry in state.seat_ledger:
+        if entry.quantity == 1:
+            held[entry.user] = Seat(
+                user=entry.user, seat_type=entry.seat_type, cycle=entry.cycle, since=entry.at
+            )
+        else:
+            held.pop(entry.user, None)
+    return held
+
+
+def seat_counts(seats: dict[str, Seat]) -> dict[tuple[str, Cycle], int]:
+    """Seats per (type, cycle), sorted by type then cycle."""
+    counts: dict[tuple[str, Cycle], int] = {}
+    for seat in seats.values():
+        key = (seat.seat_type, seat.cycle)
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def seats_at_next_renewal(state: BillingState) -> dict[str, Seat]:
+    """Seats held once the pending seat-type downgrades have taken effect."""
+    held = seats_held(state)
+    for change in state.pending_seat_changes:
+        seat = held.get(change.user or "")
+        if seat is not None and change.to_seat_type is not None:
+            held[seat.user] = seat.model_copy(update={"seat_type": change.to_seat_type})
+    return held
+
+
+def reassignable_stock(state: BillingState, seat_type: str, at: datetime) -> int | None:
+    """Index of a stock seat of ``seat_type`` that may be reassigned at ``at``, if any."""
+    for index, stock in enumerate(state.seat_stock):
+        if stock.seat_type == seat_type and stock.reassignable_at <= at < stock.term_end:
+            return index
+    return None
