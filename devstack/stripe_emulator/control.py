@@ -117,6 +117,11 @@ async def clear_faults(request: Request) -> JSONResponse:
     return JSONResponse({"cleared": True})
 
 
+async def list_requests(request: Request) -> JSONResponse:
+    """``GET /_emulator/requests``: recent ``/v1`` attempts, oldest first."""
+    return JSONResponse({"data": list(_emulator(request).request_log)})
+
+
 def _document(request: Request) -> InvoiceDocument | None:
     state = _emulator(request).state
     invoice = state.invoices.get(request.path_params["invoice"])
@@ -172,6 +177,7 @@ ROUTES = [
     Route("/_emulator/faults", add_fault, methods=["POST"]),
     Route("/_emulator/faults", list_faults, methods=["GET"]),
     Route("/_emulator/faults", clear_faults, methods=["DELETE"]),
+    Route("/_emulator/requests", list_requests, methods=["GET"]),
     Route("/hosted/invoices/{invoice}", hosted_page, methods=["GET"]),
     Route("/hosted/invoices/{invoice}/pdf", hosted_pdf, methods=["GET"]),
 ]

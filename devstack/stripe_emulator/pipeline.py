@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import logging
+from collections import deque
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 RAW_SEND_KEY = "tenure.raw_send"
 _TEST_KEY_PREFIXES = ("sk_test_", "rk_test_")
+_REQUEST_LOG_SIZE = 1000
 
 
 def all_routes() -> list[ApiRoute]:
@@ -112,6 +114,8 @@ class Emulator:
         self.webhooks = WebhookDispatcher(settings)
         self.state.listener = self.webhooks.on_event
         self.routes = all_routes()
+        # Every /v1 attempt as the server saw it, for tests of client retries.
+        self.request_log: deque[JSON] = deque(maxlen=_REQUEST_LOG_SIZE)
 
     async def reset(self) -> None:
         """Forget everything: objects, events, idempotency keys, faults, webhooks."""
@@ -119,6 +123,7 @@ class Emulator:
             self.state.reset()
             self.idempotency.clear()
             self.faults.clear()
+            self.request_log.clear()
             await self.webhooks.reset()
 
     async def handle(self, request: Request) -> Response:
@@ -132,6 +137,22 @@ class Emulator:
         """
         method, path = request.method, request.url.path
         fault = self.faults.take(method, path)
+        response = await self._handle(request, method, path, fault)
+        # Dropped connections are logged with status None: the client got nothing.
+        status = None if fault is not None and fault.mode == "drop" else response.status_code
+        self.request_log.append(
+            {
+                "method": method,
+                "path": path,
+                "idempotency_key": request.headers.get("idempotency-key"),
+                "status": status,
+                "fault": fault.mode if fault is not None else None,
+                "fault_after": fault.after if fault is not None else None,
+            }
+        )
+        return response
+
+    async def _handle(self, request: Request, method: str, path: str, fault: Fault | None) -> Response:
         if fault is not None and not fault.after:
             if fault.mode == "slow":
                 await asyncio.sleep(fault.delay_s)

@@ -18,6 +18,7 @@ def setup_intent_json(si: SetupIntent) -> JSON:
     return {
         "id": si.id,
         "object": "setup_intent",
+        "allowed_payment_method_types": list(si.payment_method_types),
         "application": None,
         "automatic_payment_methods": None,
         "cancellation_reason": None,
@@ -92,16 +93,25 @@ def create_setup_intent(call: Call) -> JSON:
     """``POST /v1/setup_intents`` (``confirm=true`` confirms immediately)."""
     p = call.params
     p.only(
-        "customer", "usage", "payment_method_types", "payment_method", "confirm", "description", "metadata"
+        "allowed_payment_method_types",
+        "customer",
+        "usage",
+        "payment_method_types",
+        "payment_method",
+        "confirm",
+        "description",
+        "metadata",
     )
     customer_id = p.string("customer")
     if customer_id is not None and call.state.live_customer(customer_id) is None:
         raise no_such("customer", customer_id, param="customer", in_path=False)
-    types = p.str_list("payment_method_types") or ["card"]
+    # endive's SDK sends ``allowed_payment_method_types``; older code sends
+    # ``payment_method_types``. Both mean the same here.
+    types = p.str_list("allowed_payment_method_types") or p.str_list("payment_method_types") or ["card"]
     if types != ["card"]:
         raise invalid_request(
-            "The Tenure Stripe emulator only supports payment_method_types=['card'].",
-            param="payment_method_types",
+            "The Tenure Stripe emulator only supports card setup intents.",
+            param="allowed_payment_method_types",
         )
     si_id = new_id("seti", 24)
     si = SetupIntent(
