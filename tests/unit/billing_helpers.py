@@ -23,6 +23,7 @@ from billing import (
     apply,
     load_catalog,
     new_subscription,
+    next_deadline,
     on_invoice_event,
     usage_due,
 )
@@ -91,7 +92,9 @@ class Driver:
         return decision
 
     def tick(self, at: datetime) -> None:
-        self.state = self._take(advance(self.state, at, self.catalog, self._usage(at)))
+        """Advance deadline by deadline, as the workflow does (so autopay happens in time)."""
+        while (due := next_deadline(self.state)) is not None and due <= at:
+            self.state = self._take(advance(self.state, due, self.catalog, self._usage(due)))
 
     @property
     def status(self) -> str:
