@@ -23,6 +23,9 @@ def ensure_free(host: str, port: int, what: str, setting: str) -> None:
         PortInUseError: the port is taken.
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Servers bind with SO_REUSEADDR, so connections of a previous run lingering in
+        # TIME_WAIT do not block them; only a live listener does. Probe the same way.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
