@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import pytest
@@ -80,13 +81,13 @@ gaps = st.integers(0, 24 * 12)  # hours between steps
 
 
 def steps(
-    commands: st.SearchStrategy[dict[str, object]],
-) -> st.SearchStrategy[list[tuple[int, dict[str, object]]]]:
+    commands: st.SearchStrategy[Mapping[str, object]],
+) -> st.SearchStrategy[list[tuple[int, Mapping[str, object]]]]:
     return st.lists(st.tuples(gaps, commands), min_size=10, max_size=30)
 
 
 def run_sequence(
-    catalog: Catalog, team: dict[str, str], sequence: list[tuple[int, dict[str, object]]]
+    catalog: Catalog, team: dict[str, str], sequence: list[tuple[int, Mapping[str, object]]]
 ) -> tuple[Driver, list[InvoiceLine]]:
     """Drive the sequence, checking preview == apply and idempotency at every step."""
     d = Driver(catalog, t(2026, 1, 31, 6), team)
@@ -100,7 +101,7 @@ def run_sequence(
         try:
             quote = preview(before, command, at, catalog)
         except DomainError as refused:
-            refused_code = refused.code
+            refused_code: str | None = refused.code
         else:
             refused_code = None
         if refused_code is not None:  # apply must refuse it the same way
@@ -134,14 +135,14 @@ def check_money(d: Driver, previewed: list[InvoiceLine]) -> None:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sequence=steps(seat_commands))
-def test_seats_sequences(sequence: list[tuple[int, dict[str, object]]]) -> None:
+def test_seats_sequences(sequence: list[tuple[int, Mapping[str, object]]]) -> None:
     d, previewed = run_sequence(SEATS, SEATS_TEAM, sequence)
     check_money(d, previewed)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sequence=steps(credit_commands))
-def test_credits_sequences(sequence: list[tuple[int, dict[str, object]]]) -> None:
+def test_credits_sequences(sequence: list[tuple[int, Mapping[str, object]]]) -> None:
     d, previewed = run_sequence(CREDITS, CREDITS_TEAM, sequence)
     check_money(d, previewed)
 
