@@ -266,5 +266,9 @@ def schedule_data_source_deletions(
 ) -> BillingState:
     """Remember the deletions a revert plan scheduled; `advance` performs them when due."""
     known = {d.data_source_id for d in state.data_source_deletions}
-    new = tuple(d for d in deletions if d.data_source_id not in known)
-    return state.model_copy(update={"data_source_deletions": state.data_source_deletions + new})
+    new: list[ScheduledDeletion] = []
+    for deletion in deletions:
+        if deletion.data_source_id not in known:
+            known.add(deletion.data_source_id)
+            new.append(deletion)
+    return state.model_copy(update={"data_source_deletions": (*state.data_source_deletions, *new)})
