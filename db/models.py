@@ -8,6 +8,33 @@ from sqlalchemy import DateTime, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base
+from db.subscription_models import AuditLogRow, EmailOutboxRow, SubscriptionEventRow, SubscriptionRow
+from db.workspace_models import (
+    AgentRow,
+    ConnectionRow,
+    DataSourceRow,
+    DocumentRow,
+    MemberRow,
+    SeatLedgerRow,
+    SlackBotRow,
+    WorkspaceRow,
+)
+
+__all__ = [
+    "AgentRow",
+    "ApiToken",
+    "AuditLogRow",
+    "ConnectionRow",
+    "DataSourceRow",
+    "DocumentRow",
+    "EmailOutboxRow",
+    "MemberRow",
+    "SeatLedgerRow",
+    "SlackBotRow",
+    "SubscriptionEventRow",
+    "SubscriptionRow",
+    "WorkspaceRow",
+]
 
 
 class ApiToken(Base):

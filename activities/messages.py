@@ -1,0 +1,155 @@
+"""Arguments and results of the database activities (carried by the pydantic data converter).
+
+Only pydantic and `billing` here, never `db`: the workflow imports these types to call the
+activities, and must not pull SQLAlchemy into its sandbox. Every instant is the workflow's
+(``workflow.now()`` or a recorded plan instant), so a retried activity writes the same rows.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, NonNegativeInt
+
+from billing.usage import UtcDatetime
+from billing.workspace import Agent, Connection, DataSource, Member
+
+JsonObject = dict[str, JsonValue]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DocumentSetup(_Message):
+    """A document synced from a connection or stored in a data source."""
+
+    id: str
+    bytes: NonNegativeInt
+
+
+class ConnectionSetup(Connection):
+    """A connection with the documents synced from it."""
+
+    kind: str = "generic"
+    documents: list[DocumentSetup] = Field(default_factory=list)
+
+
+class DataSourceSetup(DataSource):
+    """A data source (``bytes`` is its combined size) with its documents, if modelled."""
+
+    documents: list[DocumentSetup] = Field(default_factory=list)
+
+
+class WorkspaceSetup(_Message):
+    """The whole description of a workspace: registering it again converges to this."""
+
+    workspace_id: str
+    billing_contact_email: str | None = None
+    spaces: NonNegativeInt = 0
+    members: list[Member] = []
+    connections: list[ConnectionSetup] = []
+    data_sources: list[DataSourceSetup] = []
+    agents: list[Agent] = []
+    slack_bot: bool = False
+
+
+class MemberUpsert(_Message):
+    """Add a member or update one (``add_member``); a new role restarts ``role_granted_at``."""
+
+    workspace_id: str
+    member: Member
+
+
+class RoleChange(_Message):
+    """Give ``user_id`` the role ``role`` at ``at`` (``set_role``)."""
+
+    workspace_id: str
+    user_id: str
+    role: str
+    at: UtcDatetime
+
+
+class DueDeletions(_Message):
+    """Delete the workspace's data sources whose deletion is due at ``at``."""
+
+    workspace_id: str
+    at: UtcDatetime
+
+
+class WorkspaceDeletion(_Message):
+    """Delete everything of a workspace except its billing records ("delete everything")."""
+
+    workspace_id: str
+    at: UtcDatetime
+
+
+class OutboxEmail(_Message):
+    """An email to send once per ``idempotency_key`` (``to`` None: nobody to write to)."""
+
+    workspace_id: str
+    idempotency_key: str
+    template: str
+    to: str | None
+    at: UtcDatetime
+    data: JsonObject = {}
+
+
+class SubscriptionProjection(_Message):
+    """The subscription as SQL reporting sees it; ``version`` grows with every projection."""
+
+    workspace_id: str
+    catalog: str
+    status: str
+    plan: str | None
+    paid_seats: NonNegativeInt = 0
+    period_start: UtcDatetime | None = None
+    period_end: UtcDatetime | None = None
+    trial_ends_at: UtcDatetime | None = None
+    cancel_at: UtcDatetime | None = None
+    pending_change: JsonObject | None = None
+    credit_balance: int = 0
+    updated_at: UtcDatetime
+    version: NonNegativeInt
+
+
+class TimelineEvent(_Message):
+    """One ``subscription_events`` row; ``dedupe_key`` (unique per workspace) makes it once."""
+
+    at: UtcDatetime
+    event: str
+    dedupe_key: str
+    data: JsonObject = {}
+
+
+class EventBatch(_Message):
+    """Timeline rows of one workspace, appended together."""
+
+    workspace_id: str
+    events: list[TimelineEvent]
+
+
+class AuditEntry(_Message):
+    """Who did what and why; ``request_id`` (unique per workspace) makes it once."""
+
+    workspace_id: str
+    request_id: str
+    at: UtcDatetime
+    actor: str
+    action: str
+    reason: str | None = None
+    before: JsonObject | None = None
+    after: JsonObject | None = None
+
+
+class SeatLedgerEntry(_Message):
+    """One seat assigned (+1) or released (-1); ``entry_key`` (unique per workspace) makes it once."""
+
+    workspace_id: str
+    entry_key: str
+    at: UtcDatetime
+    user_id: str
+    seat_type: str
+    cycle: Literal["monthly", "annual"]
+    quantity: Literal[1, -1]
+    reason: str

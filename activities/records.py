@@ -1,0 +1,226 @@
+"""Activities that append the subscription's records (timeline, audit, outbox, seat ledger,
+projection), and the mapping between activity messages and table rows.
+
+Each activity is one transaction and inserts by a business key that the workflow derives
+from business ids, so Temporal's at-least-once execution writes every row exactly once.
+The boolean results say whether THIS attempt wrote the row: a retry after a lost
+completion answers False for a row that is there, so workflows must not branch on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import JsonValue
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.messages import (
+    AuditEntry,
+    EventBatch,
+    OutboxEmail,
+    SeatLedgerEntry,
+    SubscriptionProjection,
+    WorkspaceSetup,
+)
+from billing.errors import INVALID_ARGUMENT
+from billing.workspace import Agent, Connection, DataSource, Member, WorkspaceSnapshot
+from db import records_repo
+from db import workspace_repo as repo
+from db.workspace_models import AgentRow, ConnectionRow, DataSourceRow, DocumentRow, MemberRow, WorkspaceRow
+from db.workspace_repo import WorkspaceData, lock_workspace
+
+WORKSPACE_NOT_FOUND = "workspace_not_found"
+WORKSPACE_DELETED = "workspace_deleted"
+
+
+def not_found(workspace_id: str) -> ApplicationError:
+    """The non-retryable error for an unknown workspace (retrying cannot make it exist)."""
+    return ApplicationError(f"no workspace {workspace_id!r}", type=WORKSPACE_NOT_FOUND, non_retryable=True)
+
+
+async def live_workspace(session: AsyncSession, workspace_id: str) -> WorkspaceRow:
+    """The workspace row, locked for this transaction.
+
+    Raises:
+        ApplicationError: ``workspace_not_found`` or ``workspace_deleted``, non-retryable:
+            retrying cannot make the workspace exist again.
+    """
+    row = await lock_workspace(session, workspace_id)
+    if row is None:
+        raise not_found(workspace_id)
+    if row.deleted_at is not None:
+        raise ApplicationError(
+            f"workspace {workspace_id!r} was deleted", type=WORKSPACE_DELETED, non_retryable=True
+        )
+    return row
+
+
+def member_values(ws: str, m: Member) -> dict[str, Any]:
+    """Column values of one ``members`` row."""
+    return {
+        "workspace_id": ws,
+        "user_id": m.user_id,
+        "role": m.role,
+        "role_granted_at": m.role_granted_at,
+        "status": m.status,
+        "email": m.email,
+        "seat_type": m.seat.seat_type if m.seat else None,
+        "seat_cycle": m.seat.cycle if m.seat else None,
+    }
+
+
+def _unique(kind: str, ids: list[str]) -> None:
+    # One upsert statement cannot touch a row twice: refuse duplicates with a clear error.
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ApplicationError(
+            f"duplicate {kind} ids: {', '.join(duplicates)}", type=INVALID_ARGUMENT, non_retryable=True
+        )
+
+
+async def register(session: AsyncSession, setup: WorkspaceSetup) -> None:
+    """Upsert the workspace and every entity of ``setup`` (the caller locked the workspace)."""
+    ws = setup.workspace_id
+    documents = [
+        {"workspace_id": ws, "id": d.id, "connection_id": c.id, "data_source_id": None, "bytes": d.bytes}
+        for c in setup.connections
+        for d in c.documents
+    ] + [
+        {"workspace_id": ws, "id": d.id, "connection_id": None, "data_source_id": s.id, "bytes": d.bytes}
+        for s in setup.data_sources
+        for d in s.documents
+    ]
+    _unique("member", [m.user_id for m in setup.members])
+    _unique("connection", [c.id for c in setup.connections])
+    _unique("data source", [d.id for d in setup.data_sources])
+    _unique("agent", [a.id for a in setup.agents])
+    _unique("document", [str(d["id"]) for d in documents])
+    workspace = {"id": ws, "billing_contact_email": setup.billing_contact_email, "spaces": setup.spaces}
+    await repo.upsert_rows(session, WorkspaceRow, [workspace], ["id"])
+    keys = ["workspace_id", "user_id"]
+    await repo.upsert_rows(session, MemberRow, [member_values(ws, m) for m in setup.members], keys)
+    keys = ["workspace_id", "id"]
+    connections = [
+        {"workspace_id": ws, "id": c.id, "kind": c.kind, "status": c.status} for c in setup.connections
+    ]
+    await repo.upsert_rows(session, ConnectionRow, connections, keys)
+    sources = [
+        {
+            "workspace_id": ws,
+            "id": d.id,
+            "bytes": d.bytes,
+            "status": d.status,
+            "deletion_scheduled_at": d.deletion_scheduled_at,
+        }
+        for d in setup.data_sources
+    ]
+    await repo.upsert_rows(session, DataSourceRow, sources, keys)
+    await repo.upsert_rows(session, DocumentRow, documents, keys)
+    agents = [{"workspace_id": ws, "id": a.id, "status": a.status} for a in setup.agents]
+    await repo.upsert_rows(session, AgentRow, agents, keys)
+    await repo.set_slack_bot(session, ws, setup.slack_bot)
+
+
+def snapshot_of(data: WorkspaceData) -> WorkspaceSnapshot:
+    """The pure model of what the database holds (validated: a bad row fails loudly here)."""
+    members = [
+        Member.model_validate(
+            {
+                "user_id": m.user_id,
+                "role": m.role,
+                "role_granted_at": m.role_granted_at,
+                "status": m.status,
+                "email": m.email,
+                "seat": {"seat_type": m.seat_type, "cycle": m.seat_cycle} if m.seat_type else None,
+            }
+        )
+        for m in data.members
+    ]
+    sources = [
+        DataSource.model_validate(
+            {
+                "id": d.id,
+                "bytes": d.bytes,
+                "status": d.status,
+                "deletion_scheduled_at": d.deletion_scheduled_at,
+            }
+        )
+        for d in data.data_sources
+    ]
+    return WorkspaceSnapshot(
+        workspace_id=data.workspace.id,
+        members=members,
+        connections=[Connection.model_validate({"id": c.id, "status": c.status}) for c in data.connections],
+        data_sources=sources,
+        agents=[Agent.model_validate({"id": a.id, "status": a.status}) for a in data.agents],
+        slack_bot=data.slack_bot,
+        spaces=data.workspace.spaces,
+        billing_contact_email=data.workspace.billing_contact_email,
+    )
+
+
+def timeline_row(
+    ws: str, at: datetime, event: str, dedupe_key: str, data: Mapping[str, JsonValue]
+) -> dict[str, Any]:
+    """Column values of one ``subscription_events`` row."""
+    return {"workspace_id": ws, "at": at, "event": event, "dedupe_key": dedupe_key, "data": dict(data)}
+
+
+def outbox_row(email: OutboxEmail) -> dict[str, Any]:
+    """Column values of one ``email_outbox`` row."""
+    return {
+        "workspace_id": email.workspace_id,
+        "idempotency_key": email.idempotency_key,
+        "template": email.template,
+        "to_address": email.to,
+        "data": email.data,
+        "created_at": email.at,
+    }
+
+
+class RecordActivities:
+    """The record-keeping half of `activities.workspace.WorkspaceActivities` (register that one)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name="enqueue_email")
+    async def enqueue_email(self, email: OutboxEmail) -> bool:
+        """Put an email in the outbox once per idempotency key; True when this call added it."""
+        async with self._sessions.begin() as session:
+            return await records_repo.insert_outbox(session, outbox_row(email))
+
+    @activity.defn(name="project_subscription")
+    async def project_subscription(self, projection: SubscriptionProjection) -> bool:
+        """Upsert the ``subscriptions`` row if ``version`` is newer than the stored one."""
+        values = projection.model_dump()
+        async with self._sessions.begin() as session:
+            return await records_repo.upsert_subscription(session, values)
+
+    @activity.defn(name="append_events")
+    async def append_events(self, batch: EventBatch) -> int:
+        """Append timeline rows, skipping dedupe keys already present; how many were new."""
+        rows = [timeline_row(batch.workspace_id, e.at, e.event, e.dedupe_key, e.data) for e in batch.events]
+        async with self._sessions.begin() as session:
+            return await records_repo.insert_events(session, rows)
+
+    @activity.defn(name="append_audit")
+    async def append_audit(self, entry: AuditEntry) -> bool:
+        """Append an audit row once per ``(workspace_id, request_id)``."""
+        async with self._sessions.begin() as session:
+            return await records_repo.insert_audit(session, entry.model_dump())
+
+    @activity.defn(name="record_seat_change")
+    async def record_seat_change(self, entry: SeatLedgerEntry) -> bool:
+        """Append a seat ledger row once per ``(workspace_id, entry_key)``.
+
+        Raises:
+            ApplicationError: ``workspace_not_found`` or ``workspace_deleted`` (non-retryable).
+        """
+        async with self._sessions.begin() as session:
+            await live_workspace(session, entry.workspace_id)
+            return await records_repo.insert_seat_entry(session, entry.model_dump())

@@ -1,0 +1,223 @@
+"""Database activities of the subscription workflow over a workspace's people and data (SPEC §2).
+
+`WorkspaceActivities` is built in the worker with a session factory; each activity is ONE
+transaction that first locks the workspace row, so attempts on one workspace never
+interleave. Applying a recorded plan is idempotent twice over: a marker event keyed by
+the plan's instant makes a second run a no-op, and every statement is guarded by the
+state it moves from. The semantics are those of the pure `billing.workspace.apply_*`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.messages import (
+    DueDeletions,
+    MemberUpsert,
+    OutboxEmail,
+    RoleChange,
+    WorkspaceDeletion,
+    WorkspaceSetup,
+)
+from activities.records import (
+    RecordActivities,
+    live_workspace,
+    member_values,
+    not_found,
+    outbox_row,
+    register,
+    snapshot_of,
+    timeline_row,
+)
+from billing.errors import MEMBER_NOT_FOUND
+from billing.workspace import ReactivationPlan, RevertPlan, WorkspaceSnapshot
+from db import records_repo
+from db import workspace_repo as repo
+
+
+def _item_events(
+    ws: str, marker: str, plan_at: Any, event: str, key: str, ids: Iterable[str]
+) -> list[dict[str, Any]]:
+    # One timeline row per item, keyed by the plan and the item: a re-run inserts nothing.
+    return [timeline_row(ws, plan_at, event, f"{marker}:{event}:{i}", {key: i}) for i in ids]
+
+
+class WorkspaceActivities(RecordActivities):
+    """All database activities of the subscription workflow (register this class's methods)."""
+
+    @activity.defn(name="register_workspace")
+    async def register_workspace(self, setup: WorkspaceSetup) -> None:
+        """Create or update the workspace and its entities to match ``setup`` (converges)."""
+        async with self._sessions.begin() as session:
+            row = await repo.lock_workspace(session, setup.workspace_id)
+            if row is not None and row.deleted_at is not None:
+                await live_workspace(session, setup.workspace_id)  # raises workspace_deleted
+            await register(session, setup)
+
+    @activity.defn(name="upsert_member")
+    async def upsert_member(self, change: MemberUpsert) -> None:
+        """Add or update a member; its grant time only moves when its role changes."""
+        async with self._sessions.begin() as session:
+            await live_workspace(session, change.workspace_id)
+            await repo.upsert_member(session, member_values(change.workspace_id, change.member))
+
+    @activity.defn(name="set_member_role")
+    async def set_member_role(self, change: RoleChange) -> None:
+        """Change a member's role; a different role restarts ``role_granted_at`` at ``change.at``.
+
+        Raises:
+            ApplicationError: ``member_not_found`` (non-retryable) for an unknown member.
+        """
+        async with self._sessions.begin() as session:
+            await live_workspace(session, change.workspace_id)
+            found = await repo.set_member_role(
+                session, change.workspace_id, change.user_id, change.role, change.at
+            )
+            if not found:
+                raise ApplicationError(
+                    f"no member {change.user_id!r}", type=MEMBER_NOT_FOUND, non_retryable=True
+                )
+
+    @activity.defn(name="load_snapshot")
+    async def load_snapshot(self, workspace_id: str) -> WorkspaceSnapshot:
+        """The workspace's people and data now.
+
+        Raises:
+            ApplicationError: ``workspace_not_found`` / ``workspace_deleted``, non-retryable.
+        """
+        async with self._sessions.begin() as session:
+            row = await live_workspace(session, workspace_id)
+            return snapshot_of(await repo.load(session, row))
+
+    @activity.defn(name="apply_revert")
+    async def apply_revert(self, plan: RevertPlan) -> None:
+        """Apply a revert to free: suspend, release seats, delete connections and their data,
+        remove the Slack bot, deactivate agents, schedule big data sources, warn by email."""
+        ws, at = plan.workspace_id, plan.at
+        marker = f"revert:{at.isoformat()}"
+        async with self._sessions.begin() as session:
+            await live_workspace(session, ws)
+            summary = {"kept": ",".join(plan.kept_member_ids), "reverted_at": at.isoformat()}
+            if not await records_repo.insert_events(
+                session, [timeline_row(ws, at, "revert_applied", marker, summary)]
+            ):
+                return  # this plan was applied by an earlier attempt: nothing may happen twice
+            await repo.suspend_members(session, ws, plan.suspended_member_ids, at)
+            await repo.set_seats(session, ws, {h.user_id: None for h in plan.previous_seats})
+            await repo.delete_connections(session, ws, plan.deleted_connection_ids, at)
+            if plan.remove_slack_bot:
+                await repo.set_slack_bot(session, ws, present=False)
+            await repo.set_agents(session, ws, plan.deactivated_agent_ids, active=False, at=at)
+            due = {d.data_source_id: d.delete_at for d in plan.scheduled_deletions}
+            await repo.schedule_deletions(session, ws, due)
+            if plan.warning_email is not None:
+                await records_repo.insert_outbox(session, outbox_row(_warning(plan)))
+            await records_repo.insert_events(session, _revert_events(plan, marker))
+
+    @activity.defn(name="apply_reactivation")
+    async def apply_reactivation(self, plan: ReactivationPlan) -> None:
+        """Restore members and their seats, reactivate agents, cancel pending deletions.
+
+        Deleted connections stay deleted: their data is gone and nothing lists them.
+        """
+        ws, at = plan.workspace_id, plan.at
+        marker = f"reactivation:{at.isoformat()}"
+        async with self._sessions.begin() as session:
+            await live_workspace(session, ws)
+            summary = {"reactivated_at": at.isoformat()}
+            if not await records_repo.insert_events(
+                session, [timeline_row(ws, at, "reactivation_applied", marker, summary)]
+            ):
+                return
+            await repo.restore_members(session, ws, plan.restored_member_ids)
+            seats = {h.user_id: (h.seat.seat_type, h.seat.cycle) for h in plan.restored_seats}
+            await repo.set_seats(session, ws, seats)
+            await repo.set_agents(session, ws, plan.reactivated_agent_ids, active=True, at=at)
+            await repo.cancel_deletions(session, ws, plan.cancelled_deletion_ids)
+            events = [
+                *_item_events(ws, marker, at, "member_restored", "user", plan.restored_member_ids),
+                *_item_events(ws, marker, at, "agent_reactivated", "agent_id", plan.reactivated_agent_ids),
+                *_item_events(
+                    ws,
+                    marker,
+                    at,
+                    "data_source_deletion_cancelled",
+                    "data_source_id",
+                    plan.cancelled_deletion_ids,
+                ),
+            ]
+            await records_repo.insert_events(session, events)
+
+    @activity.defn(name="delete_due_data_sources")
+    async def delete_due_data_sources(self, due: DueDeletions) -> list[str]:
+        """Delete the sources still pending deletion and due at ``due.at``; their ids.
+
+        A reactivation that cancelled the deletion first wins (the guard is in SQL). A
+        retry returns the same ids: they are those deleted at this very instant.
+        """
+        ws = due.workspace_id
+        async with self._sessions.begin() as session:
+            row = await repo.lock_workspace(session, ws)
+            if row is None:
+                raise not_found(ws)
+            ids = await repo.delete_due_sources(session, ws, due.at)
+            events = _item_events(ws, "deleted", due.at, "data_source_deleted", "data_source_id", ids)
+            await records_repo.insert_events(session, events)
+            return ids
+
+    @activity.defn(name="delete_workspace_data")
+    async def delete_workspace_data(self, deletion: WorkspaceDeletion) -> None:
+        """Delete everything of the workspace except billing and legal records (SPEC §2).
+
+        What is kept and why: `db.workspace_repo.delete_workspace_data`. Running it again,
+        or for a workspace that is already gone, deletes nothing more.
+        """
+        ws = deletion.workspace_id
+        async with self._sessions.begin() as session:
+            await repo.lock_workspace(session, ws)
+            await repo.delete_workspace_data(session, ws, deletion.at)
+            row = timeline_row(ws, deletion.at, "workspace_data_deleted", "workspace_data_deleted", {})
+            await records_repo.insert_events(session, [row])
+
+
+def _warning(plan: RevertPlan) -> OutboxEmail:
+    email = plan.warning_email
+    assert email is not None  # the caller checked
+    sources: list[Any] = [
+        {"data_source_id": d.data_source_id, "bytes": d.bytes, "delete_at": d.delete_at.isoformat()}
+        for d in email.data_sources
+    ]
+    return OutboxEmail(
+        workspace_id=plan.workspace_id,
+        idempotency_key=email.idempotency_key,
+        template="data_source_deletion_warning",
+        to=email.to,
+        at=plan.at,
+        data={"delete_at": email.delete_at.isoformat(), "data_sources": sources},
+    )
+
+
+def _revert_events(plan: RevertPlan, marker: str) -> list[dict[str, Any]]:
+    ws, at = plan.workspace_id, plan.at
+    warned = [
+        timeline_row(
+            ws,
+            at,
+            "data_source_deletion_warned",
+            f"{marker}:data_source_deletion_warned:{d.data_source_id}",
+            {"data_source_id": d.data_source_id, "bytes": d.bytes, "delete_at": d.delete_at.isoformat()},
+        )
+        for d in plan.scheduled_deletions
+    ]
+    slack: Sequence[str] = ["slack"] if plan.remove_slack_bot else []
+    return [
+        *_item_events(ws, marker, at, "member_suspended", "user", plan.suspended_member_ids),
+        *_item_events(ws, marker, at, "connection_deleted", "connection_id", plan.deleted_connection_ids),
+        *_item_events(ws, marker, at, "slack_bot_removed", "bot", slack),
+        *_item_events(ws, marker, at, "agent_deactivated", "agent_id", plan.deactivated_agent_ids),
+        *warned,
+    ]
