@@ -8,6 +8,8 @@ import httpx
 import pytest
 import stripe
 
+from devstack.stripe_emulator.server import EmulatorServer
+from devstack.stripe_emulator.settings import EmulatorSettings
 from tests.integration.stripe_emulator.helpers import WEBHOOK_SECRET, Receiver, wait_for
 
 
@@ -72,25 +74,28 @@ def test_receiver_500_is_retried_until_success(
     wait_for(lambda: client.v1.events.retrieve(delivery["event_id"]).pending_webhooks == 0)
 
 
-def test_unreachable_endpoint_gives_up_after_max_attempts(
-    client: stripe.StripeClient, control: httpx.Client
-) -> None:
-    # Port 9 (discard) on localhost refuses connections: every attempt is a connection error.
-    control.post("/_emulator/webhooks", json={"url": "http://127.0.0.1:9/x", "secret": "whsec_x"})
-    client.v1.customers.create({"email": "dead@x.test"})
+def test_unreachable_endpoint_gives_up_after_max_attempts() -> None:
+    # A private emulator with a tiny backoff, so the whole retry budget fits in the test.
+    settings = EmulatorSettings(webhook_backoff_s=0.01, webhook_max_attempts=3)
+    with EmulatorServer(settings) as emu, httpx.Client(base_url=emu.url) as control:
+        # Port 9 (discard) on localhost refuses connections: every attempt fails to connect.
+        control.post("/_emulator/webhooks", json={"url": "http://127.0.0.1:9/x", "secret": "whsec_x"})
+        sdk = stripe.StripeClient("sk_test_x", base_addresses={"api": emu.url})
+        cus = sdk.v1.customers.create({"email": "dead@x.test"})
 
-    def finished() -> bool:
-        rows = control.get("/_emulator/deliveries").json()["data"]
-        return bool(rows) and rows[0]["status"] == "failed"
+        def delivery() -> dict[str, object]:
+            rows = control.get("/_emulator/deliveries").json()["data"]
+            assert isinstance(rows, list)
+            return rows[0] if rows else {}
 
-    # Default backoff: 0.2 s doubling, 8 attempts, capped at 5 s per wait -> ~15 s; too slow for here,
-    # so only check the first attempts failed with a connection error and the delivery is pending.
-    wait_for(lambda: control.get("/_emulator/deliveries").json()["data"][0]["attempts"] >= 2)
-    row = control.get("/_emulator/deliveries").json()["data"][0]
-    assert row["status"] == "pending"
-    assert row["last_status_code"] is None
-    assert "Connect" in row["last_error"]
-    assert not finished()
+        wait_for(lambda: delivery().get("status") == "failed")
+        row = delivery()
+        assert row["attempts"] == 3
+        assert row["last_status_code"] is None
+        assert "Connect" in str(row["last_error"])
+        event = sdk.v1.events.list({"type": "customer.created"}).data[0]
+        assert event.data.object.id == cus.id
+        assert event.pending_webhooks == 1
 
 
 def test_event_filter_and_endpoint_removal(
