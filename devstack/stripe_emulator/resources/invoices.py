@@ -96,7 +96,6 @@ def invoice_json(state: EmulatorState, invoice: Invoice) -> JSON:
             "object": "list",
             "data": [line_json(item) for item in items[:10]],
             "has_more": len(items) > 10,
-            "total_count": len(items),
             "url": f"/v1/invoices/{invoice.id}/lines",
         },
         "livemode": False,

@@ -8,6 +8,7 @@ import httpx
 import pytest
 import stripe
 
+from devstack.stripe_emulator.server import EmulatorServer
 from tests.integration.stripe_emulator.helpers import error_payload, event_types
 
 
@@ -154,10 +155,31 @@ def test_finalize_numbers_and_serves_documents(
     assert pdf.content.startswith(b"%PDF-")
     assert pdf.content.rstrip().endswith(b"%%EOF")
     assert b"(Total: 65.00 USD)" in pdf.content
+    assert_pdf_structure(pdf.content)
     second = draft_with_lines(client, customer.id, 1)
     assert client.v1.invoices.finalize_invoice(second.id).number == "EMU-000002"
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.invoices.finalize_invoice(inv.id)
+
+
+def assert_pdf_structure(pdf: bytes) -> None:
+    """Check the cross-reference table points at every object, as PDF readers require."""
+    startxref = int(pdf.rsplit(b"startxref", 1)[1].split()[0])
+    assert pdf[startxref:].startswith(b"xref")
+    header, *rows = pdf[startxref:].split(b"trailer")[0].splitlines()[1:]
+    first, count = (int(x) for x in header.split())
+    assert (first, count) == (0, len(rows))
+    for number, row in enumerate(rows[1:], start=1):
+        offset = int(row.split()[0])
+        assert pdf[offset:].startswith(f"{number} 0 obj".encode())
+
+
+def test_documents_exist_only_after_finalization(
+    client: stripe.StripeClient, customer: stripe.Customer, emulator: EmulatorServer
+) -> None:
+    inv = draft_with_lines(client, customer.id, 100)
+    assert httpx.get(f"{emulator.url}/hosted/invoices/{inv.id}").status_code == 404
+    assert httpx.get(f"{emulator.url}/hosted/invoices/{inv.id}/pdf").status_code == 404
 
 
 def test_zero_total_finalizes_to_paid(client: stripe.StripeClient, customer: stripe.Customer) -> None:
