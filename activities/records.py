@@ -42,6 +42,13 @@ def not_found(workspace_id: str) -> ApplicationError:
     return ApplicationError(f"no workspace {workspace_id!r}", type=WORKSPACE_NOT_FOUND, non_retryable=True)
 
 
+def deleted(workspace_id: str) -> ApplicationError:
+    """The non-retryable error for a workspace whose data was deleted ("delete everything")."""
+    return ApplicationError(
+        f"workspace {workspace_id!r} was deleted", type=WORKSPACE_DELETED, non_retryable=True
+    )
+
+
 async def live_workspace(session: AsyncSession, workspace_id: str) -> WorkspaceRow:
     """The workspace row, locked for this transaction.
 
@@ -53,9 +60,7 @@ async def live_workspace(session: AsyncSession, workspace_id: str) -> WorkspaceR
     if row is None:
         raise not_found(workspace_id)
     if row.deleted_at is not None:
-        raise ApplicationError(
-            f"workspace {workspace_id!r} was deleted", type=WORKSPACE_DELETED, non_retryable=True
-        )
+        raise deleted(workspace_id)
     return row
 
 

@@ -10,8 +10,10 @@ state it moves from. The semantics are those of the pure `billing.workspace.appl
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
+from pydantic import JsonValue
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -25,6 +27,7 @@ from activities.messages import (
 )
 from activities.records import (
     RecordActivities,
+    deleted,
     live_workspace,
     member_values,
     not_found,
@@ -40,7 +43,7 @@ from db import workspace_repo as repo
 
 
 def _item_events(
-    ws: str, marker: str, plan_at: Any, event: str, key: str, ids: Iterable[str]
+    ws: str, marker: str, plan_at: datetime, event: str, key: str, ids: Iterable[str]
 ) -> list[dict[str, Any]]:
     # One timeline row per item, keyed by the plan and the item: a re-run inserts nothing.
     return [timeline_row(ws, plan_at, event, f"{marker}:{event}:{i}", {key: i}) for i in ids]
@@ -55,7 +58,7 @@ class WorkspaceActivities(RecordActivities):
         async with self._sessions.begin() as session:
             row = await repo.lock_workspace(session, setup.workspace_id)
             if row is not None and row.deleted_at is not None:
-                await live_workspace(session, setup.workspace_id)  # raises workspace_deleted
+                raise deleted(setup.workspace_id)  # "delete everything" is irreversible
             await register(session, setup)
 
     @activity.defn(name="upsert_member")
@@ -101,7 +104,11 @@ class WorkspaceActivities(RecordActivities):
         marker = f"revert:{at.isoformat()}"
         async with self._sessions.begin() as session:
             await live_workspace(session, ws)
-            summary = {"kept": ",".join(plan.kept_member_ids), "reverted_at": at.isoformat()}
+            # The free-limit violations ride along: the overview reports them from the timeline.
+            summary: dict[str, JsonValue] = {
+                "kept": list(plan.kept_member_ids),
+                "limit_violations": [v.model_dump() for v in plan.limit_violations],
+            }
             if not await records_repo.insert_events(
                 session, [timeline_row(ws, at, "revert_applied", marker, summary)]
             ):
@@ -128,9 +135,9 @@ class WorkspaceActivities(RecordActivities):
         marker = f"reactivation:{at.isoformat()}"
         async with self._sessions.begin() as session:
             await live_workspace(session, ws)
-            summary = {"reactivated_at": at.isoformat()}
+            counts: dict[str, JsonValue] = {"restored_members": len(plan.restored_member_ids)}
             if not await records_repo.insert_events(
-                session, [timeline_row(ws, at, "reactivation_applied", marker, summary)]
+                session, [timeline_row(ws, at, "reactivation_applied", marker, counts)]
             ):
                 return
             await repo.restore_members(session, ws, plan.restored_member_ids)
