@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.messages import (
+from billing.errors import INVALID_ARGUMENT
+from billing.records import (
     AuditEntry,
     EventBatch,
     OutboxEmail,
@@ -26,7 +27,6 @@ from activities.messages import (
     SubscriptionProjection,
     WorkspaceSetup,
 )
-from billing.errors import INVALID_ARGUMENT
 from billing.workspace import Agent, Connection, DataSource, Member, WorkspaceSnapshot
 from db import records_repo
 from db import workspace_repo as repo

@@ -17,14 +17,6 @@ from pydantic import JsonValue
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.messages import (
-    DueDeletions,
-    MemberUpsert,
-    OutboxEmail,
-    RoleChange,
-    WorkspaceDeletion,
-    WorkspaceSetup,
-)
 from activities.records import (
     RecordActivities,
     deleted,
@@ -37,6 +29,14 @@ from activities.records import (
     timeline_row,
 )
 from billing.errors import MEMBER_NOT_FOUND
+from billing.records import (
+    DueDeletions,
+    MemberUpsert,
+    OutboxEmail,
+    RoleChange,
+    WorkspaceDeletion,
+    WorkspaceSetup,
+)
 from billing.workspace import ReactivationPlan, RevertPlan, WorkspaceSnapshot
 from db import records_repo
 from db import workspace_repo as repo

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base
 from db.subscription_models import AuditLogRow, EmailOutboxRow, SubscriptionEventRow, SubscriptionRow
+from db.usage_models import UsageEventRow
 from db.workspace_models import (
     AgentRow,
     ConnectionRow,
@@ -33,6 +34,7 @@ __all__ = [
     "SlackBotRow",
     "SubscriptionEventRow",
     "SubscriptionRow",
+    "UsageEventRow",
     "WorkspaceRow",
 ]
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 
-from activities.messages import DueDeletions, MemberUpsert, RoleChange
 from activities.workspace import WorkspaceActivities
+from billing.records import DueDeletions, MemberUpsert, RoleChange
 from billing.retention import plan_reactivation
 from billing.workspace import (
     Agent,

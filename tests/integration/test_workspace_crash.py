@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from activities.messages import (
+from activities.workspace import WorkspaceActivities
+from billing.records import (
     AuditEntry,
     DueDeletions,
     EventBatch,
@@ -24,7 +25,6 @@ from activities.messages import (
     SubscriptionProjection,
     TimelineEvent,
 )
-from activities.workspace import WorkspaceActivities
 from db.engine import async_engine, session_factory
 from db.migrate import upgrade
 from devstack.postgres import EmbeddedPostgres

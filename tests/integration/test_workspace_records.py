@@ -10,7 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 
-from activities.messages import (
+from activities.workspace import WorkspaceActivities
+from billing.records import (
     AuditEntry,
     EventBatch,
     OutboxEmail,
@@ -19,7 +20,6 @@ from activities.messages import (
     TimelineEvent,
     WorkspaceDeletion,
 )
-from activities.workspace import WorkspaceActivities
 from db.engine import async_engine, session_factory
 from db.migrate import upgrade
 from devstack.postgres import EmbeddedPostgres

@@ -9,7 +9,7 @@ from uuid import uuid4
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from activities.messages import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
+from billing.records import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
 from billing.retention import FreeLimits, RetentionPolicy, plan_revert
 from billing.workspace import Agent, Member, MemberSeat, RevertPlan, WorkspaceSnapshot
 

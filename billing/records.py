@@ -1,6 +1,6 @@
 """Arguments and results of the database activities (carried by the pydantic data converter).
 
-Only pydantic and `billing` here, never `db`: the workflow imports these types to call the
+Pure data (pydantic and `billing` only), so workflows may import it: the workflow builds these to call the
 activities, and must not pull SQLAlchemy into its sandbox. Every instant is the workflow's
 (``workflow.now()`` or a recorded plan instant), so a retried activity writes the same rows.
 """
@@ -153,3 +153,20 @@ class SeatLedgerEntry(_Message):
     cycle: Literal["monthly", "annual"]
     quantity: Literal[1, -1]
     reason: str
+
+
+class UsageWindow(_Message):
+    """A half-open window ``[start, end)`` whose exact usage totals a period close needs."""
+
+    workspace_id: str
+    start: UtcDatetime
+    end: UtcDatetime
+
+
+class UsageWindowTotals(_Message):
+    """Credits and serverless minutes of events with ``start <= at < end``."""
+
+    start: UtcDatetime
+    end: UtcDatetime
+    credits: NonNegativeInt
+    serverless_minutes: NonNegativeInt
