@@ -11,23 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.health import HealthActivities
 from config.settings import Settings
 from config.temporal import connect
 from db.engine import async_engine
-from workflows.health import WorkerHealthWorkflow
+from worker.composition import WORKFLOWS, activities, workflow_runner
 
 log = logging.getLogger("tenure.worker")
 
 
 def build_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Worker:
     """Register every workflow and activity that exists, with settings-driven limits."""
-    health = HealthActivities(engine)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[WorkerHealthWorkflow],
-        activities=[health.database_ping],
+        workflows=list(WORKFLOWS),
+        activities=activities(engine),
+        workflow_runner=workflow_runner(),
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_activities=settings.max_concurrent_activities,
     )

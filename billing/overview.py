@@ -1,0 +1,178 @@
+"""The billing overview (SPEC §5) as far as the subscription state knows it.
+
+`overview` is pure: the workflow's `billing_overview` query returns it, and the API
+and CLI add what only the database knows (payment method, tax ids, usage roll-ups).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from billing.catalog import Catalog
+from billing.state import BillingState, seat_counts, seats_at_next_renewal, seats_held
+from billing.usage import UtcDatetime
+
+RECENT_INVOICES = 5
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class PlanCard(_View):
+    """One plan of the grid."""
+
+    code: str
+    name: str
+    current: bool
+    self_serve: bool
+    contact_sales: bool
+    price: int
+
+
+class TrialBanner(_View):
+    """The trial banner in either variant of SPEC §2."""
+
+    ends_at: UtcDatetime
+    selected_plan: str | None
+    message: str
+
+
+class PendingChangeView(_View):
+    """A change scheduled for a date."""
+
+    kind: str
+    effective_at: UtcDatetime
+    to_plan: str | None = None
+    user: str | None = None
+    to_seat_type: str | None = None
+
+
+class SeatGroup(_View):
+    """Paid seats of one type and cycle: now and at the next renewal."""
+
+    seat_type: str
+    cycle: str
+    count: int
+    at_next_renewal: int
+
+
+class InvoiceSummary(_View):
+    """A recent invoice as the billing page lists it."""
+
+    number: str
+    issued_at: UtcDatetime
+    total: int
+    status: str
+
+
+class Overview(_View):
+    """Everything the billing page shows that the subscription state knows."""
+
+    workspace_id: str
+    catalog: str
+    currency: str
+    status: str
+    plan: str | None
+    plans: tuple[PlanCard, ...]
+    trial: TrialBanner | None
+    period_start: UtcDatetime | None
+    period_end: UtcDatetime | None
+    pending_changes: tuple[PendingChangeView, ...]
+    cancel_at: UtcDatetime | None
+    paid_seats: tuple[SeatGroup, ...]
+    paid_seat_count: int
+    seat_limit: int | None
+    seat_stock: int
+    credit_balance: int
+    recent_invoices: tuple[InvoiceSummary, ...]
+    warnings: tuple[str, ...]
+
+
+def _trial(state: BillingState) -> TrialBanner | None:
+    if state.status != "trialing" or state.trial is None:
+        return None
+    trial = state.trial
+    if trial.selected_plan is None:
+        message = "No plan selected: billing will not start until a plan is chosen."
+    else:
+        message = f"The {trial.selected_plan} plan and billing begin on {trial.ends_at.date().isoformat()}."
+    return TrialBanner(ends_at=trial.ends_at, selected_plan=trial.selected_plan, message=message)
+
+
+def _seat_groups(state: BillingState) -> tuple[SeatGroup, ...]:
+    now = seat_counts(seats_held(state))
+    later = seat_counts(seats_at_next_renewal(state))
+    keys = sorted(set(now) | set(later))
+    return tuple(
+        SeatGroup(seat_type=t, cycle=c, count=now.get((t, c), 0), at_next_renewal=later.get((t, c), 0))
+        for t, c in keys
+    )
+
+
+def _warnings(state: BillingState, at: datetime) -> tuple[str, ...]:
+    found: list[str] = []
+    for invoice in state.invoices:
+        if invoice.status == "overdue":
+            found.append(f"Payment failed: invoice {invoice.number} is overdue.")
+    for deletion in state.data_source_deletions:
+        if deletion.delete_at > at:
+            found.append(
+                f"Data source {deletion.data_source_id} will be deleted on "
+                f"{deletion.delete_at.date().isoformat()} unless the workspace is reactivated."
+            )
+    if state.status == "trial_expired":
+        found.append("The trial has ended: select a plan to continue.")
+    return tuple(found)
+
+
+def overview(state: BillingState, catalog: Catalog, at: datetime) -> Overview:
+    """The overview of ``state`` as of ``at``."""
+    groups = _seat_groups(state)
+    seat_plan = catalog.plans.get(catalog.seat_plan or "")
+    pending = [state.pending_change] if state.pending_change else []
+    pending += list(state.pending_seat_changes)
+    return Overview(
+        workspace_id=state.workspace_id,
+        catalog=catalog.name,
+        currency=catalog.currency,
+        status=state.status,
+        plan=state.plan,
+        plans=tuple(
+            PlanCard(
+                code=p.code,
+                name=p.name,
+                current=p.code == state.plan,
+                self_serve=p.self_serve,
+                contact_sales=not p.self_serve,
+                price=p.price,
+            )
+            for p in sorted(catalog.plans.values(), key=lambda p: p.rank)
+        ),
+        trial=_trial(state),
+        period_start=state.period_start,
+        period_end=state.period_end,
+        pending_changes=tuple(
+            PendingChangeView(
+                kind=c.kind,
+                effective_at=c.effective_at,
+                to_plan=c.to_plan,
+                user=c.user,
+                to_seat_type=c.to_seat_type,
+            )
+            for c in pending
+        ),
+        cancel_at=state.cancel_at,
+        paid_seats=groups,
+        paid_seat_count=sum(g.count for g in groups),
+        seat_limit=seat_plan.max_seats if seat_plan else None,
+        seat_stock=sum(1 for s in state.seat_stock if not s.released and s.term_end > at),
+        credit_balance=state.credit_balance,
+        recent_invoices=tuple(
+            InvoiceSummary(number=i.number, issued_at=i.issued_at, total=i.total, status=i.status)
+            for i in reversed(state.invoices[-RECENT_INVOICES:])
+        ),
+        warnings=_warnings(state, at),
+    )

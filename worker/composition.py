@@ -1,0 +1,54 @@
+"""The composition root: every workflow and activity of Tenure, wired to its dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.health import HealthActivities
+from activities.usage import UsageActivities
+from activities.workspace import WorkspaceActivities
+from db.engine import session_factory
+from workflows.health import WorkerHealthWorkflow
+from workflows.subscription import SubscriptionWorkflow
+
+WORKFLOWS: Sequence[type] = (WorkerHealthWorkflow, SubscriptionWorkflow)
+
+
+def activities(engine: AsyncEngine) -> list[Callable[..., Any]]:
+    """Every activity, bound to its dependencies."""
+    sessions = session_factory(engine)
+    workspace = WorkspaceActivities(sessions)
+    usage = UsageActivities(sessions)
+    health = HealthActivities(engine)
+    return [
+        health.database_ping,
+        usage.usage_totals,
+        workspace.register_workspace,
+        workspace.upsert_member,
+        workspace.set_member_role,
+        workspace.load_snapshot,
+        workspace.apply_revert,
+        workspace.apply_reactivation,
+        workspace.delete_due_data_sources,
+        workspace.delete_workspace_data,
+        workspace.enqueue_email,
+        workspace.project_subscription,
+        workspace.append_events,
+        workspace.append_audit,
+        workspace.record_seat_change,
+    ]
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox, with our pure domain passed through.
+
+    `billing` is deterministic (no I/O, no clock) and pydantic-heavy: re-importing it in
+    every workflow's sandbox would multiply memory per cached workflow for nothing.
+    """
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("billing")
+    )

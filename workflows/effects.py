@@ -1,0 +1,197 @@
+"""Performing a decision's effects through activities (the workflow's only I/O).
+
+The domain decided *what* happens; this module only maps each effect to the database
+activity that makes it so, with arguments derived deterministically from the decision
+(dedupe keys, instants), so a retried activity or a replayed workflow writes nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from pydantic import JsonValue
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from billing.catalog import Catalog
+from billing.commands import Command
+from billing.decision import Decision
+from billing.effects import (
+    DeleteDataSource,
+    DeleteWorkspace,
+    Effect,
+    ReactivateWorkspace,
+    RecordEvent,
+    RevertWorkspace,
+    SendEmail,
+)
+from billing.records import (
+    AuditEntry,
+    DueDeletions,
+    EventBatch,
+    OutboxEmail,
+    TimelineEvent,
+    WorkspaceDeletion,
+)
+from billing.retention import FreeLimits, plan_reactivation, plan_revert
+from billing.state import BillingState, seats_held
+from billing.workspace import RevertPlan, WorkspaceSnapshot
+
+# Database activities are idempotent, so retrying them until the database is back is safe;
+# an unknown workspace is the only failure retrying cannot fix.
+DB_TIMEOUT = timedelta(seconds=30)
+DB_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=["workspace_not_found"],
+)
+
+
+def free_limits(catalog: Catalog) -> FreeLimits:
+    """The limits a reverted workspace must respect (none without a free plan)."""
+    if catalog.free_plan is None:
+        return FreeLimits()
+    plan = catalog.plans[catalog.free_plan]
+    return FreeLimits(max_members=plan.max_members, max_connectors=plan.connectors, max_spaces=plan.spaces)
+
+
+def dedupe_key(event: RecordEvent) -> str:
+    """Same event, same instant, same data → same key (so replays insert nothing)."""
+    data = json.dumps(event.data, sort_keys=True, separators=(",", ":"))
+    return f"{event.at.isoformat()}|{event.event}|{data}"
+
+
+class EffectRunner:
+    """Performs effects for one workspace; remembers the last revert plan."""
+
+    def __init__(self, workspace_id: str, catalog: Catalog, last_revert: RevertPlan | None) -> None:
+        self.workspace_id = workspace_id
+        self.catalog = catalog
+        self.last_revert = last_revert
+
+    async def perform(self, effects: Sequence[Effect], now: datetime) -> RevertPlan | None:
+        """Run ``effects`` in order; returns the revert plan if one was applied."""
+        applied: RevertPlan | None = None
+        events: list[TimelineEvent] = []
+        for effect in effects:
+            if isinstance(effect, RecordEvent):
+                events.append(
+                    TimelineEvent(
+                        at=effect.at,
+                        event=effect.event,
+                        dedupe_key=dedupe_key(effect),
+                        data=dict(effect.data),
+                    )
+                )
+                continue
+            # Keep the timeline in order with what the other effects record themselves.
+            await self._append(events)
+            events = []
+            if isinstance(effect, RevertWorkspace):
+                applied = await self._revert(effect, now)
+            elif isinstance(effect, ReactivateWorkspace):
+                await self._reactivate(now)
+            elif isinstance(effect, DeleteDataSource):
+                await self.call(
+                    "delete_due_data_sources", DueDeletions(workspace_id=self.workspace_id, at=now)
+                )
+            elif isinstance(effect, DeleteWorkspace):
+                await self.call(
+                    "delete_workspace_data", WorkspaceDeletion(workspace_id=self.workspace_id, at=now)
+                )
+            elif isinstance(effect, SendEmail):
+                await self._email(effect, now)
+            # PostInvoice: recorded in the state and on the timeline (invoice_posted); the
+            # invoicing workflow that pushes it to Stripe consumes it.
+        await self._append(events)
+        return applied
+
+    async def _append(self, events: list[TimelineEvent]) -> None:
+        if events:
+            await self.call("append_events", EventBatch(workspace_id=self.workspace_id, events=events))
+
+    async def snapshot(self) -> WorkspaceSnapshot:
+        """The workspace as the database has it now."""
+        result: WorkspaceSnapshot = await workflow.execute_activity(
+            "load_snapshot",
+            self.workspace_id,
+            result_type=WorkspaceSnapshot,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+        return result
+
+    async def _revert(self, effect: RevertWorkspace, now: datetime) -> RevertPlan:
+        snapshot = await self.snapshot()
+        plan = plan_revert(
+            snapshot,
+            now,
+            self.catalog.retention,
+            frozenset(self.catalog.roles.billing_admin),
+            limits=free_limits(self.catalog),
+        )
+        if effect.kept_member is not None and plan.kept_member_ids != [effect.kept_member]:
+            # The roster in the workflow and the database disagree: the database acts on
+            # its own rows; say so loudly rather than guess.
+            workflow.logger.warning(
+                "kept member differs: state %s, database %s", effect.kept_member, plan.kept_member_ids
+            )
+        await self.call("apply_revert", plan)
+        self.last_revert = plan
+        return plan
+
+    async def _reactivate(self, now: datetime) -> None:
+        snapshot = await self.snapshot()
+        plan = plan_reactivation(snapshot, self.last_revert, now)
+        await self.call("apply_reactivation", plan)
+        self.last_revert = None
+
+    async def _email(self, effect: SendEmail, now: datetime) -> None:
+        snapshot = await self.snapshot()
+        to = snapshot.billing_contact_email
+        if to is None:
+            admins = [m for m in snapshot.members if m.role in self.catalog.roles.billing_admin and m.email]
+            to = admins[0].email if admins else None
+        key = f"{effect.template}|{now.isoformat()}|{json.dumps(effect.data, sort_keys=True)}"
+        email = OutboxEmail(
+            workspace_id=self.workspace_id,
+            idempotency_key=key,
+            template=effect.template,
+            to=to,
+            at=now,
+            data=dict(effect.data),
+        )
+        await self.call("enqueue_email", email)
+
+    async def call(self, name: str, argument: object) -> None:
+        """Run one database activity to completion."""
+        await workflow.execute_activity(
+            name, argument, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
+        )
+
+
+def _summary(state: BillingState) -> dict[str, JsonValue]:
+    return {"status": state.status, "plan": state.plan, "paid_seats": len(seats_held(state))}
+
+
+async def audit(
+    runner: EffectRunner, command: Command, before: BillingState, decision: Decision, now: datetime
+) -> None:
+    """An audit row for a command someone (not the system) asked for."""
+    if command.actor is None:
+        return
+    await runner.call(
+        "append_audit",
+        AuditEntry(
+            workspace_id=runner.workspace_id,
+            request_id=command.request_id,
+            at=now,
+            actor=command.actor,
+            action=command.kind,
+            reason=getattr(command, "reason", None),
+            before=_summary(before),
+            after=_summary(decision.state),
+        ),
+    )

@@ -1,0 +1,382 @@
+"""One long-running workflow per workspace: the subscription's whole life (SPEC §2).
+
+Decisions come from `billing` (pure); this class only sequences them: commands arrive as
+Updates (validated first, so a refusal leaves no trace in history), facts as Signals,
+time as deadlines kept in the state. At every period boundary, and when the server
+suggests it, the run continues as new carrying the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from billing import (
+        AddMember,
+        AssignSeat,
+        BillingState,
+        Cancel,
+        ChangePlan,
+        ChangeSeat,
+        ClearCancellation,
+        Command,
+        CommandResult,
+        Decision,
+        DeleteWorkspaceCommand,
+        DomainError,
+        ExtendTrial,
+        Preview,
+        Reactivate,
+        RemoveMember,
+        SelectPlan,
+        SetContract,
+        SetRole,
+        StartTrial,
+        UnassignSeat,
+        advance,
+        apply,
+        new_subscription,
+        next_deadline,
+        on_invoice_event,
+        preview,
+        schedule_data_source_deletions,
+        validate,
+    )
+    from billing.errors import USAGE_MISSING
+    from billing.overview import Overview, overview
+    from workflows.effects import EffectRunner, audit
+    from workflows.messages import (
+        FACTS_REMEMBERED,
+        CancellationRequest,
+        InvoiceFact,
+        PreviewRequest,
+        SubscriptionStart,
+    )
+    from workflows.mirror import mirror, projection
+    from workflows.publish import Published, publish
+    from workflows.usage import usage_totals
+
+
+def _rejection(error: DomainError) -> ApplicationError:
+    return ApplicationError(error.message, error.details, type=error.code, non_retryable=True)
+
+
+@workflow.defn(name="Subscription")
+class SubscriptionWorkflow:
+    """The subscription of one workspace (id ``subscription-{workspace_id}``)."""
+
+    @workflow.init
+    def __init__(self, start: SubscriptionStart) -> None:
+        # Handlers may run before `run` (update-with-start, messages after continue-as-new):
+        # everything they touch exists from here on.
+        self._start = start
+        self._offset = timedelta(seconds=start.clock_offset_seconds)
+        self._catalog = start.catalog
+        self._runner = EffectRunner(start.workspace_id, start.catalog, start.last_revert)
+        self._lock = asyncio.Lock()
+        self._wake = False
+        self._seen_facts: list[str] = list(start.seen_facts)
+        self._cancellations: list[CancellationRequest] = []
+        self._facts: list[InvoiceFact] = []
+        self._version = start.version
+        self._published: Published | None = None
+        self._initial_effects: Decision | None = None
+        if start.state is None:
+            self._initial_effects = new_subscription(
+                start.workspace_id, start.catalog, self._now(), members=start.members
+            )
+            self._state: BillingState = self._initial_effects.state
+        else:
+            self._state = start.state
+        self._period_at_start = self._state.period_start
+
+    def _now(self) -> datetime:
+        return workflow.now() + self._offset
+
+    # --- the loop ------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, start: SubscriptionStart) -> str:
+        """Wake on the earliest deadline or a message, until deleted or continuing as new."""
+        async with self._lock:
+            if self._initial_effects is not None:
+                # The creator registered the workspace (roster included) before starting us.
+                initial, self._initial_effects = self._initial_effects, None
+                await self._commit(initial.state, initial)
+            self._published = publish(self._state, None)
+        while self._state.status != "deleted" and not self._should_continue_as_new():
+            deadline = next_deadline(self._state)
+            timeout = None if deadline is None else max(deadline - self._now(), timedelta(0))
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._wake or workflow.info().is_continue_as_new_suggested(),
+                    timeout=timeout,
+                    timeout_summary="next deadline",
+                )
+            self._wake = False
+            async with self._lock:
+                await self._catch_up()
+                await self._drain_messages()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._state.status == "deleted":
+            return "deleted"
+        workflow.continue_as_new(
+            SubscriptionStart(
+                workspace_id=self._state.workspace_id,
+                catalog=self._catalog,
+                state=self._state,
+                last_revert=self._runner.last_revert,
+                seen_facts=tuple(self._seen_facts[-FACTS_REMEMBERED:]),
+                version=self._version,
+                clock_offset_seconds=self._start.clock_offset_seconds,
+            )
+        )
+
+    def _should_continue_as_new(self) -> bool:
+        # A new billing period starts a new run: histories stay one period long.
+        if self._state.period_start != self._period_at_start:
+            return True
+        return workflow.info().is_continue_as_new_suggested()
+
+    async def _catch_up(self) -> None:
+        now = self._now()
+        usage = await usage_totals(self._state, now, self._catalog)
+        decision = advance(self._state, now, self._catalog, usage)
+        if decision.effects or decision.state != self._state:
+            await self._commit(self._state, decision)
+
+    async def _drain_messages(self) -> None:
+        while self._cancellations:
+            request = self._cancellations.pop(0)
+            command = Cancel(request_id=request.request_id, actor=request.actor, reason=request.reason)
+            try:
+                await self._execute_locked(command)
+            except ApplicationError as refused:
+                workflow.logger.warning("cancellation %s refused: %s", request.request_id, refused)
+        while self._facts:
+            fact = self._facts.pop(0)
+            if fact.source_id in self._seen_facts:
+                continue
+            try:
+                decision = on_invoice_event(
+                    self._state, fact.number, fact.event, self._now(), self._catalog
+                )
+            except DomainError as error:
+                workflow.logger.warning("invoice fact %s ignored: %s", fact.source_id, error)
+            else:
+                await self._commit(self._state, decision)
+            self._seen_facts = [*self._seen_facts, fact.source_id][-FACTS_REMEMBERED:]
+
+    async def _commit(self, before: BillingState, decision: Decision) -> None:
+        """Adopt the decision's state, perform its effects, mirror and publish."""
+        self._state = decision.state
+        now = self._now()
+        revert = await self._runner.perform(decision.effects, now)
+        if revert is not None and revert.scheduled_deletions:
+            self._state = schedule_data_source_deletions(self._state, revert.scheduled_deletions)
+        await mirror(self._runner, before, self._state)
+        self._version += 1
+        await self._runner.call("project_subscription", projection(self._state, now, self._version))
+        self._published = publish(self._state, self._published)
+
+    # --- commands (Updates) -------------------------------------------------------
+
+    async def _execute(self, command: Command) -> CommandResult:
+        async with self._lock:
+            result = await self._execute_locked(command)
+        self._wake = True  # deadlines may have moved
+        return result
+
+    async def _execute_locked(self, command: Command) -> CommandResult:
+        now = self._now()
+        usage = await usage_totals(self._state, now, self._catalog)
+        try:
+            decision = apply(self._state, command, now, self._catalog, usage)
+        except DomainError as error:
+            raise _rejection(error) from None
+        assert decision.result is not None
+        if decision.effects or decision.state != self._state:
+            before = self._state
+            await self._commit(before, decision)
+            await audit(self._runner, command, before, decision, now)
+        return decision.result
+
+    def _validate(self, command: Command) -> None:
+        try:
+            validate(self._state, command, self._now(), self._catalog)
+        except DomainError as error:
+            if error.code == USAGE_MISSING:
+                return  # a period must close first (needs the database): the handler decides
+            raise _rejection(error) from None
+
+    @workflow.update
+    async def start_trial(self, command: StartTrial) -> CommandResult:
+        """Start the trial (credits catalog)."""
+        return await self._execute(command)
+
+    @start_trial.validator
+    def _v_start_trial(self, command: StartTrial) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def select_plan(self, command: SelectPlan) -> CommandResult:
+        """Choose a plan (during a trial: the plan billing starts with)."""
+        return await self._execute(command)
+
+    @select_plan.validator
+    def _v_select_plan(self, command: SelectPlan) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def change_plan(self, command: ChangePlan) -> CommandResult:
+        """Upgrade now (prorated) or downgrade at period end."""
+        return await self._execute(command)
+
+    @change_plan.validator
+    def _v_change_plan(self, command: ChangePlan) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def assign_seat(self, command: AssignSeat) -> CommandResult:
+        """Give a member a paid seat."""
+        return await self._execute(command)
+
+    @assign_seat.validator
+    def _v_assign_seat(self, command: AssignSeat) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def unassign_seat(self, command: UnassignSeat) -> CommandResult:
+        """Take a member's paid seat away."""
+        return await self._execute(command)
+
+    @unassign_seat.validator
+    def _v_unassign_seat(self, command: UnassignSeat) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def change_seat(self, command: ChangeSeat) -> CommandResult:
+        """Change a seat's type (upgrade now, downgrade at period end)."""
+        return await self._execute(command)
+
+    @change_seat.validator
+    def _v_change_seat(self, command: ChangeSeat) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def add_member(self, command: AddMember) -> CommandResult:
+        """Add a member to the roster."""
+        return await self._execute(command)
+
+    @add_member.validator
+    def _v_add_member(self, command: AddMember) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def set_role(self, command: SetRole) -> CommandResult:
+        """Change a member's role (a new admin grant restarts its grant time)."""
+        return await self._execute(command)
+
+    @set_role.validator
+    def _v_set_role(self, command: SetRole) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def remove_member(self, command: RemoveMember) -> CommandResult:
+        """Remove a member from the roster."""
+        return await self._execute(command)
+
+    @remove_member.validator
+    def _v_remove_member(self, command: RemoveMember) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def cancel(self, command: Cancel) -> CommandResult:
+        """Cancel at the end of the current period."""
+        return await self._execute(command)
+
+    @cancel.validator
+    def _v_cancel(self, command: Cancel) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def clear_cancellation(self, command: ClearCancellation) -> CommandResult:
+        """Withdraw a pending cancellation."""
+        return await self._execute(command)
+
+    @clear_cancellation.validator
+    def _v_clear_cancellation(self, command: ClearCancellation) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def reactivate(self, command: Reactivate) -> CommandResult:
+        """Clear a pending cancellation, or restore a reverted workspace."""
+        return await self._execute(command)
+
+    @reactivate.validator
+    def _v_reactivate(self, command: Reactivate) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def extend_trial(self, command: ExtendTrial) -> CommandResult:
+        """Support staff: extend the trial by some days."""
+        return await self._execute(command)
+
+    @extend_trial.validator
+    def _v_extend_trial(self, command: ExtendTrial) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def set_contract(self, command: SetContract) -> CommandResult:
+        """Support staff: set a sales contract."""
+        return await self._execute(command)
+
+    @set_contract.validator
+    def _v_set_contract(self, command: SetContract) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def delete_workspace(self, command: DeleteWorkspaceCommand) -> CommandResult:
+        """Delete everything (confirm with the workspace id); the workflow then ends."""
+        return await self._execute(command)
+
+    @delete_workspace.validator
+    def _v_delete_workspace(self, command: DeleteWorkspaceCommand) -> None:
+        self._validate(command)
+
+    # --- facts (Signals) and reads (Queries) --------------------------------------
+
+    @workflow.signal
+    def request_cancellation(self, request: CancellationRequest) -> None:
+        """Support staff ask to cancel at period end (applied by the loop, never raises)."""
+        self._cancellations.append(request)
+        self._wake = True
+
+    @workflow.signal
+    def invoice_status(self, fact: InvoiceFact) -> None:
+        """An invoice was paid, failed, became overdue or was voided."""
+        self._facts.append(fact)
+        self._wake = True
+
+    @workflow.query
+    def billing_overview(self) -> Overview:
+        """Everything the billing page shows that the subscription knows."""
+        return overview(self._state, self._catalog, self._now())
+
+    @workflow.query
+    def state(self) -> BillingState:
+        """The full subscription state (support and the simulator)."""
+        return self._state
+
+    @workflow.query
+    def quote(self, request: PreviewRequest) -> Preview:
+        """The invoice lines a command would add, without applying it."""
+        try:
+            return preview(self._state, request.command, self._now(), self._catalog)
+        except DomainError as error:
+            raise _rejection(error) from None
