@@ -39,7 +39,7 @@ from billing.effects import (
     SendEmail,
 )
 from billing.errors import DomainError
-from billing.invoices import InvoiceDraft, InvoiceLine, InvoiceRef, LineKind
+from billing.invoices import InvoiceDraft, InvoiceLine, InvoiceRef, LineKind, OpenInvoice
 from billing.lifecycle import apply, new_subscription, schedule_data_source_deletions, validate
 from billing.money import Money, round_half_up
 from billing.periods import Period, add_months, anchored_period, annual_term, calendar_month
@@ -89,6 +89,7 @@ __all__ = [
     "LineKind",
     "Member",
     "Money",
+    "OpenInvoice",
     "PendingChange",
     "Period",
     "Plan",

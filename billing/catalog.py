@@ -117,13 +117,19 @@ class Tax(_Strict):
 
 
 class Catalog(_Strict):
-    """A validated plan catalog (the whole TOML file)."""
+    """A validated plan catalog (the whole TOML file).
+
+    ``invoice_draft_minutes``: how long an in-advance invoice stays a draft that later
+    charges of the same period amend before it is posted (0: posted at once); see
+    `billing.drafts`.
+    """
 
     name: str
     currency: str = Field(pattern=r"^[a-z]{3}$")
     invoicing: Literal["in_advance", "in_arrears"]
     period: Literal["anchored_monthly", "calendar_month"]
     trial_days: NonNegativeInt = 0
+    invoice_draft_minutes: NonNegativeInt = 60
     free_plan: str | None = None
     seat_plan: str | None = None
     plans: dict[str, Plan]

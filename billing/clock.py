@@ -1,7 +1,8 @@
 """Clock events: everything that happens because time passed (SPEC §1, §2, §3).
 
 `advance` processes every deadline ``<= at`` in time order (ties in a fixed order:
-trial end, invoice overdue, seat stock release, data-source deletion, period end).
+draft invoice posting, trial end, invoice overdue, seat stock release, data-source
+deletion, period end: a draft's agreed charges post before anything else happens).
 Period ends renew in advance (seats) or close in arrears (credits), apply the pending
 change, or end the paid life when a cancellation falls due.
 
@@ -18,6 +19,7 @@ from datetime import datetime
 from billing.catalog import Catalog
 from billing.contracts import end_contract, start_contract
 from billing.decision import Decision, Outcome, event
+from billing.drafts import charge_in_advance, post_open_invoice
 from billing.dunning import mark_overdue
 from billing.effects import DeleteDataSource, Effect
 from billing.errors import USAGE_MISSING, DomainError
@@ -39,13 +41,15 @@ def _deadlines(state: BillingState) -> list[tuple[datetime, int, str]]:
     if state.status == "deleted":
         return []
     found: list[tuple[datetime, int, str]] = []
+    if state.open_invoice is not None:
+        found.append((state.open_invoice.finalize_at, 0, "finalize"))
     if state.status == "trialing" and state.trial is not None:
-        found.append((state.trial.ends_at, 0, "trial_end"))
-    found += [(r.overdue_at, 1, f"overdue:{r.number}") for r in state.invoices if r.status == "unpaid"]
-    found += [(s.reassignable_at, 2, f"stock:{i}") for i, s in enumerate(state.seat_stock) if not s.released]
-    found += [(d.delete_at, 3, f"delete:{d.data_source_id}") for d in state.data_source_deletions]
+        found.append((state.trial.ends_at, 1, "trial_end"))
+    found += [(r.overdue_at, 2, f"overdue:{r.number}") for r in state.invoices if r.status == "unpaid"]
+    found += [(s.reassignable_at, 3, f"stock:{i}") for i, s in enumerate(state.seat_stock) if not s.released]
+    found += [(d.delete_at, 4, f"delete:{d.data_source_id}") for d in state.data_source_deletions]
     if state.status in PAID_STATUSES and state.period_end is not None:
-        found.append((state.period_end, 4, "period_end"))
+        found.append((state.period_end, 5, "period_end"))
     return found
 
 
@@ -108,6 +112,8 @@ def _run(state: BillingState, at: datetime, catalog: Catalog, usage: UsageLookup
 
 def _handle(state: BillingState, when: datetime, key: str, catalog: Catalog, usage: UsageLookup) -> Outcome:
     kind, _, ref = key.partition(":")
+    if kind == "finalize":
+        return post_open_invoice(state, catalog, when)
     if kind == "trial_end":
         return end_trial(state, catalog)
     if kind == "overdue":
@@ -172,7 +178,7 @@ def _renew_in_advance(state: BillingState, catalog: Catalog) -> Outcome:
     )
     effects.append(event("period_renewed", end, period_start=period.start, period_end=period.end))
     lines = recurring_seat_lines(catalog, held, anchor, index, period, annual_too=is_term_start(index))
-    posted = post_invoice(state, catalog, end, period, lines)
+    posted = charge_in_advance(state, catalog, end, period, lines)
     return Outcome(posted.state, effects + posted.effects)
 
 

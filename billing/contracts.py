@@ -13,6 +13,7 @@ from datetime import datetime
 from billing.catalog import Catalog
 from billing.commands import SetContract
 from billing.decision import Outcome, event, require_status
+from billing.drafts import charge_in_advance
 from billing.effects import Effect
 from billing.errors import INVALID_ARGUMENT, DomainError
 from billing.invoices import InvoiceLine, line
@@ -51,7 +52,7 @@ def set_contract(state: BillingState, cmd: SetContract, at: datetime, catalog: C
 
 
 def start_contract(state: BillingState, contract: Contract, at: datetime, catalog: Catalog) -> Outcome:
-    """Begin ``contract``: plan, contract period, and its price invoiced at once."""
+    """Begin ``contract``: plan, contract period, and its price invoiced in advance (drafted)."""
     effects: list[Effect] = []
     if state.reverted_at is not None:
         state, effects = restore(state, at)[:2]
@@ -77,7 +78,7 @@ def start_contract(state: BillingState, contract: Contract, at: datetime, catalo
     name = catalog.plan(contract.plan).name
     charges = [line("contract", f"{name} contract", 1, contract.price, contract.period)]
     charges = [c for c in charges if c.amount]
-    posted = post_invoice(state, catalog, at, contract.period, charges)
+    posted = charge_in_advance(state, catalog, at, contract.period, charges)
     return Outcome(posted.state, effects + posted.effects, f"{name} contract active", at)
 
 

@@ -98,6 +98,32 @@ class InvoiceDraft(BaseModel):
     total: int
 
 
+class OpenInvoice(BaseModel):
+    """An in-advance invoice inside its draft window (see `billing.drafts`).
+
+    It is issued at ``issued_at`` and posted at ``finalize_at``; until then charges of
+    the same period amend its lines. It has no number yet (allocated when it posts, so
+    a dropped draft leaves no gap) and no ``credit_balance`` line (applied when it posts).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    issued_at: UtcDatetime
+    finalize_at: UtcDatetime
+    period_start: UtcDatetime
+    period_end: UtcDatetime
+    lines: tuple[InvoiceLine, ...]
+
+    @property
+    def period(self) -> Period:
+        return Period(start=self.period_start, end=self.period_end)
+
+    @property
+    def total(self) -> int:
+        """The lines' sum, before the credit balance."""
+        return sum(item.amount for item in self.lines)
+
+
 class InvoiceRef(BaseModel):
     """What the subscription state remembers of a posted invoice (for dunning and display)."""
 

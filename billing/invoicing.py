@@ -27,8 +27,13 @@ def post_invoice(
     charges: Sequence[InvoiceLine],
     *,
     with_accrued: bool = True,
+    posted_at: datetime | None = None,
 ) -> Outcome:
     """Post ``charges`` (plus the accrued adjustments) as one invoice issued at ``at``.
+
+    Args:
+        posted_at: when it is posted (the ``invoice_posted`` event), if later than its
+            issue: a draft posted when its window ends (`billing.drafts`).
 
     Returns:
         The state with the accrued lines consumed, the balance updated and the invoice
@@ -71,7 +76,7 @@ def post_invoice(
     )
     effects: list[Effect] = [
         PostInvoice(invoice=draft),
-        event("invoice_posted", at, number=number, total=total, lines=len(lines)),
+        event("invoice_posted", posted_at or at, number=number, total=total, lines=len(lines)),
     ]
     return Outcome(state, effects)
 

@@ -16,7 +16,7 @@ from billing.catalog import Catalog
 from billing.clock import advance
 from billing.commands import Command
 from billing.effects import Effect, PostInvoice
-from billing.invoices import InvoiceDraft, InvoiceLine
+from billing.invoices import InvoiceDraft, InvoiceLine, OpenInvoice
 from billing.lifecycle import run_command
 from billing.periods import Period
 from billing.state import BillingState
@@ -27,7 +27,12 @@ class Preview(BaseModel):
     """What a command would put on invoices.
 
     Attributes:
-        invoices: invoices the command posts at once (checkout, contract, supplementary).
+        invoices: invoices the command posts at once (no draft window, or a final invoice).
+        draft: the open draft invoice as the command leaves it, when the command opened or
+            amended it (checkout, a seat on its period's first day, contract): what will be
+            posted when its window ends. Its lines are before the credit balance.
+        draft_change: how much the command changed the draft's total (negative when it
+            took a seat off it; minus the whole draft when it emptied it).
         accrued: adjustment lines it adds to the next invoice.
         effective_at: when the change takes effect (None: now or nothing to do).
     """
@@ -36,17 +41,20 @@ class Preview(BaseModel):
 
     invoices: tuple[InvoiceDraft, ...]
     accrued: tuple[InvoiceLine, ...]
+    draft: OpenInvoice | None = None
+    draft_change: int = 0
     effective_at: datetime | None = None
 
     @property
     def lines(self) -> list[InvoiceLine]:
-        """Every line, invoiced now or next."""
-        return [*(ln for inv in self.invoices for ln in inv.lines), *self.accrued]
+        """Every line, invoiced now, on the open draft, or next."""
+        drafted = self.draft.lines if self.draft is not None else ()
+        return [*(ln for inv in self.invoices for ln in inv.lines), *drafted, *self.accrued]
 
     @property
     def due_now(self) -> int:
-        """The total of the invoices posted at once."""
-        return sum(inv.total for inv in self.invoices)
+        """What the command charges now or when the open draft posts."""
+        return sum(inv.total for inv in self.invoices) + self.draft_change
 
 
 def lines_added(before: BillingState, after: BillingState, effects: list[Effect]) -> Preview:
@@ -56,7 +64,16 @@ def lines_added(before: BillingState, after: BillingState, effects: list[Effect]
     # When the accrued lines were invoiced (they are in ``posted``), all left are new.
     unchanged = after.accrued[:kept] == before.accrued
     new_accrued = after.accrued[kept:] if unchanged else after.accrued
-    return Preview(invoices=posted, accrued=tuple(new_accrued))
+    old, new = before.open_invoice, after.open_invoice
+    if old == new:
+        return Preview(invoices=posted, accrued=tuple(new_accrued))
+    # The old draft's total no longer pending: it was amended, dropped or replaced; unless
+    # the command posted it (it is in ``posted``; a draft is its issue instant and period).
+    pending = old is not None and not any(
+        (inv.issued_at, inv.period_start) == (old.issued_at, old.period_start) for inv in posted
+    )
+    change = (new.total if new is not None else 0) - (old.total if old is not None and pending else 0)
+    return Preview(invoices=posted, accrued=tuple(new_accrued), draft=new, draft_change=change)
 
 
 def preview(

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from billing.catalog import Catalog
 from billing.decision import Outcome, event
+from billing.drafts import post_open_invoice
 from billing.effects import Effect, ReactivateWorkspace, RevertWorkspace, SendEmail
 from billing.invoicing import post_invoice
 from billing.periods import Period
@@ -31,9 +32,16 @@ def kept_member(state: BillingState, catalog: Catalog) -> str | None:
 
 
 def flush_accrued(state: BillingState, catalog: Catalog, at: datetime) -> Outcome:
-    """Invoice whatever adjustments are still accrued (a final invoice), if any."""
+    """Post the open draft at once, then invoice the adjustments still accrued, if any.
+
+    Reverting or deleting never drops a draft: its charges were agreed by accepted
+    commands, and a period being left is not refunded (unused days are credited by the
+    accrued adjustments, as for any posted invoice).
+    """
+    state, effects = post_open_invoice(state, catalog, at)[:2]
     period = state.period or Period(start=at, end=at)
-    return post_invoice(state, catalog, at, period, [])
+    final = post_invoice(state, catalog, at, period, [])
+    return Outcome(final.state, effects + final.effects)
 
 
 def end_paid_life(state: BillingState, catalog: Catalog, at: datetime, reason: str) -> Outcome:

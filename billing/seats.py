@@ -5,10 +5,12 @@ next invoice; removing a monthly seat accrues a ``seat_credit`` for the unused d
 of removal credited); removing an annual seat refunds nothing and puts the seat in stock,
 reassignable once the current monthly period ends.
 
-A seat added on the day its period (or annual term) started is charged at once, on a
-supplementary invoice, for the full period: that period's in-advance invoice was issued
-that day, so the seat is treated as held from the start (SPEC §1.1's worked example:
-two seats bought on Sep 3 are 2 x 3000 on Sep 3, not a proration on Oct 3).
+A seat added on the day its period (or annual term) started is charged in advance for
+the full period: that period's in-advance invoice was issued that day, so the seat is
+treated as held from the start (SPEC §1.1's worked example: two seats bought on Sep 3
+are 2 x 3000 on Sep 3, not a proration on Oct 3). Inside the draft window it joins the
+open draft (one invoice of 6000); after it, a supplementary invoice. Removing or
+changing a seat that the open draft charges edits the draft instead (`billing.drafts`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import datetime
 from billing.catalog import Catalog
 from billing.commands import AssignSeat, ChangeSeat, UnassignSeat
 from billing.decision import Outcome, event, require_status
+from billing.drafts import charge_in_advance, take_seat_off_draft
 from billing.effects import Effect
 from billing.errors import (
     MEMBER_NOT_FOUND,
@@ -29,7 +32,6 @@ from billing.errors import (
 )
 from billing.invoices import line, prorated_line
 from billing.invoicing import (
-    post_invoice,
     recurring_seat_lines,
     remainder_window,
     seat_description,
@@ -126,7 +128,7 @@ def open_seat_period(
     ]
     by_user = {s.user: s for s in seats}
     lines = recurring_seat_lines(catalog, by_user, anchor, 0, period, annual_too=True)
-    posted = post_invoice(state, catalog, at, period, lines)
+    posted = charge_in_advance(state, catalog, at, period, lines)
     return Outcome(
         posted.state,
         effects + posted.effects,
@@ -149,10 +151,14 @@ def _add_mid_period(state: BillingState, seat: Seat, at: datetime, catalog: Cata
     price = seat_price(catalog, seat.seat_type, seat.cycle)
     description = seat_description(catalog, seat.seat_type, seat.cycle)
     if day_start(at) == term.start:
-        posted = post_invoice(
+        posted = charge_in_advance(
             state, catalog, at, term, [line("seat", description, 1, price, term)], with_accrued=False
         )
-        return Outcome(posted.state, effects + posted.effects, "charged at once for the full period")
+        drafted = posted.state.open_invoice is not None
+        message = (
+            "on the draft invoice for the full period" if drafted else "charged at once for the full period"
+        )
+        return Outcome(posted.state, effects + posted.effects, message)
     adjustment = prorated_line(
         "seat_proration", description, price, remaining_fraction(at, term), remainder_window(at, term)
     )
@@ -175,6 +181,9 @@ def unassign_seat(state: BillingState, cmd: UnassignSeat, at: datetime, catalog:
     ]
     if state.contract is not None or state.period is None:
         return Outcome(state, effects, "seat released")
+    undrafted = take_seat_off_draft(state, catalog, seat, at)
+    if undrafted is not None:
+        return Outcome(undrafted, effects, "seat taken off the draft invoice")
     term = seat_term(state, seat.cycle)
     if seat.cycle == "annual":
         assert state.period_end is not None
@@ -248,6 +257,12 @@ def _change_now(state: BillingState, seat: Seat, to_type: str, at: datetime, cat
     if state.contract is not None or state.period is None:
         return Outcome(state, effects, "seat changed")
     term = seat_term(state, seat.cycle)
+    undrafted = take_seat_off_draft(state, catalog, seat, at)
+    if undrafted is not None:
+        price = seat_price(catalog, to_type, seat.cycle)
+        charge = line("seat", seat_description(catalog, to_type, seat.cycle), 1, price, term)
+        drafted = charge_in_advance(undrafted, catalog, at, term, [charge], with_accrued=False)
+        return Outcome(drafted.state, effects + drafted.effects, "seat changed on the draft invoice")
     difference = seat_price(catalog, to_type, seat.cycle) - seat_price(catalog, seat.seat_type, seat.cycle)
     adjustment = prorated_line(
         "seat_proration" if difference > 0 else "seat_credit",

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from billing.invoices import InvoiceLine, InvoiceRef
+from billing.invoices import InvoiceLine, InvoiceRef, OpenInvoice
 from billing.periods import Period
 from billing.usage import UtcDatetime
 from billing.workspace import ScheduledDeletion
@@ -154,6 +154,7 @@ class BillingState(_Model):
     next_contract: Contract | None = None
     credit_balance: int = 0
     accrued: tuple[InvoiceLine, ...] = ()
+    open_invoice: OpenInvoice | None = None
     invoices: tuple[InvoiceRef, ...] = ()
     invoice_seq: int = 0
     processed: dict[str, CommandResult] = Field(default_factory=dict)

@@ -33,8 +33,8 @@ CREDITS = load_catalog("credits")
 _ids = count(1)
 
 
-def t(year: int, month: int, day: int, hour: int = 0) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=UTC)
+def t(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def cmd(kind: str, **fields: object) -> Command:

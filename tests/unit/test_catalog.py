@@ -98,6 +98,18 @@ def test_unknown_key_is_refused() -> None:
         parse_catalog(data)
 
 
+def test_invoice_draft_minutes() -> None:
+    assert [load_catalog(name).invoice_draft_minutes for name in ("seats", "credits")] == [60, 60]
+    data = shipped("seats")
+    del data["invoice_draft_minutes"]
+    assert parse_catalog(data).invoice_draft_minutes == 60  # Stripe's draft hour by default
+    data["invoice_draft_minutes"] = 0
+    assert parse_catalog(data).invoice_draft_minutes == 0
+    data["invoice_draft_minutes"] = -1
+    with pytest.raises(CatalogError, match="invoice_draft_minutes: Input should be greater than or equal"):
+        parse_catalog(data)
+
+
 def test_cross_field_rules() -> None:
     data = shipped("seats")
     data["free_plan"] = "nope"

@@ -18,7 +18,17 @@ from tests.unit.billing_helpers import CREDITS, SEATS, Driver, t
 def unpaid_seats() -> Driver:
     d = Driver(SEATS, t(2026, 9, 1), {"alice": "admin", "bob": "member"}, autopay=False)
     d.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="pro")
+    d.tick(t(2026, 9, 3, 10))  # the draft window ends: the invoice is posted
     return d
+
+
+def test_draft_is_issued_when_drafted_and_posted_an_hour_later() -> None:
+    d = unpaid_seats()
+    ref = d.state.invoices[0]
+    assert ref.issued_at == d.invoices[0].issued_at == t(2026, 9, 3, 9)
+    assert ref.overdue_at == t(2026, 9, 10, 9)  # dunning counts from the issue
+    posted = [e for e in d.events if e.event == "invoice_posted"]
+    assert [e.at for e in posted] == [t(2026, 9, 3, 10)]
 
 
 def test_schedule() -> None:
@@ -83,3 +93,7 @@ def test_state_round_trips_through_json() -> None:
     d.run(t(2026, 9, 22), "cancel", reason="budget")
     dumped = d.state.model_dump(mode="json")
     assert BillingState.model_validate(dumped) == d.state
+    drafted = Driver(SEATS, t(2026, 9, 1), {"alice": "admin"})
+    drafted.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="pro")
+    assert drafted.state.open_invoice is not None  # a draft survives continue-as-new
+    assert BillingState.model_validate(drafted.state.model_dump(mode="json")) == drafted.state

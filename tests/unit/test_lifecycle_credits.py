@@ -128,8 +128,10 @@ def test_sales_contract_invoiced_at_start_and_overage_at_end() -> None:
         credit_overage_rate=2,
     )
     assert (d.status, d.state.plan) == ("active", "pro")
+    d.tick(t(2026, 9, 20, 1))  # the contract price posts when its draft window ends
     assert [(ln.kind, ln.amount) for ln in d.invoices[-1].lines] == [("contract", 500_000)]
-    d.tick(t(2027, 9, 20))
+    assert d.invoices[-1].issued_at == t(2026, 9, 20)
+    d.tick(t(2027, 9, 20))  # the overage is in arrears: posted at once
     assert [(ln.kind, ln.quantity, ln.amount) for ln in d.invoices[-1].lines] == [
         ("credits_overage", 100_000, 200_000)
     ]

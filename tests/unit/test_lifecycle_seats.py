@@ -15,47 +15,61 @@ def seats_driver() -> Driver:
 
 
 def test_worked_example_6000_then_10500() -> None:
+    """SPEC §1.1, driven as `tenure simulate` does: two assign_seat steps at Sep 3 09:00."""
     d = seats_driver()
     d.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="pro", cycle="monthly")
     d.run(t(2026, 9, 3, 9), "assign_seat", user="bob", type="pro", cycle="monthly")
     assert d.status == "active"
     assert d.state.plan == "business"
     assert (d.state.period_start, d.state.period_end) == (t(2026, 9, 3), t(2026, 10, 3))
-    sep3 = [inv for inv in d.invoices if inv.issued_at.date() == t(2026, 9, 3).date()]
-    assert sum(inv.total for inv in sep3) == 6000
-    assert all(ln.kind == "seat" for inv in sep3 for ln in inv.lines)
+    assert d.invoices == []  # one draft, amended by the second seat
+    d.tick(t(2026, 9, 3, 10))
+    [sep3] = d.invoices
+    assert (sep3.issued_at, sep3.total) == (t(2026, 9, 3, 9), 6000)
+    assert [(ln.kind, ln.quantity, ln.unit_amount, ln.amount) for ln in sep3.lines] == [
+        ("seat", 2, 3000, 6000)
+    ]
+    assert (sep3.period_start, sep3.period_end) == (t(2026, 9, 3), t(2026, 10, 3))
 
     d.run(t(2026, 9, 18, 12), "assign_seat", user="carol", type="pro", cycle="monthly")
-    assert len(d.invoices) == len(sep3)  # the added seat is charged on the next invoice
-    d.tick(t(2026, 10, 3))
+    assert len(d.invoices) == 1  # the added seat is charged on the next invoice
+    d.tick(t(2026, 10, 3, 1))
     oct3 = d.invoices[-1]
-    assert oct3.issued_at == t(2026, 10, 3)
-    assert oct3.total == 10500
-    kinds = [(ln.kind, ln.quantity, ln.unit_amount, ln.amount) for ln in oct3.lines]
-    assert ("seat", 3, 3000, 9000) in kinds
-    assert ("seat_proration", 1, 1500, 1500) in kinds
+    assert (oct3.issued_at, oct3.total) == (t(2026, 10, 3), 10500)
+    assert [(ln.kind, ln.quantity, ln.unit_amount, ln.amount) for ln in oct3.lines] == [
+        ("seat", 3, 3000, 9000),
+        ("seat_proration", 1, 1500, 1500),
+    ]
+    proration = oct3.lines[1]
+    assert (proration.period_start, proration.period_end) == (t(2026, 9, 18), t(2026, 10, 3))
     assert (oct3.period_start, oct3.period_end) == (t(2026, 10, 3), t(2026, 11, 3))
+    assert [inv.number for inv in d.invoices] == ["acme-00001", "acme-00002"]
 
 
 def test_checkout_with_one_seat_is_one_full_period() -> None:
     d = seats_driver()
     decision = d.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="pro", cycle="monthly")
     assert decision.result is not None
-    assert decision.result.invoice_number == d.invoices[0].number
+    assert decision.result.invoice_number is None  # drafted: numbered when it posts
+    assert d.state.open_invoice is not None
+    assert d.state.open_invoice.finalize_at == t(2026, 9, 3, 10)
+    d.tick(t(2026, 9, 3, 10))
     assert d.invoices[0].total == 3000
+    assert d.state.open_invoice is None
     assert d.state.anchor == t(2026, 9, 3)
 
 
 def test_annual_seat_checkout_bills_the_term() -> None:
     d = seats_driver()
     d.run(t(2027, 1, 31, 15), "assign_seat", user="alice", type="max", cycle="annual")
+    d.tick(t(2027, 1, 31, 16))
     inv = d.invoices[0]
     assert inv.total == 102000
     assert inv.lines[0].period_end == t(2028, 1, 31)
     d.tick(t(2027, 3, 31))  # two renewals: Feb 28, Mar 31; no monthly seat, nothing to bill
     assert len(d.invoices) == 1
     assert d.state.period_start == t(2027, 3, 31)
-    d.tick(t(2028, 1, 31))
+    d.tick(t(2028, 1, 31, 1))
     assert d.invoices[-1].total == 102000  # the next term
 
 
@@ -64,7 +78,7 @@ def test_removing_a_monthly_seat_credits_unused_days() -> None:
     d.run(t(2026, 9, 3), "assign_seat", user="alice", type="pro", cycle="monthly")
     d.run(t(2026, 9, 3), "assign_seat", user="bob", type="pro", cycle="monthly")
     d.run(t(2026, 9, 23, 18), "unassign_seat", user="bob")  # Sep 23..Oct 2 = 10 days
-    d.tick(t(2026, 10, 3))
+    d.tick(t(2026, 10, 3, 1))
     oct3 = d.invoices[-1]
     assert [(ln.kind, ln.amount) for ln in oct3.lines] == [("seat", 3000), ("seat_credit", -1000)]
     assert oct3.total == 2000
@@ -77,12 +91,12 @@ def test_negative_total_posts_zero_and_carries_a_balance() -> None:
     d.run(t(2026, 9, 3), "assign_seat", user="carol", type="pro", cycle="monthly")
     d.run(t(2026, 9, 4), "unassign_seat", user="alice")  # credit 29/30 * 10000 = 9667
     d.run(t(2026, 9, 4), "unassign_seat", user="bob")  # another 9667
-    d.tick(t(2026, 10, 3))
+    d.tick(t(2026, 10, 3, 1))
     oct3 = d.invoices[-1]
     assert oct3.total == 0
     assert oct3.lines[-1].kind == "credit_balance"
     assert d.state.credit_balance == 2 * 9667 - 3000
-    d.tick(t(2026, 11, 3))
+    d.tick(t(2026, 11, 3, 1))
     assert d.invoices[-1].total == 0
     assert d.state.credit_balance == 2 * 9667 - 6000
 
@@ -112,7 +126,7 @@ def test_seat_upgrade_now_and_downgrade_at_period_end() -> None:
     d.run(t(2026, 9, 20), "change_seat", user="alice", type="pro")
     assert seats_held(d.state)["alice"].seat_type == "max"
     assert d.state.pending_seat_changes[0].effective_at == t(2026, 10, 3)
-    d.tick(t(2026, 10, 3))
+    d.tick(t(2026, 10, 3, 1))
     assert seats_held(d.state)["alice"].seat_type == "pro"
     assert d.invoices[-1].total == 3000 + 3500
 
@@ -136,7 +150,8 @@ def test_cancel_then_revert_keeps_the_earliest_admin() -> None:
     d.run(t(2026, 12, 7, 8), "reactivate")
     assert d.status == "active"
     assert d.state.anchor == t(2026, 12, 7)
-    assert d.invoices[-1].total == 3000
+    d.tick(t(2026, 12, 7, 9))
+    assert (d.invoices[-1].issued_at, d.invoices[-1].total) == (t(2026, 12, 7, 8), 3000)
     assert d.state.members["alice"].model_dump()["status"] == "active"
 
 
@@ -145,7 +160,7 @@ def test_clear_cancellation_before_the_end() -> None:
     d.run(t(2026, 9, 3), "assign_seat", user="alice", type="pro", cycle="monthly")
     d.run(t(2026, 9, 10), "cancel", reason=None)
     d.run(t(2026, 9, 11), "clear_cancellation")
-    d.tick(t(2026, 10, 3))
+    d.tick(t(2026, 10, 3, 1))
     assert d.status == "active"
     assert d.invoices[-1].total == 3000
 
