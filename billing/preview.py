@@ -1,8 +1,9 @@
 """Preview = apply: the invoice lines a command would add, computed by applying it.
 
 `preview` catches the clock up, runs the very transition `apply` runs on that state,
-and reports the lines it posts at once plus the adjustments it accrues for the next
-invoice. Nothing is computed twice, so a quote shown to a user is the charge.
+and reports the invoices it posts at once, the open draft invoice it opens or amends
+(posted when its window ends, `billing.drafts`) and the adjustments it accrues for the
+next invoice. Nothing is computed twice, so a quote shown to a user is the charge.
 """
 
 from __future__ import annotations

@@ -154,11 +154,8 @@ def _add_mid_period(state: BillingState, seat: Seat, at: datetime, catalog: Cata
         posted = charge_in_advance(
             state, catalog, at, term, [line("seat", description, 1, price, term)], with_accrued=False
         )
-        drafted = posted.state.open_invoice is not None
-        message = (
-            "on the draft invoice for the full period" if drafted else "charged at once for the full period"
-        )
-        return Outcome(posted.state, effects + posted.effects, message)
+        when = "charged at once" if posted.state.open_invoice is None else "on the draft invoice"
+        return Outcome(posted.state, effects + posted.effects, f"{when} for the full period")
     adjustment = prorated_line(
         "seat_proration", description, price, remaining_fraction(at, term), remainder_window(at, term)
     )
