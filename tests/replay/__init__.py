@@ -1,0 +1,1 @@
+"""Replay tests: recorded subscription histories replayed against today's workflow code."""

@@ -1,0 +1,150 @@
+"""Record the replay histories: ``uv run python -m tests.replay.record [scenario ...]``.
+
+Starts its own embedded PostgreSQL (temporary directory) and Temporal's time-skipping test
+server, runs the real worker (every workflow, every activity) and drives each scenario of
+`tests.replay.scenarios`. Then it follows each subscription's continue-as-new chain from
+its first run and writes every run's history to ``tests/histories/<scenario>-<run>.json``
+(run numbered from 1, JSON indented for reviewable diffs). Refreshing is legitimate only
+for an intended change guarded by ``workflow.patched`` (see docs/histories.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType, IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from config.settings import SEARCH_ATTRIBUTES
+from db.engine import async_engine
+from db.migrate import upgrade
+from devstack.ports import free_port
+from devstack.postgres import EmbeddedPostgres
+from tests.replay.scenarios import SCENARIOS
+from tests.workflows.driver import Driver
+from worker.composition import WORKFLOWS, activities, workflow_runner
+from workflows.messages import workflow_id
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
+_INDEXED = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+}
+
+
+def _quiet(name: str, line: str) -> None:
+    """PostgreSQL's log is not interesting unless it fails to start (then it raises)."""
+
+
+async def run_chain(client: Client, wf_id: str, first_run_id: str) -> list[WorkflowHistory]:
+    """Every run's history, from ``first_run_id`` along the continue-as-new chain.
+
+    The time-skipping server has no visibility (no `list_workflows`), so the chain is
+    followed through each run's closing ``WorkflowExecutionContinuedAsNew`` event.
+    """
+    histories: list[WorkflowHistory] = []
+    run_id: str | None = first_run_id
+    while run_id is not None:
+        history = await client.get_workflow_handle(wf_id, run_id=run_id).fetch_history()
+        histories.append(history)
+        last = history.events[-1]
+        run_id = None
+        if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+    return histories
+
+
+def history_file(scenario: str, run: int) -> Path:
+    """``tests/histories/<scenario>-<run>.json``."""
+    return HISTORIES / f"{scenario}-{run}.json"
+
+
+def write_history(path: Path, history: WorkflowHistory) -> None:
+    """The history as indented JSON (one key per line: diffs show what moved)."""
+    path.write_text(json.dumps(json.loads(history.to_json()), indent=2) + "\n")
+
+
+async def record(env: WorkflowEnvironment, driver_for: Driver, names: list[str]) -> list[Path]:
+    """Run the named scenarios one after another; write and return their history files."""
+    written: list[Path] = []
+    for name in names:
+        driver = Driver(driver_for.env, driver_for.engine, driver_for.task_queue)
+        await SCENARIOS[name](driver, name)
+        assert driver.handle is not None
+        assert driver.handle.first_execution_run_id is not None
+        wf_id = workflow_id(name)
+        histories = await run_chain(env.client, wf_id, driver.handle.first_execution_run_id)
+        for stale in HISTORIES.glob(f"{name}-*.json"):
+            stale.unlink()
+        for run, history in enumerate(histories, start=1):
+            path = history_file(name, run)
+            write_history(path, history)
+            written.append(path)
+        # The server's clock is shared: stop this subscription so the next scenario's
+        # months do not keep running it (its histories are already written).
+        # (`describe()` cannot decode this server's Datetime search attributes: just try.)
+        with contextlib.suppress(RPCError):  # already completed (e.g. deleted)
+            await env.client.get_workflow_handle(wf_id).terminate(reason="replay recording done")
+        print(f"{name}: {len(histories)} run(s), {sum(len(h.events) for h in histories)} events")
+    return written
+
+
+async def main(names: list[str]) -> None:
+    """Start PostgreSQL and the time-skipping server, record, stop everything."""
+    HISTORIES.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tenure-record-") as tmp:
+        postgres = EmbeddedPostgres(Path(tmp) / "pg", free_port(), _quiet)
+        postgres.start()
+        try:
+            upgrade(postgres.url)
+            engine = async_engine(postgres.url, pool_size=5)
+            env = await WorkflowEnvironment.start_time_skipping(
+                data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
+            )
+            try:
+                await env.client.operator_service.add_search_attributes(
+                    AddSearchAttributesRequest(
+                        namespace=env.client.namespace,
+                        search_attributes={n: _INDEXED[k] for n, k in SEARCH_ATTRIBUTES.items()},
+                    )
+                )
+                queue = f"tenure-record-{uuid.uuid4()}"
+                async with Worker(
+                    env.client,
+                    task_queue=queue,
+                    workflows=list(WORKFLOWS),
+                    activities=activities(engine),
+                    workflow_runner=workflow_runner(),
+                ):
+                    written = await record(env, Driver(env, engine, queue), names)
+            finally:
+                await env.shutdown()
+                await engine.dispose()
+        finally:
+            postgres.stop()
+    print(f"wrote {len(written)} history file(s) to {HISTORIES}")
+
+
+def _args(argv: list[str] | None = None) -> list[str]:
+    parser = argparse.ArgumentParser(prog="python -m tests.replay.record", description=__doc__)
+    parser.add_argument("scenarios", nargs="*", choices=[[], *SCENARIOS], help="default: all")
+    chosen: list[str] = parser.parse_args(argv).scenarios
+    return chosen or list(SCENARIOS)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(_args()))
