@@ -1,0 +1,1 @@
+"""Benchmarks: each runnable alone (``python -m bench.<name>``), printing one JSON line."""

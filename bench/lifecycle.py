@@ -1,0 +1,344 @@
+"""Lifecycle benchmark (issue 4): live subscriptions receiving seat changes, against Temporal's ceiling.
+
+``uv run python -m bench.lifecycle [--subscriptions 1000 --callers 64 --seconds 30]``
+
+1. Starts an embedded PostgreSQL and a Temporal dev server (SQLite file, UI off) in a
+   temporary directory on free ports, and Tenure's worker in a separate process (with the
+   bare ceiling workflow of `bench.ceiling` registered too).
+2. Registers N seats workspaces (an admin and `MEMBERS` members each), starts their
+   subscriptions and gives each admin a paid seat (checkout: each becomes an active
+   Business subscription and continues as new into its first period).
+3. Measured phase: C callers, each picking a random subscription and sending a valid
+   `assign_seat`/`unassign_seat` Update (seat holders tracked client-side), for S seconds.
+4. Ceiling phase, same run: the same callers against N bare workflows whose Update runs one
+   no-op activity.
+5. Worker RSS per cached subscription: (worker RSS with all N subscriptions cached - worker
+   RSS before the first one started) / N.
+6. History events per billing period: `bench.periods` (time-skipping side experiment); the
+   longest run on the dev server is read from visibility (`history_length` of every run).
+
+Prints one JSON line on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from activities.workspace import WorkspaceActivities
+from bench.ceiling import BareEntityWorkflow
+from bench.load import PhaseResult, bounded, closed_loop
+from bench.periods import PERIODS, PeriodFigures, measure_periods
+from bench.stack import Stack, WorkerProcess, log
+from billing import AssignSeat, Catalog, Member, UnassignSeat, load_catalog, seats_held
+from billing.records import WorkspaceSetup
+from billing.workspace import Member as WorkspaceMember
+from db.engine import async_engine, session_factory
+from workflows.messages import SubscriptionStart, workflow_id
+from workflows.subscription import SubscriptionWorkflow
+
+MEMBERS = 30  # per workspace besides the admin: plenty of valid seat changes, far below max_seats
+ADMIN = "admin"
+SETUP_CONCURRENCY = 32
+T = TypeVar("T")
+
+
+@dataclass
+class Workspace:
+    """One benchmark workspace: its subscription and who holds a seat, as the client knows it."""
+
+    handle: WorkflowHandle[SubscriptionWorkflow, str]
+    holders: set[str]
+    in_flight: set[str]
+
+
+async def _retry(call: Callable[[], Awaitable[T]], attempts: int = 60) -> T:
+    """``call()`` until it succeeds (a query before a run's first task can time out)."""
+    for _ in range(attempts - 1):
+        try:
+            return await call()
+        except Exception:
+            await asyncio.sleep(1)
+    return await call()
+
+
+async def _for_all(items: list[T], job: Callable[[T], Awaitable[Any]]) -> None:
+    async def one(item: T) -> None:
+        await job(item)
+
+    await bounded(SETUP_CONCURRENCY, [functools.partial(one, item) for item in items])
+
+
+async def start_subscriptions(
+    client: Client, engine: AsyncEngine, queue: str, count: int, catalog: Catalog
+) -> list[Workspace]:
+    """Register ``count`` workspaces, start their subscriptions, wait until each has run."""
+    tag = uuid.uuid4().hex[:6]
+    ids = [f"bench-{tag}-{i:04d}" for i in range(count)]
+    registry = WorkspaceActivities(session_factory(engine))
+    since = datetime.now(UTC)
+    roles = {ADMIN: "admin"} | {f"m{i:02d}": "member" for i in range(MEMBERS)}
+    found: dict[str, Workspace] = {}
+
+    async def create(ws: str) -> None:
+        members = [WorkspaceMember(user_id=u, role=r, role_granted_at=since) for u, r in roles.items()]
+        await registry.register_workspace(WorkspaceSetup(workspace_id=ws, members=members))
+        start = SubscriptionStart(
+            workspace_id=ws,
+            catalog=catalog,
+            members={u: Member(role=r, role_granted_at=since) for u, r in roles.items()},
+        )
+        handle = await client.start_workflow(
+            SubscriptionWorkflow.run, start, id=workflow_id(ws), task_queue=queue
+        )
+        found[ws] = Workspace(handle=handle, holders=set(), in_flight=set())
+
+    await _for_all(ids, create)
+    workspaces = [found[ws] for ws in ids]
+    await cache_all(workspaces)
+    return workspaces
+
+
+async def cache_all(workspaces: list[Workspace]) -> None:
+    """One query per subscription: afterwards every current run is in the worker's cache."""
+    await _for_all(workspaces, lambda w: _retry(lambda: w.handle.query(SubscriptionWorkflow.state)))
+
+
+async def checkout(workspaces: list[Workspace]) -> None:
+    """Give each admin a paid seat: every subscription becomes active Business."""
+
+    async def one(w: Workspace) -> None:
+        command = AssignSeat(request_id=str(uuid.uuid4()), actor=ADMIN, user=ADMIN, seat_type="pro")
+        await w.handle.execute_update(SubscriptionWorkflow.assign_seat, command, id=command.request_id)
+        w.holders.add(ADMIN)
+
+    await _for_all(workspaces, one)
+
+
+def seat_changes(workspaces: list[Workspace]) -> Callable[[random.Random], Awaitable[bool]]:
+    """A caller's operation: a valid assign or unassign on a random subscription."""
+
+    async def resync(w: Workspace) -> None:
+        state = await w.handle.query(SubscriptionWorkflow.state)
+        w.holders = set(seats_held(state))
+
+    async def operation(rng: random.Random) -> bool:
+        w = workspaces[rng.randrange(len(workspaces))]
+        free = [f"m{i:02d}" for i in range(MEMBERS) if f"m{i:02d}" not in w.in_flight]
+        user = rng.choice(free)
+        w.in_flight.add(user)
+        request = str(uuid.uuid4())
+        try:
+            if user in w.holders:
+                unassign = UnassignSeat(request_id=request, actor=ADMIN, user=user)
+                await w.handle.execute_update(SubscriptionWorkflow.unassign_seat, unassign, id=request)
+                w.holders.discard(user)
+            else:
+                assign = AssignSeat(request_id=request, actor=ADMIN, user=user, seat_type="pro")
+                await w.handle.execute_update(SubscriptionWorkflow.assign_seat, assign, id=request)
+                w.holders.add(user)
+            return True
+        except Exception as error:
+            log(f"seat change failed on {w.handle.id}: {type(error).__name__}: {error}")
+            await resync(w)
+            return False
+        finally:
+            w.in_flight.discard(user)
+
+    return operation
+
+
+async def start_bare(client: Client, queue: str, count: int) -> list[WorkflowHandle[BareEntityWorkflow, int]]:
+    """``count`` bare entities, each past its first workflow task."""
+    tag = uuid.uuid4().hex[:6]
+    handles: list[WorkflowHandle[BareEntityWorkflow, int]] = []
+
+    async def start(i: int) -> None:
+        handles.append(
+            await client.start_workflow(BareEntityWorkflow.run, id=f"bare-{tag}-{i:04d}", task_queue=queue)
+        )
+
+    await _for_all(list(range(count)), start)
+    await _for_all(handles, lambda h: _retry(lambda: h.query(BareEntityWorkflow.touched)))
+    return handles
+
+
+def touches(
+    handles: list[WorkflowHandle[BareEntityWorkflow, int]],
+) -> Callable[[random.Random], Awaitable[bool]]:
+    """A caller's operation for the ceiling: an Update running one no-op activity."""
+
+    async def operation(rng: random.Random) -> bool:
+        await handles[rng.randrange(len(handles))].execute_update(BareEntityWorkflow.touch)
+        return True
+
+    return operation
+
+
+async def longest_live_run(client: Client, workspaces: list[Workspace]) -> tuple[int, int]:
+    """(events of the longest Subscription run on the dev server, number of runs).
+
+    Closed runs (continued as new) come from visibility; the open ones from `describe()`,
+    because visibility's ``history_length`` of a running workflow is not kept current.
+    """
+    longest = runs = 0
+    async for execution in client.list_workflows(
+        "WorkflowType = 'Subscription' AND ExecutionStatus != 'Running'"
+    ):
+        runs += 1
+        longest = max(longest, execution.history_length)
+    lengths: list[int] = []
+
+    async def current(w: Workspace) -> None:
+        lengths.append((await w.handle.describe()).history_length)
+
+    await _for_all(workspaces, current)
+    return max([longest, *lengths]), runs + len(lengths)
+
+
+def _summary(phase: PhaseResult) -> str:
+    return f"{phase.ops_per_s:.1f} ops/s, p50 {phase.percentile(50):.0f} ms, errors {phase.errors}"
+
+
+async def _settle_rss(worker: WorkerProcess, seconds: float = 3.0) -> float:
+    await asyncio.sleep(seconds)
+    return worker.rss_mib()
+
+
+async def bench(subscriptions: int, callers: int, seconds: float, stack: Stack) -> dict[str, Any]:
+    """Run every phase on a started stack; the result line as a dict."""
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    worker = stack.start_worker(queue, max_cached=2 * subscriptions + 100)
+    client = await Client.connect(stack.temporal.address, data_converter=pydantic_data_converter)
+    engine = async_engine(stack.postgres.url, pool_size=SETUP_CONCURRENCY)
+    try:
+        rss_before = await _settle_rss(worker)
+        log(f"worker ready, RSS {rss_before:.1f} MiB; starting {subscriptions} subscriptions")
+        began = time.monotonic()
+        workspaces = await start_subscriptions(client, engine, queue, subscriptions, load_catalog("seats"))
+        log(f"started in {time.monotonic() - began:.0f} s; checkout (one paid seat each)")
+        began = time.monotonic()
+        await checkout(workspaces)
+        await cache_all(workspaces)
+        rss_after = await _settle_rss(worker)
+        log(f"checkout done in {time.monotonic() - began:.0f} s, worker RSS {rss_after:.1f} MiB")
+
+        log(f"measured phase: {callers} callers, {seconds:.0f} s of seat changes")
+        measured = await closed_loop(callers, seconds, seat_changes(workspaces), seed=1)
+        log(f"  {_summary(measured)}")
+        live_longest, live_runs = await longest_live_run(client, workspaces)
+
+        log(f"ceiling: starting {subscriptions} bare entities")
+        bare = await start_bare(client, queue, subscriptions)
+        log(f"ceiling phase: {callers} callers, {seconds:.0f} s of Updates running one no-op activity")
+        ceiling = await closed_loop(callers, seconds, touches(bare), seed=2)
+        log(f"  {_summary(ceiling)}")
+
+        log(f"history: {PERIODS} periods of two seats subscriptions on the time-skipping server")
+        periods = await measure_periods(engine)
+    finally:
+        await engine.dispose()
+    return result_line(
+        subscriptions,
+        callers,
+        seconds,
+        measured,
+        ceiling,
+        (rss_after - rss_before) / subscriptions,
+        periods,
+        live_longest,
+        live_runs,
+    )
+
+
+def result_line(
+    subscriptions: int,
+    callers: int,
+    seconds: float,
+    measured: PhaseResult,
+    ceiling: PhaseResult,
+    rss_per_subscription: float,
+    periods: PeriodFigures,
+    live_longest: int,
+    live_runs: int,
+) -> dict[str, Any]:
+    """The JSON result: the figures issue 4 asks for, then how they were obtained."""
+    return {
+        "name": "lifecycle",
+        "subscriptions": subscriptions,
+        "callers": callers,
+        "seconds": seconds,
+        "ops_per_s": round(measured.ops_per_s, 1),
+        "p50_ms": round(measured.percentile(50), 1),
+        "p99_ms": round(measured.percentile(99), 1),
+        "ceiling_ops_per_s": round(ceiling.ops_per_s, 1),
+        "ratio_to_ceiling": round(measured.ops_per_s / ceiling.ops_per_s, 3) if ceiling.ops_per_s else None,
+        "rss_per_subscription_mib": round(rss_per_subscription, 4),
+        "history_events_per_period": periods.quiet_per_period,
+        "max_run_events": max(periods.max_run_events, live_longest),
+        "errors": measured.errors,
+        "ceiling_errors": ceiling.errors,
+        "ceiling_p50_ms": round(ceiling.percentile(50), 1),
+        "ceiling_p99_ms": round(ceiling.percentile(99), 1),
+        "history_events_per_period_with_2_seat_changes": periods.busy_per_period,
+        "history_runs_time_skipping": periods.runs,
+        "dev_server_runs": live_runs,
+        "dev_server_longest_run_events": live_longest,
+        "method": {
+            "server": "temporal dev server (CLI, SQLite file); worker and load client in separate processes",
+            "rss": "worker RSS (psutil) with all subscriptions cached after checkout minus RSS before the "
+            "first start, divided by N",
+            "history_events_per_period": f"time-skipping server, real activities: median events of full "
+            f"one-period runs (renewal, in-advance invoice, payment) over {PERIODS} monthly periods; "
+            "the _with_2_seat_changes figure adds one assign and one unassign per period",
+            "max_run_events": "longest run of the time-skipping experiment (checkout included) and of every "
+            "Subscription run on the dev server (closed: visibility history_length; open: describe())",
+        },
+    }
+
+
+def main() -> None:
+    """Parse arguments, run, print the JSON line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.lifecycle", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscriptions", type=int, default=1000)
+    parser.add_argument("--callers", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    # Temporal's core logs warnings straight to file descriptor 1: keep stdout for the result.
+    sys.stdout.flush()
+    result_out = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with tempfile.TemporaryDirectory(prefix="tenure-bench-") as tmp:
+            stack = Stack(Path(tmp))
+            try:
+                stack.start()
+                result = asyncio.run(bench(args.subscriptions, args.callers, args.seconds, stack))
+            finally:
+                stack.stop()
+    finally:
+        sys.stdout.flush()
+        os.dup2(result_out, 1)
+        os.close(result_out)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""History events per billing period: a side experiment on Temporal's time-skipping server.
+
+The dev server cannot skip a month, so the benchmark drives a few seats subscriptions
+through four monthly periods on the time-skipping test server, with the real worker and
+activities on the benchmark's PostgreSQL, and counts the events of each run (the
+subscription continues as new at every period boundary, so one run = one period).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.enums.v1 import EventType, IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.workspace import WorkspaceActivities
+from billing import AssignSeat, Member, UnassignSeat, add_months, load_catalog
+from billing.records import WorkspaceSetup
+from billing.workspace import Member as WorkspaceMember
+from config.settings import SEARCH_ATTRIBUTES
+from db.engine import session_factory
+from worker.composition import WORKFLOWS, activities, workflow_runner
+from workflows.messages import InvoiceFact, SubscriptionStart, workflow_id
+from workflows.subscription import SubscriptionWorkflow
+
+TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
+ANCHOR = datetime(2026, 9, 3, 9, tzinfo=UTC)
+PERIODS = 4
+_INDEXED = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+}
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """Events per run of the side experiment."""
+
+    quiet_per_period: float  # median over full periods: renewal, invoice, payment
+    busy_per_period: float  # the same plus one seat assigned and one unassigned
+    max_run_events: int  # longest run of both subscriptions, checkout included
+    runs: dict[str, list[int]]  # events of every run, per subscription
+
+
+class _Subscription:
+    """One seats subscription on the time-skipping server, on the scenario's calendar."""
+
+    def __init__(self, env: WorkflowEnvironment, engine: AsyncEngine, queue: str, ws: str) -> None:
+        self.env = env
+        self.engine = engine
+        self.queue = queue
+        self.ws = ws
+        self.offset = timedelta(0)
+        self.handle: WorkflowHandle[SubscriptionWorkflow, str] | None = None
+        self._n = 0
+
+    async def start(self) -> None:
+        users = ["admin", *(f"m{i}" for i in range(4))]
+        roles = {u: "admin" if u == "admin" else "member" for u in users}
+        setup = WorkspaceSetup(
+            workspace_id=self.ws,
+            billing_contact_email="billing@bench.test",
+            members=[WorkspaceMember(user_id=u, role=roles[u], role_granted_at=ANCHOR) for u in users],
+        )
+        await WorkspaceActivities(session_factory(self.engine)).register_workspace(setup)
+        self.offset = ANCHOR - await self.env.get_current_time()
+        self.handle = await self.env.client.start_workflow(
+            SubscriptionWorkflow.run,
+            SubscriptionStart(
+                workspace_id=self.ws,
+                catalog=load_catalog("seats"),
+                members={u: Member(role=roles[u], role_granted_at=ANCHOR) for u in users},
+                clock_offset_seconds=round(self.offset.total_seconds()),
+            ),
+            id=workflow_id(self.ws),
+            task_queue=self.queue,
+        )
+
+    def _request(self) -> str:
+        self._n += 1
+        return f"{self.ws}-{self._n}"
+
+    async def assign(self, user: str) -> None:
+        assert self.handle is not None
+        command = AssignSeat(request_id=self._request(), actor="admin", user=user, seat_type="pro")
+        await self.handle.execute_update(SubscriptionWorkflow.assign_seat, command, id=command.request_id)
+
+    async def unassign(self, user: str) -> None:
+        assert self.handle is not None
+        command = UnassignSeat(request_id=self._request(), actor="admin", user=user)
+        await self.handle.execute_update(SubscriptionWorkflow.unassign_seat, command, id=command.request_id)
+
+    async def advance_to(self, at: datetime) -> None:
+        gap = at - (await self.env.get_current_time() + self.offset)
+        if gap > timedelta(0):
+            await self.env.sleep(gap)
+
+    async def pay_all(self) -> None:
+        assert self.handle is not None
+        state = await self.handle.query(SubscriptionWorkflow.state)
+        for invoice in state.invoices:
+            if invoice.status in {"unpaid", "overdue"}:
+                fact = InvoiceFact(
+                    source_id=f"evt_paid_{invoice.number}", number=invoice.number, event="paid"
+                )
+                await self.handle.signal(SubscriptionWorkflow.invoice_status, fact)
+
+
+async def _run_events(client: Client, wf_id: str, first_run_id: str) -> list[int]:
+    """Events of every run, following the continue-as-new chain from the first run."""
+    counts: list[int] = []
+    run_id: str | None = first_run_id
+    while run_id is not None:
+        history = await client.get_workflow_handle(wf_id, run_id=run_id).fetch_history()
+        counts.append(len(history.events))
+        last = history.events[-1]
+        run_id = None
+        if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+    return counts
+
+
+async def _drive(sub: _Subscription, busy: bool) -> list[int]:
+    """Checkout with three seats, then PERIODS periods paid on time (busy: ±1 seat in each)."""
+    await sub.start()
+    for user in ("admin", "m0", "m1"):
+        await sub.assign(user)
+    await sub.advance_to(ANCHOR + timedelta(hours=3))
+    await sub.pay_all()
+    for n in range(PERIODS):
+        start = add_months(ANCHOR, n).replace(hour=0)
+        if busy:
+            await sub.advance_to(start + timedelta(days=10))
+            await sub.assign("m2")
+            await sub.advance_to(start + timedelta(days=20))
+            await sub.unassign("m2")
+        await sub.advance_to(add_months(ANCHOR, n + 1).replace(hour=12))
+        await sub.pay_all()
+    await sub.advance_to(add_months(ANCHOR, PERIODS).replace(hour=23))
+    assert sub.handle is not None
+    assert sub.handle.first_execution_run_id is not None
+    counts = await _run_events(sub.env.client, sub.handle.id, sub.handle.first_execution_run_id)
+    await sub.handle.terminate(reason="bench done")  # the clock is shared: stop it moving on
+    return counts
+
+
+def _full_periods(counts: list[int]) -> list[int]:
+    # Run 1 is the free workspace until checkout, run 2 the checkout period; the last run is
+    # still open. The runs in between each hold exactly one renewal period.
+    return counts[2:-1]
+
+
+async def measure_periods(engine: AsyncEngine) -> PeriodFigures:
+    """Drive a quiet and a busy subscription through PERIODS periods; count events per run."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
+    )
+    try:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={n: _INDEXED[k] for n, k in SEARCH_ATTRIBUTES.items()},
+            )
+        )
+        queue = f"bench-periods-{uuid.uuid4()}"
+        async with Worker(
+            env.client,
+            task_queue=queue,
+            workflows=list(WORKFLOWS),
+            activities=activities(engine),
+            workflow_runner=workflow_runner(),
+        ):
+            tag = uuid.uuid4().hex[:6]
+            quiet = await _drive(_Subscription(env, engine, queue, f"bench-quiet-{tag}"), busy=False)
+            busy = await _drive(_Subscription(env, engine, queue, f"bench-busy-{tag}"), busy=True)
+    finally:
+        await env.shutdown()
+    return PeriodFigures(
+        quiet_per_period=statistics.median(_full_periods(quiet)),
+        busy_per_period=statistics.median(_full_periods(busy)),
+        max_run_events=max(quiet + busy),
+        runs={"quiet": quiet, "busy": busy},
+    )
