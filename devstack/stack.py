@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from config.settings import Settings
 from db.migrate import upgrade
 from devstack.ports import ensure_free, wait_for_port
@@ -87,6 +89,7 @@ class DevStack:
             self.urls["Stripe emulator"] = f"http://127.0.0.1:{s.dev_stripe_port}"
         self._spawn("worker", [sys.executable, "-m", "cli.main", "worker"], env)
         self._spawn("api", [sys.executable, "-m", "cli.main", "api"], env, port=s.api_port)
+        self._wait_healthy(f"http://127.0.0.1:{s.api_port}/healthz?deep=true")
         self.urls["API docs"] = f"http://{s.api_host}:{s.api_port}/docs"
         self.urls["API health"] = f"http://{s.api_host}:{s.api_port}/healthz"
         if self.temporal.ui_url:
@@ -125,6 +128,25 @@ class DevStack:
             self.children.append(child)
         if port is not None and not self._wait(child, port):
             raise StackError(f"{name} did not start listening on port {port} (see its log above)")
+
+    def _wait_healthy(self, url: str, timeout: float = 120.0) -> None:
+        """Ready means the API answers and a workflow ran on the worker against the database."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            dead = self.failed_child()
+            if dead is not None:
+                raise StackError(f"{dead.name} exited with code {dead.exit_code()} (see its log above)")
+            try:
+                response = httpx.get(url, timeout=10)
+            except httpx.HTTPError as error:
+                last = str(error)
+            else:
+                if response.status_code == 200:
+                    return
+                last = response.text
+            time.sleep(0.5)
+        raise StackError(f"the stack did not become healthy within {timeout:.0f}s: {last}")
 
     @staticmethod
     def _wait(child: ChildProcess, port: int, timeout: float = 30.0) -> bool:
