@@ -128,10 +128,9 @@ def _handle(state: BillingState, when: datetime, key: str, catalog: Catalog, usa
     if kind == "delete":
         remaining = tuple(d for d in state.data_source_deletions if d.data_source_id != ref)
         state = state.model_copy(update={"data_source_deletions": remaining})
-        effects: list[Effect] = [
-            DeleteDataSource(data_source_id=ref),
-            event("data_source_deleted", when, data_source_id=ref),
-        ]
+        # The timeline row (data_source_deleted) is written by the activity that deletes
+        # it, like every per-item event of a revert: it acts on the real rows.
+        effects: list[Effect] = [DeleteDataSource(at=when, data_source_id=ref)]
         return Outcome(state, effects)
     return _period_end(state, catalog, usage)
 

@@ -62,7 +62,7 @@ def mark_overdue(state: BillingState, number: str, at: datetime) -> Outcome:
         state = state.model_copy(update={"status": "past_due"})
     effects: list[Effect] = [
         event("invoice_overdue", at, number=number),
-        SendEmail(template="invoice_overdue", to_role="billing_contact", data={"number": number}),
+        SendEmail(at=at, template="invoice_overdue", to_role="billing_contact", data={"number": number}),
     ]
     return Outcome(state, effects)
 
@@ -91,7 +91,9 @@ def on_invoice_event(
     if event_kind == "payment_failed":
         effects = [
             event("payment_failed", at, number=invoice_number),
-            SendEmail(template="payment_failed", to_role="billing_contact", data={"number": invoice_number}),
+            SendEmail(
+                at=at, template="payment_failed", to_role="billing_contact", data={"number": invoice_number}
+            ),
         ]
         return Decision(state=state, effects=effects)
     state, effects = mark_overdue(state, invoice_number, at)[:2]

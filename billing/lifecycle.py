@@ -101,7 +101,7 @@ def _cancel(state: BillingState, cmd: Cancel, at: datetime, catalog: Catalog) ->
     state = state.model_copy(update=update)
     effects: list[Effect] = [
         event("cancel_requested", at, reason=cmd.reason, actor=cmd.actor, cancel_at=state.cancel_at),
-        SendEmail(template="cancel_requested", to_role="billing_contact"),
+        SendEmail(at=at, template="cancel_requested", to_role="billing_contact"),
     ]
     return Outcome(state, effects, "cancels at the period end", state.cancel_at)
 
@@ -150,7 +150,7 @@ def _delete(state: BillingState, cmd: DeleteWorkspaceCommand, at: datetime, cata
             "period_end": None,
         }
     )
-    effects += [DeleteWorkspace(), event("workspace_deleted", at, actor=cmd.actor)]
+    effects += [DeleteWorkspace(at=at), event("workspace_deleted", at, actor=cmd.actor)]
     return Outcome(state, effects, "workspace deleted")
 
 

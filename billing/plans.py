@@ -164,7 +164,7 @@ def end_trial(state: BillingState, catalog: Catalog) -> Outcome:
         state = state.model_copy(update={"status": "trial_expired"})
         effects: list[Effect] = [
             event("trial_ended", at, plan=None),
-            SendEmail(template="trial_expired", to_role="billing_contact"),
+            SendEmail(at=at, template="trial_expired", to_role="billing_contact"),
         ]
         return Outcome(state, effects)
     state = open_arrears_period(state, at, plan)

@@ -68,7 +68,7 @@ def end_paid_life(state: BillingState, catalog: Catalog, at: datetime, reason: s
     }
     if catalog.free_plan is None:
         state = state.model_copy(update={**common, "status": "canceled"})
-        effects += [RevertWorkspace(reason=reason), event("canceled", at, reason=reason)]
+        effects += [RevertWorkspace(at=at, reason=reason), event("canceled", at, reason=reason)]
         return Outcome(state, effects, "subscription ended")
     keep = kept_member(state, catalog)
     suspended = tuple(u for u in state.active_members() if u != keep)
@@ -93,10 +93,9 @@ def end_paid_life(state: BillingState, catalog: Catalog, at: datetime, reason: s
         }
     )
     effects += [
-        RevertWorkspace(reason=reason, kept_member=keep, suspended_members=suspended),
+        RevertWorkspace(at=at, reason=reason, kept_member=keep, suspended_members=suspended),
         event("reverted_to_free", at, reason=reason, kept_member=keep),
-        *(event("member_suspended", at, user=u) for u in suspended),
-        SendEmail(template="reverted_to_free", to_role="billing_contact", data={"reason": reason}),
+        SendEmail(at=at, template="reverted_to_free", to_role="billing_contact", data={"reason": reason}),
     ]
     return Outcome(state, effects, "reverted to the free plan")
 
@@ -110,9 +109,7 @@ def restore(state: BillingState, at: datetime) -> Outcome:
     cancelled = tuple(d.data_source_id for d in state.data_source_deletions)
     state = state.model_copy(update={"members": members, "data_source_deletions": (), "reverted_at": None})
     effects: list[Effect] = [
-        ReactivateWorkspace(restored_members=restored, cancelled_deletions=cancelled),
+        ReactivateWorkspace(at=at, restored_members=restored, cancelled_deletions=cancelled),
         event("reactivated", at),
-        *(event("member_restored", at, user=u) for u in restored),
-        *(event("data_source_deletion_cancelled", at, data_source_id=d) for d in cancelled),
     ]
     return Outcome(state, effects)

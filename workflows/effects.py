@@ -71,8 +71,13 @@ class EffectRunner:
         self.catalog = catalog
         self.last_revert = last_revert
 
-    async def perform(self, effects: Sequence[Effect], now: datetime) -> RevertPlan | None:
-        """Run ``effects`` in order; returns the revert plan if one was applied."""
+    async def perform(self, effects: Sequence[Effect]) -> RevertPlan | None:
+        """Run ``effects`` in order; returns the revert plan if one was applied.
+
+        Each effect carries the instant it is due (a deadline, or the command's time):
+        acting at that instant, not when the worker got to it, keeps the dates exact
+        (a revert at the period end schedules deletions exactly 7 days later).
+        """
         applied: RevertPlan | None = None
         events: list[TimelineEvent] = []
         for effect in effects:
@@ -90,19 +95,17 @@ class EffectRunner:
             await self._append(events)
             events = []
             if isinstance(effect, RevertWorkspace):
-                applied = await self._revert(effect, now)
+                applied = await self._revert(effect)
             elif isinstance(effect, ReactivateWorkspace):
-                await self._reactivate(now)
+                await self._reactivate(effect.at)
             elif isinstance(effect, DeleteDataSource):
-                await self.call(
-                    "delete_due_data_sources", DueDeletions(workspace_id=self.workspace_id, at=now)
-                )
+                due = DueDeletions(workspace_id=self.workspace_id, at=effect.at)
+                await self.call("delete_due_data_sources", due)
             elif isinstance(effect, DeleteWorkspace):
-                await self.call(
-                    "delete_workspace_data", WorkspaceDeletion(workspace_id=self.workspace_id, at=now)
-                )
+                deletion = WorkspaceDeletion(workspace_id=self.workspace_id, at=effect.at)
+                await self.call("delete_workspace_data", deletion)
             elif isinstance(effect, SendEmail):
-                await self._email(effect, now)
+                await self._email(effect)
             # PostInvoice: recorded in the state and on the timeline (invoice_posted); the
             # invoicing workflow that pushes it to Stripe consumes it.
         await self._append(events)
@@ -123,11 +126,11 @@ class EffectRunner:
         )
         return result
 
-    async def _revert(self, effect: RevertWorkspace, now: datetime) -> RevertPlan:
+    async def _revert(self, effect: RevertWorkspace) -> RevertPlan:
         snapshot = await self.snapshot()
         plan = plan_revert(
             snapshot,
-            now,
+            effect.at,
             self.catalog.retention,
             frozenset(self.catalog.roles.billing_admin),
             limits=free_limits(self.catalog),
@@ -142,25 +145,27 @@ class EffectRunner:
         self.last_revert = plan
         return plan
 
-    async def _reactivate(self, now: datetime) -> None:
+    async def _reactivate(self, at: datetime) -> None:
         snapshot = await self.snapshot()
-        plan = plan_reactivation(snapshot, self.last_revert, now)
+        plan = plan_reactivation(snapshot, self.last_revert, at)
         await self.call("apply_reactivation", plan)
         self.last_revert = None
 
-    async def _email(self, effect: SendEmail, now: datetime) -> None:
+    async def _email(self, effect: SendEmail) -> None:
         snapshot = await self.snapshot()
         to = snapshot.billing_contact_email
         if to is None:
             admins = [m for m in snapshot.members if m.role in self.catalog.roles.billing_admin and m.email]
             to = admins[0].email if admins else None
-        key = f"{effect.template}|{now.isoformat()}|{json.dumps(effect.data, sort_keys=True)}"
+        # The outbox key is unique across workspaces: the workspace id is part of it.
+        data = json.dumps(effect.data, sort_keys=True)
+        key = f"{self.workspace_id}|{effect.template}|{effect.at.isoformat()}|{data}"
         email = OutboxEmail(
             workspace_id=self.workspace_id,
             idempotency_key=key,
             template=effect.template,
             to=to,
-            at=now,
+            at=effect.at,
             data=dict(effect.data),
         )
         await self.call("enqueue_email", email)

@@ -176,7 +176,7 @@ class SubscriptionWorkflow:
         """Adopt the decision's state, perform its effects, mirror and publish."""
         self._state = decision.state
         now = self._now()
-        revert = await self._runner.perform(decision.effects, now)
+        revert = await self._runner.perform(decision.effects)
         if revert is not None and revert.scheduled_deletions:
             self._state = schedule_data_source_deletions(self._state, revert.scheduled_deletions)
         await mirror(self._runner, before, self._state)

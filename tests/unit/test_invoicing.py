@@ -76,7 +76,7 @@ def test_data_source_deletion_happens_on_time_unless_reactivated() -> None:
     reverted = schedule_data_source_deletions(d.state, [item, item])
     assert len(reverted.data_source_deletions) == 1
     deleted = advance(reverted, due, SEATS)
-    assert DeleteDataSource(data_source_id="handbook") in deleted.effects
+    assert DeleteDataSource(at=due, data_source_id="handbook") in deleted.effects
     d.state = reverted
     d.run(due - timedelta(days=1), "reactivate")
     restored = [e for e in d.effects if isinstance(e, ReactivateWorkspace)]

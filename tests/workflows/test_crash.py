@@ -1,0 +1,162 @@
+"""Kill the worker process in the middle of a revert: the end state is the same, once.
+
+The worker runs in its own process and kills itself right after `apply_revert` has
+committed, before Temporal hears of it. A new worker process takes over: the activity
+is retried (idempotent), the workflow replays, and the database must equal that of an
+uninterrupted run of the same story, with no duplicate row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import WorkflowEnvironment
+
+from billing import AssignSeat, Cancel
+from devstack.postgres import EmbeddedPostgres
+from tests.integration.workspace_support import dump
+from tests.workflows.driver import Driver
+from tests.workflows.test_revert import _setup, _t
+
+pytestmark = pytest.mark.timeout(240)
+
+# Columns that differ between two runs by construction: insert clocks. Surrogate integer
+# ids are dropped too, and instants compared to the minute (commands are sent at the
+# scenario's minute plus a few milliseconds of real time).
+VOLATILE = {"recorded_at", "received_at", "dedupe_key", "idempotency_key"}
+_SECONDS = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d):\d\d(?:\.\d+)?")
+
+
+@contextmanager
+def worker_process(
+    env: WorkflowEnvironment, database_url: str, queue: str, *extra: str
+) -> Iterator[subprocess.Popen[str]]:
+    target = env.client.service_client.config.target_host
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.workflows.crash_worker",
+            "--address",
+            target,
+            "--database-url",
+            database_url,
+            "--task-queue",
+            queue,
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert "worker ready" in proc.stdout.readline()
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+async def _story(driver: Driver, ws: str) -> None:
+    """Two seats, paid, cancelled on Oct 10: the revert falls on Nov 3."""
+    await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
+    for user in ("alice", "bob"):
+        await driver.update(
+            "assign_seat", AssignSeat(request_id=f"{ws}-{user}", actor="alice", user=user, seat_type="pro")
+        )
+    await driver.advance_to(_t("2026-09-03T12:00:00"))
+    await driver.pay_all()
+    await driver.advance_to(_t("2026-10-03T12:00:00"))
+    await driver.pay_all()
+    await driver.advance_to(_t("2026-10-10T00:00:00"))
+    await driver.update("cancel", Cancel(request_id=f"{ws}-cancel", actor="bob", reason="too expensive"))
+
+
+def _normalised(rows: dict[str, list[dict[str, Any]]], ws: str) -> dict[str, list[dict[str, Any]]]:
+    def clean(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.replace(second=0, microsecond=0).isoformat()
+        if isinstance(value, str):
+            return _SECONDS.sub(r"\1", value.replace(ws, "<ws>"))
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return {
+        table: sorted(
+            (
+                {
+                    k: clean(v)
+                    for k, v in row.items()
+                    if k not in VOLATILE and not (k == "id" and isinstance(v, int))
+                }
+                for row in table_rows
+            ),
+            key=repr,
+        )
+        for table, table_rows in rows.items()
+    }
+
+
+async def _until_reverted(driver: Driver, deadline_s: float = 120) -> None:
+    for _ in range(int(deadline_s * 4)):
+        overview = await driver.overview()
+        events = await driver.rows(
+            "SELECT 1 FROM subscription_events "
+            "WHERE workspace_id = :ws AND event = 'data_source_deletion_warned'"
+        )
+        if overview.status == "free" and events:
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError("the revert did not complete")
+
+
+async def test_killing_the_worker_mid_revert_changes_nothing(
+    time_skipping: WorkflowEnvironment,
+    migrated_engine: AsyncEngine,
+    postgres: EmbeddedPostgres,
+    tmp_path: Path,
+) -> None:
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for crash in (False, True):
+        ws = f"crash-{uuid.uuid4().hex[:8]}"
+        queue = f"crash-{uuid.uuid4()}"
+        marker = tmp_path / f"{ws}.crashed"
+        driver = Driver(time_skipping, migrated_engine, queue)
+        extra = ("--crash-after", "apply_revert", "--marker", str(marker)) if crash else ()
+        with worker_process(time_skipping, postgres.url, queue, *extra) as first:
+            await _story(driver, ws)
+            advancing = asyncio.create_task(driver.advance_to(_t("2026-11-03T06:00:00")))
+            if crash:
+                assert await asyncio.to_thread(first.wait, 120) == 137
+                assert marker.exists()
+                with worker_process(time_skipping, postgres.url, queue):
+                    await advancing
+                    await _until_reverted(driver)
+                    await driver.advance_to(_t("2026-11-10T06:00:00"))
+            else:
+                await advancing
+                await _until_reverted(driver)
+                await driver.advance_to(_t("2026-11-10T06:00:00"))
+        results["crash" if crash else "clean"] = _normalised(await dump(migrated_engine, ws), ws)
+
+    assert results["crash"] == results["clean"]
+    events = [row["event"] for row in results["crash"]["subscription_events"]]
+    assert events.count("reverted_to_free") == 1
+    assert events.count("member_suspended") >= 2
+    assert events.count("data_source_deleted") == 1
