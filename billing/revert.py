@@ -15,20 +15,20 @@ from billing.drafts import post_open_invoice
 from billing.effects import Effect, ReactivateWorkspace, RevertWorkspace, SendEmail
 from billing.invoicing import post_invoice
 from billing.periods import Period
+from billing.retention import members_to_keep
 from billing.state import BillingState, Member, SeatEntry, seats_held
+from billing.workspace import Member as WorkspaceMember
 
 
 def kept_member(state: BillingState, catalog: Catalog) -> str | None:
-    """The member who keeps access: the admin whose admin role was granted earliest.
-
-    Ties are broken by user id; with no active admin, the earliest-granted member.
-    """
-    active = {u: m for u, m in state.members.items() if m.status == "active"}
-    admins = {u: m for u, m in active.items() if m.role in catalog.roles.billing_admin}
-    pool = admins or active
-    if not pool:
-        return None
-    return min(pool, key=lambda user: (pool[user].role_granted_at, user))
+    """The member who keeps access: the one rule of `billing.retention.members_to_keep`
+    (earliest-granted admin, ties by user id), applied to the subscription's roster."""
+    roster = [
+        WorkspaceMember(user_id=u, role=m.role, role_granted_at=m.role_granted_at, status=m.status)
+        for u, m in state.members.items()
+    ]
+    kept = members_to_keep(roster, frozenset(catalog.roles.billing_admin), count=1)
+    return kept[0] if kept else None
 
 
 def flush_accrued(state: BillingState, catalog: Catalog, at: datetime) -> Outcome:
