@@ -17,6 +17,7 @@ from pydantic import JsonValue
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.decision import write_decision
 from activities.records import (
     RecordActivities,
     deleted,
@@ -30,6 +31,7 @@ from activities.records import (
 )
 from billing.errors import MEMBER_NOT_FOUND
 from billing.records import (
+    DecisionRecord,
     DueDeletions,
     MemberUpsert,
     OutboxEmail,
@@ -51,6 +53,13 @@ def _item_events(
 
 class WorkspaceActivities(RecordActivities):
     """All database activities of the subscription workflow (register this class's methods)."""
+
+    @activity.defn(name="record_decision")
+    async def record_decision(self, record: DecisionRecord) -> None:
+        """Write one decision's record (timeline, roster, seats, ledger, outbox, projection,
+        audit) in one transaction; idempotent (every part is keyed)."""
+        async with self._sessions.begin() as session:
+            await write_decision(session, record)
 
     @activity.defn(name="register_workspace")
     async def register_workspace(self, setup: WorkspaceSetup) -> None:

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, NonNegativeInt
 
 from billing.usage import UtcDatetime
-from billing.workspace import Agent, Connection, DataSource, Member
+from billing.workspace import Agent, Connection, DataSource, Member, MemberSeat
 
 JsonObject = dict[str, JsonValue]
 
@@ -170,3 +170,30 @@ class UsageWindowTotals(_Message):
     end: UtcDatetime
     credits: NonNegativeInt
     serverless_minutes: NonNegativeInt
+
+
+class DecisionRecord(_Message):
+    """Everything one decision writes to the record, in ONE transaction (one activity).
+
+    Attributes:
+        new_members: members the decision added to the roster.
+        role_changes: members whose role changed (their grant time restarts).
+        seats: users whose paid seat changed: the seat now held, or None.
+        seat_entries: new rows of the append-only seat ledger.
+        events: timeline rows.
+        emails: outbox rows; ``to`` None means "the billing contact, else the
+            earliest-granted member holding one of ``admin_roles``".
+        projection: the ``subscriptions`` row.
+        audit: who asked for the command, when a person did.
+    """
+
+    workspace_id: str
+    admin_roles: list[str] = []
+    new_members: list[Member] = []
+    role_changes: list[RoleChange] = []
+    seats: dict[str, MemberSeat | None] = {}
+    seat_entries: list[SeatLedgerEntry] = []
+    events: list[TimelineEvent] = []
+    emails: list[OutboxEmail] = []
+    projection: SubscriptionProjection
+    audit: AuditEntry | None = None

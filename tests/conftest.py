@@ -27,6 +27,16 @@ _INDEXED = {
 }
 
 
+async def register_search_attributes(env: WorkflowEnvironment) -> None:
+    """The test server starts with none: a workflow upserting one would fail forever."""
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={name: _INDEXED[kind] for name, kind in SEARCH_ATTRIBUTES.items()},
+        )
+    )
+
+
 def _quiet(name: str, line: str) -> None:
     """Child logs are not interesting in tests unless something fails."""
 
@@ -57,11 +67,6 @@ async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
     )
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={name: _INDEXED[kind] for name, kind in SEARCH_ATTRIBUTES.items()},
-        )
-    )
+    await register_search_attributes(env)
     yield env
     await env.shutdown()

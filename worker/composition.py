@@ -27,6 +27,7 @@ def activities(engine: AsyncEngine) -> list[Callable[..., Any]]:
     return [
         health.database_ping,
         usage.usage_totals,
+        workspace.record_decision,
         workspace.register_workspace,
         workspace.upsert_member,
         workspace.set_member_role,

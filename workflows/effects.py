@@ -7,36 +7,25 @@ activity that makes it so, with arguments derived deterministically from the dec
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from pydantic import JsonValue
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 from billing.catalog import Catalog
-from billing.commands import Command
-from billing.decision import Decision
 from billing.effects import (
     DeleteDataSource,
     DeleteWorkspace,
     Effect,
     ReactivateWorkspace,
-    RecordEvent,
     RevertWorkspace,
-    SendEmail,
 )
 from billing.records import (
-    AuditEntry,
     DueDeletions,
-    EventBatch,
-    OutboxEmail,
-    TimelineEvent,
     WorkspaceDeletion,
 )
 from billing.retention import FreeLimits, plan_reactivation, plan_revert
-from billing.state import BillingState, seats_held
 from billing.workspace import RevertPlan, WorkspaceSnapshot
 
 # Database activities are idempotent, so retrying them until the database is back is safe;
@@ -57,12 +46,6 @@ def free_limits(catalog: Catalog) -> FreeLimits:
     return FreeLimits(max_members=plan.max_members, max_connectors=plan.connectors, max_spaces=plan.spaces)
 
 
-def dedupe_key(event: RecordEvent) -> str:
-    """Same event, same instant, same data → same key (so replays insert nothing)."""
-    data = json.dumps(event.data, sort_keys=True, separators=(",", ":"))
-    return f"{event.at.isoformat()}|{event.event}|{data}"
-
-
 class EffectRunner:
     """Performs effects for one workspace; remembers the last revert plan."""
 
@@ -72,28 +55,15 @@ class EffectRunner:
         self.last_revert = last_revert
 
     async def perform(self, effects: Sequence[Effect]) -> RevertPlan | None:
-        """Run ``effects`` in order; returns the revert plan if one was applied.
+        """Run the effects that change the workspace's data, in order; returns the revert
+        plan if one was applied.
 
         Each effect carries the instant it is due (a deadline, or the command's time):
         acting at that instant, not when the worker got to it, keeps the dates exact
         (a revert at the period end schedules deletions exactly 7 days later).
         """
         applied: RevertPlan | None = None
-        events: list[TimelineEvent] = []
         for effect in effects:
-            if isinstance(effect, RecordEvent):
-                events.append(
-                    TimelineEvent(
-                        at=effect.at,
-                        event=effect.event,
-                        dedupe_key=dedupe_key(effect),
-                        data=dict(effect.data),
-                    )
-                )
-                continue
-            # Keep the timeline in order with what the other effects record themselves.
-            await self._append(events)
-            events = []
             if isinstance(effect, RevertWorkspace):
                 applied = await self._revert(effect)
             elif isinstance(effect, ReactivateWorkspace):
@@ -104,16 +74,9 @@ class EffectRunner:
             elif isinstance(effect, DeleteWorkspace):
                 deletion = WorkspaceDeletion(workspace_id=self.workspace_id, at=effect.at)
                 await self.call("delete_workspace_data", deletion)
-            elif isinstance(effect, SendEmail):
-                await self._email(effect)
-            # PostInvoice: recorded in the state and on the timeline (invoice_posted); the
-            # invoicing workflow that pushes it to Stripe consumes it.
-        await self._append(events)
+            # RecordEvent and SendEmail are part of the decision's record (workflows.record);
+            # PostInvoice is the invoicing workflow's.
         return applied
-
-    async def _append(self, events: list[TimelineEvent]) -> None:
-        if events:
-            await self.call("append_events", EventBatch(workspace_id=self.workspace_id, events=events))
 
     async def snapshot(self) -> WorkspaceSnapshot:
         """The workspace as the database has it now."""
@@ -151,52 +114,8 @@ class EffectRunner:
         await self.call("apply_reactivation", plan)
         self.last_revert = None
 
-    async def _email(self, effect: SendEmail) -> None:
-        snapshot = await self.snapshot()
-        to = snapshot.billing_contact_email
-        if to is None:
-            admins = [m for m in snapshot.members if m.role in self.catalog.roles.billing_admin and m.email]
-            to = admins[0].email if admins else None
-        # The outbox key is unique across workspaces: the workspace id is part of it.
-        data = json.dumps(effect.data, sort_keys=True)
-        key = f"{self.workspace_id}|{effect.template}|{effect.at.isoformat()}|{data}"
-        email = OutboxEmail(
-            workspace_id=self.workspace_id,
-            idempotency_key=key,
-            template=effect.template,
-            to=to,
-            at=effect.at,
-            data=dict(effect.data),
-        )
-        await self.call("enqueue_email", email)
-
     async def call(self, name: str, argument: object) -> None:
         """Run one database activity to completion."""
         await workflow.execute_activity(
             name, argument, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
         )
-
-
-def _summary(state: BillingState) -> dict[str, JsonValue]:
-    return {"status": state.status, "plan": state.plan, "paid_seats": len(seats_held(state))}
-
-
-async def audit(
-    runner: EffectRunner, command: Command, before: BillingState, decision: Decision, now: datetime
-) -> None:
-    """An audit row for a command someone (not the system) asked for."""
-    if command.actor is None:
-        return
-    await runner.call(
-        "append_audit",
-        AuditEntry(
-            workspace_id=runner.workspace_id,
-            request_id=command.request_id,
-            at=now,
-            actor=command.actor,
-            action=command.kind,
-            reason=getattr(command, "reason", None),
-            before=_summary(before),
-            after=_summary(decision.state),
-        ),
-    )

@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from billing.errors import USAGE_MISSING
     from billing.overview import Overview, overview
-    from workflows.effects import EffectRunner, audit
+    from workflows.effects import EffectRunner
     from workflows.messages import (
         FACTS_REMEMBERED,
         CancellationRequest,
@@ -57,8 +57,8 @@ with workflow.unsafe.imports_passed_through():
         PreviewRequest,
         SubscriptionStart,
     )
-    from workflows.mirror import mirror, projection
     from workflows.publish import Published, publish
+    from workflows.record import build_record
     from workflows.usage import usage_totals
 
 
@@ -163,25 +163,28 @@ class SubscriptionWorkflow:
             if fact.source_id in self._seen_facts:
                 continue
             try:
-                decision = on_invoice_event(
-                    self._state, fact.number, fact.event, self._now(), self._catalog
-                )
+                decision = on_invoice_event(self._state, fact.number, fact.event, self._now(), self._catalog)
             except DomainError as error:
                 workflow.logger.warning("invoice fact %s ignored: %s", fact.source_id, error)
             else:
                 await self._commit(self._state, decision)
             self._seen_facts = [*self._seen_facts, fact.source_id][-FACTS_REMEMBERED:]
 
-    async def _commit(self, before: BillingState, decision: Decision) -> None:
-        """Adopt the decision's state, perform its effects, mirror and publish."""
+    async def _commit(self, before: BillingState, decision: Decision, command: Command | None = None) -> None:
+        """Adopt the decision's state, write its record, change the workspace, publish.
+
+        The record (timeline, roster, seats, projection, audit) is one activity; only the
+        effects that act on the workspace's data (revert, reactivation, deletions) add more.
+        """
         self._state = decision.state
-        now = self._now()
+        self._version += 1
+        record = build_record(
+            before, decision.state, decision.effects, self._catalog, self._now(), self._version, command
+        )
+        await self._runner.call("record_decision", record)
         revert = await self._runner.perform(decision.effects)
         if revert is not None and revert.scheduled_deletions:
             self._state = schedule_data_source_deletions(self._state, revert.scheduled_deletions)
-        await mirror(self._runner, before, self._state)
-        self._version += 1
-        await self._runner.call("project_subscription", projection(self._state, now, self._version))
         self._published = publish(self._state, self._published)
 
     # --- commands (Updates) -------------------------------------------------------
@@ -201,9 +204,7 @@ class SubscriptionWorkflow:
             raise _rejection(error) from None
         assert decision.result is not None
         if decision.effects or decision.state != self._state:
-            before = self._state
-            await self._commit(before, decision)
-            await audit(self._runner, command, before, decision, now)
+            await self._commit(self._state, decision, command)
         return decision.result
 
     def _validate(self, command: Command) -> None:

@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -21,10 +21,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from billing import AssignSeat, Cancel
 from devstack.postgres import EmbeddedPostgres
+from tests.conftest import TEST_SERVER, register_search_attributes
 from tests.integration.workspace_support import dump
 from tests.workflows.driver import Driver
 from tests.workflows.test_revert import _setup, _t
@@ -126,12 +128,25 @@ async def _until_reverted(driver: Driver, deadline_s: float = 120) -> None:
     raise AssertionError("the revert did not complete")
 
 
+@pytest.fixture(scope="module")
+async def private_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of its own: a skip blocked for the length of an activity
+    timeout can leave the test server unusable, and other tests must not pay for that."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
+    )
+    await register_search_attributes(env)
+    yield env
+    await env.shutdown()
+
+
 async def test_killing_the_worker_mid_revert_changes_nothing(
-    time_skipping: WorkflowEnvironment,
+    private_server: WorkflowEnvironment,
     migrated_engine: AsyncEngine,
     postgres: EmbeddedPostgres,
     tmp_path: Path,
 ) -> None:
+    time_skipping = private_server
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for crash in (False, True):
         ws = f"crash-{uuid.uuid4().hex[:8]}"

@@ -1,0 +1,64 @@
+"""Writing one decision's record in one transaction (the workflow's main database write).
+
+One activity per decision, not one per row kind: fewer round trips and history events per
+command, and the record of a decision is never half written.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activities.records import member_values, outbox_row, timeline_row
+from billing.records import DecisionRecord
+from db import records_repo
+from db import workspace_repo as repo
+from db.workspace_models import MemberRow, WorkspaceRow
+
+
+async def _recipient(session: AsyncSession, row: WorkspaceRow | None, record: DecisionRecord) -> str | None:
+    if row is not None and row.billing_contact_email:
+        return row.billing_contact_email
+    found = await session.scalar(
+        select(MemberRow.email)
+        .where(
+            MemberRow.workspace_id == record.workspace_id,
+            MemberRow.role.in_(record.admin_roles),
+            MemberRow.email.is_not(None),
+        )
+        .order_by(MemberRow.role_granted_at, MemberRow.user_id)
+        .limit(1)
+    )
+    return found
+
+
+async def write_decision(session: AsyncSession, record: DecisionRecord) -> None:
+    """Write ``record``; every part is keyed, so writing it twice changes nothing.
+
+    The workspace's own rows (roster, seats, ledger) are only touched while the workspace
+    is live; the record tables (timeline, outbox, projection, audit) always are: they are
+    what explains a charge, even after "delete everything".
+    """
+    ws = record.workspace_id
+    row = await repo.lock_workspace(session, ws)
+    if row is not None and row.deleted_at is None:
+        for member in record.new_members:
+            await repo.upsert_member(session, member_values(ws, member))
+        for change in record.role_changes:
+            await repo.set_member_role(session, ws, change.user_id, change.role, change.at)
+        if record.seats:
+            await repo.set_seats(
+                session, ws, {u: (s.seat_type, s.cycle) if s else None for u, s in record.seats.items()}
+            )
+        for entry in record.seat_entries:
+            await records_repo.insert_seat_entry(session, entry.model_dump())
+    if record.events:
+        rows = [timeline_row(ws, e.at, e.event, e.dedupe_key, e.data) for e in record.events]
+        await records_repo.insert_events(session, rows)
+    for email in record.emails:
+        if email.to is None:
+            email = email.model_copy(update={"to": await _recipient(session, row, record)})
+        await records_repo.insert_outbox(session, outbox_row(email))
+    await records_repo.upsert_subscription(session, record.projection.model_dump())
+    if record.audit is not None:
+        await records_repo.insert_audit(session, record.audit.model_dump())
