@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+import db.invoice_models  # noqa: F401  (registers the invoice and billing tables with the metadata)
 from db.base import Base
 from db.subscription_models import AuditLogRow, EmailOutboxRow, SubscriptionEventRow, SubscriptionRow
 from db.usage_models import UsageEventRow
