@@ -1,0 +1,290 @@
+"""Invoice activities (SPEC §3): record posted invoices, push them to Stripe, collect them.
+
+`InvoiceActivities` is built in the worker with a session factory and a `PaymentGateway`.
+Every activity is safe to run twice. Pushing is a sequence of Stripe writes (customer,
+invoice, one item per line, finalize), each with a key from business ids and each followed
+by a committed write of the Stripe id, so a retried push continues where the previous
+attempt stopped and Stripe replays (never repeats) a step whose answer was lost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.payments import (
+    CARD_DECLINED,
+    INVOICE_NOT_FOUND,
+    STRIPE_INVALID_REQUEST,
+    PaymentGateway,
+    workspace_customer,
+)
+from billing.invoices import InvoiceStatus
+from billing.payments import (
+    CollectInvoice,
+    CollectResult,
+    InvoiceView,
+    MarkInvoice,
+    NewStripeInvoice,
+    NewStripeInvoiceItem,
+    PersistInvoice,
+    StripeEventRecord,
+    StripeInvoice,
+    VoidInvoice,
+    moved,
+    reconciled,
+)
+from db import invoice_repo as repo
+from db.invoice_models import InvoiceRow
+
+
+def _view(row: InvoiceRow) -> InvoiceView:
+    return InvoiceView(
+        number=row.number,
+        workspace_id=row.workspace_id,
+        status=row.status,  # the table's CHECK keeps it an InvoiceStatus; pydantic validates
+        total=row.total,
+        currency=row.currency,
+        stripe_invoice_id=row.stripe_invoice_id,
+        hosted_invoice_url=row.hosted_invoice_url,
+        invoice_pdf=row.invoice_pdf,
+        attempt_count=row.attempt_count,
+        last_error=row.last_error,
+        paid_at=row.paid_at,
+        voided_at=row.voided_at,
+    )
+
+
+def _missing(number: str) -> ApplicationError:
+    return ApplicationError(f"no invoice {number!r}", type=INVOICE_NOT_FOUND, non_retryable=True)
+
+
+def _stripe_values(row: InvoiceRow, s: StripeInvoice, fallback_at: datetime | None = None) -> dict[str, Any]:
+    """Columns after seeing Stripe's invoice ``s``: our status reconciled with Stripe's."""
+    status: InvoiceStatus = reconciled(row.status, s.status)  # type: ignore[arg-type]
+    values: dict[str, Any] = {
+        "stripe_status": s.status,
+        "status": status,
+        "attempt_count": max(row.attempt_count, s.attempt_count),
+        "hosted_invoice_url": s.hosted_invoice_url or row.hosted_invoice_url,
+        "invoice_pdf": s.invoice_pdf or row.invoice_pdf,
+    }
+    if status == "paid" and row.paid_at is None:
+        values["paid_at"] = s.paid_at or fallback_at
+    if status == "void" and row.voided_at is None:
+        values["voided_at"] = s.voided_at or fallback_at
+    return values
+
+
+class InvoiceActivities:
+    """Invoice recording and collection (register this class's methods; Stripe ones on the
+    rate-limited Stripe task queue)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], gateway: PaymentGateway) -> None:
+        self._sessions = sessions
+        self._gateway = gateway
+
+    async def _row(self, session: AsyncSession, number: str) -> InvoiceRow:
+        row = await repo.lock_invoice(session, number)
+        if row is None:
+            raise _missing(number)
+        return row
+
+    async def _apply(self, number: str, s: StripeInvoice, at: datetime | None = None) -> InvoiceView:
+        async with self._sessions.begin() as session:
+            row = await self._row(session, number)
+            await repo.update_invoice(session, number, _stripe_values(row, s, at))
+            await session.refresh(row)
+            return _view(row)
+
+    @activity.defn(name="persist_invoice")
+    async def persist_invoice(self, request: PersistInvoice) -> InvoiceView:
+        """Record a posted invoice and its lines once; a zero total is paid at once (no Stripe)."""
+        draft = request.draft
+        invoice = {
+            "number": draft.number,
+            "workspace_id": request.workspace_id,
+            "issued_at": draft.issued_at,
+            "period_start": draft.period_start,
+            "period_end": draft.period_end,
+            "currency": draft.currency.lower(),
+            "total": draft.total,
+            "status": "paid" if draft.total == 0 else "unpaid",
+            "paid_at": draft.issued_at if draft.total == 0 else None,
+        }
+        lines = [
+            {"invoice_number": draft.number, "position": i, **line.model_dump()}
+            for i, line in enumerate(draft.lines)
+        ]
+        async with self._sessions.begin() as session:
+            await repo.insert_invoice(session, invoice, lines)
+            return _view(await self._row(session, draft.number))
+
+    @activity.defn(name="push_invoice")
+    async def push_invoice(self, number: str) -> InvoiceView:
+        """Create, fill and finalize the invoice in Stripe (each step once); returns the
+        hosted page and PDF URLs. Paid-at-once (zero) and void invoices are not pushed."""
+        async with self._sessions.begin() as session:
+            row = await self._row(session, number)
+            lines = await repo.invoice_lines(session, number)
+        if row.status in ("paid", "void"):
+            return _view(row)  # collected (or zero), or cancelled: nothing to push
+        customer = row.stripe_customer_id or await workspace_customer(
+            self._sessions, self._gateway, row.workspace_id
+        )
+        invoice_id = row.stripe_invoice_id
+        if invoice_id is None:
+            new = NewStripeInvoice(
+                number=number, workspace_id=row.workspace_id, customer_id=customer, currency=row.currency
+            )
+            created = await self._gateway.create_invoice(new)
+            invoice_id = created.id
+            async with self._sessions.begin() as session:
+                values = {
+                    "stripe_customer_id": customer,
+                    "stripe_invoice_id": invoice_id,
+                    "stripe_status": "draft",
+                }
+                await repo.update_invoice(session, number, values)
+        for line in lines:
+            if line.stripe_invoice_item_id is not None:
+                continue
+            item = NewStripeInvoiceItem(
+                number=number,
+                position=line.position,
+                customer_id=customer,
+                invoice_id=invoice_id,
+                amount=line.amount,
+                currency=row.currency,
+                description=line.description,
+                period_start=line.period_start,
+                period_end=line.period_end,
+            )
+            item_id = await self._gateway.add_invoice_item(item)
+            async with self._sessions.begin() as session:
+                await repo.set_line_item(session, number, line.position, item_id)
+        if row.stripe_status in (None, "draft"):
+            return await self._apply(number, await self._finalize(number, invoice_id))
+        return _view(row)
+
+    async def _finalize(self, number: str, invoice_id: str) -> StripeInvoice:
+        try:
+            return await self._gateway.finalize_invoice(number, invoice_id)
+        except ApplicationError as err:
+            # Finalized by an attempt whose key Stripe has pruned (after 24 h): accept it.
+            if err.type != STRIPE_INVALID_REQUEST:
+                raise
+            current = await self._gateway.retrieve_invoice(invoice_id)
+            if current.status == "draft":
+                raise
+            return current
+
+    @activity.defn(name="collect_invoice")
+    async def collect_invoice(self, request: CollectInvoice) -> CollectResult:
+        """Charge the invoice off-session (pushing it first if needed).
+
+        A decline (or no card on file) is a ``declined`` result with its code, recorded as
+        ``attempt_count``/``last_error``: the workflow schedules dunning on it.
+        """
+        number = request.number
+        pushed = await self.push_invoice(number)
+        if pushed.status in ("paid", "void"):
+            return CollectResult(number=number, outcome=pushed.status, attempt_count=pushed.attempt_count)
+        assert pushed.stripe_invoice_id is not None
+        try:
+            paid = await self._gateway.pay_invoice(number, pushed.stripe_invoice_id, request.attempt)
+        except ApplicationError as err:
+            if err.type not in (CARD_DECLINED, STRIPE_INVALID_REQUEST):
+                raise
+            current = await self._gateway.retrieve_invoice(pushed.stripe_invoice_id)
+            if current.status in ("paid", "void"):  # paid elsewhere, or voided: nothing to charge
+                return self._result(await self._apply(number, current, request.at))
+            return await self._declined(request, err)
+        return self._result(await self._apply(number, paid, request.at))
+
+    def _result(self, view: InvoiceView) -> CollectResult:
+        outcome = "paid" if view.status == "paid" else "void" if view.status == "void" else "declined"
+        return CollectResult(number=view.number, outcome=outcome, attempt_count=view.attempt_count)
+
+    async def _declined(self, request: CollectInvoice, err: ApplicationError) -> CollectResult:
+        detail = err.details[0] if err.details and isinstance(err.details[0], dict) else {}
+        code = detail.get("decline_code") or detail.get("code") or err.type or "payment_failed"
+        message = detail.get("message") or err.message
+        async with self._sessions.begin() as session:
+            row = await self._row(session, request.number)
+            attempts = max(row.attempt_count, request.attempt)
+            values = {"attempt_count": attempts, "last_error": f"{code}: {message}", "stripe_status": "open"}
+            await repo.update_invoice(session, request.number, values)
+        return CollectResult(
+            number=request.number, outcome="declined", code=code, message=message, attempt_count=attempts
+        )
+
+    @activity.defn(name="refresh_invoice")
+    async def refresh_invoice(self, number: str) -> InvoiceView:
+        """Re-read the invoice from Stripe and reconcile our status with it (webhooks may
+        arrive late or out of order; Stripe's current state settles it)."""
+        async with self._sessions.begin() as session:
+            row = await self._row(session, number)
+        if row.stripe_invoice_id is None:
+            return _view(row)
+        return await self._apply(number, await self._gateway.retrieve_invoice(row.stripe_invoice_id))
+
+    @activity.defn(name="mark_invoice")
+    async def mark_invoice(self, request: MarkInvoice) -> InvoiceView:
+        """Status bookkeeping (``overdue``, ``paid`` from a webhook fact, ``void``) at the
+        workflow's instant; paid and void are final, so a late or repeated mark is a no-op."""
+        async with self._sessions.begin() as session:
+            row = await self._row(session, request.number)
+            status = moved(row.status, request.status)  # type: ignore[arg-type]
+            if status != row.status:
+                values: dict[str, Any] = {"status": status}
+                if status in ("paid", "void"):
+                    values["paid_at" if status == "paid" else "voided_at"] = request.at
+                await repo.update_invoice(session, request.number, values)
+                await session.refresh(row)
+            return _view(row)
+
+    @activity.defn(name="void_invoice")
+    async def void_invoice(self, request: VoidInvoice) -> InvoiceView:
+        """Void the invoice here and in Stripe (a never-finalized draft is deleted there).
+        An invoice Stripe reports paid stays paid: the money was collected."""
+        async with self._sessions.begin() as session:
+            row = await self._row(session, request.number)
+        if row.status in ("paid", "void"):
+            return _view(row)
+        invoice_id = row.stripe_invoice_id
+        if invoice_id is not None and not (row.stripe_status == "draft" and await self._drop_draft(row)):
+            try:
+                voided = await self._gateway.void_invoice(request.number, invoice_id)
+            except ApplicationError as err:
+                if err.type != STRIPE_INVALID_REQUEST:
+                    raise
+                voided = await self._gateway.retrieve_invoice(invoice_id)  # paid or void already?
+                if voided.status not in ("paid", "void"):
+                    raise
+            return await self._apply(request.number, voided, request.at)
+        return await self.mark_invoice(MarkInvoice(number=request.number, status="void", at=request.at))
+
+    async def _drop_draft(self, row: InvoiceRow) -> bool:
+        """Delete a draft in Stripe (Stripe cannot void one); False when it turns out to be
+        finalized after all (an attempt whose answer was lost), so it must be voided."""
+        assert row.stripe_invoice_id is not None
+        try:
+            await self._gateway.delete_draft_invoice(row.stripe_invoice_id)
+        except ApplicationError as err:
+            if err.type != STRIPE_INVALID_REQUEST:
+                raise
+            return False
+        async with self._sessions.begin() as session:
+            await repo.update_invoice(session, row.number, {"stripe_status": "deleted"})
+        return True
+
+    @activity.defn(name="record_stripe_event")
+    async def record_stripe_event(self, event: StripeEventRecord) -> bool:
+        """Store a verified webhook event; False when its id was seen before (ignore it)."""
+        async with self._sessions.begin() as session:
+            return await repo.insert_stripe_event(session, event.id, event.type, event.payload)
