@@ -243,3 +243,24 @@ def load_catalog(name_or_path: str | Path) -> Catalog:
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{source}: not valid TOML ({exc})") from exc
     return parse_catalog(data, source)
+
+
+_SHARED: dict[str, Catalog] = {}
+_SHARED_LIMIT = 64
+
+
+def shared_catalog(catalog: Catalog) -> Catalog:
+    """One instance per distinct catalog content, for a process holding many subscriptions.
+
+    Each subscription workflow receives its catalog as a value (so repricing never reaches
+    a live subscription by accident); thousands of cached workflows would otherwise hold
+    thousands of equal copies. Catalogs are frozen, so sharing one instance is safe.
+    """
+    key = catalog.model_dump_json()
+    found = _SHARED.get(key)
+    if found is not None:
+        return found
+    if len(_SHARED) >= _SHARED_LIMIT:
+        _SHARED.clear()  # a process sees a handful of catalogs; this only bounds a pathology
+    _SHARED[key] = catalog
+    return catalog

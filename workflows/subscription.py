@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         schedule_data_source_deletions,
         validate,
     )
+    from billing.catalog import shared_catalog
     from billing.errors import USAGE_MISSING
     from billing.overview import Overview, overview
     from workflows.effects import EffectRunner
@@ -74,9 +75,10 @@ class SubscriptionWorkflow:
     def __init__(self, start: SubscriptionStart) -> None:
         # Handlers may run before `run` (update-with-start, messages after continue-as-new):
         # everything they touch exists from here on.
-        self._start = start
+        # Keep no reference to `start` itself: it holds a second copy of the state.
+        self._clock_offset_seconds = start.clock_offset_seconds
         self._offset = timedelta(seconds=start.clock_offset_seconds)
-        self._catalog = start.catalog
+        self._catalog = shared_catalog(start.catalog)
         self._runner = EffectRunner(start.workspace_id, start.catalog, start.last_revert)
         self._lock = asyncio.Lock()
         self._wake = False
@@ -133,7 +135,7 @@ class SubscriptionWorkflow:
                 last_revert=self._runner.last_revert,
                 seen_facts=tuple(self._seen_facts[-FACTS_REMEMBERED:]),
                 version=self._version,
-                clock_offset_seconds=self._start.clock_offset_seconds,
+                clock_offset_seconds=self._clock_offset_seconds,
             )
         )
 
