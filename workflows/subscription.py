@@ -183,7 +183,7 @@ class SubscriptionWorkflow:
         record = build_record(
             before, decision.state, decision.effects, self._catalog, self._now(), self._version, command
         )
-        await self._runner.call("record_decision", record)
+        await self._runner.record(record)
         revert = await self._runner.perform(decision.effects)
         if revert is not None and revert.scheduled_deletions:
             self._state = schedule_data_source_deletions(self._state, revert.scheduled_deletions)
