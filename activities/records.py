@@ -1,10 +1,8 @@
-"""Activities that append the subscription's records (timeline, audit, outbox, seat ledger,
-projection), and the mapping between activity messages and table rows.
+"""What the database activities share: the live-workspace guard and its errors, and the
+mapping between activity messages and table rows (register, snapshot, timeline, outbox).
 
-Each activity is one transaction and inserts by a business key that the workflow derives
-from business ids, so Temporal's at-least-once execution writes every row exactly once.
-The boolean results say whether THIS attempt wrote the row: a retry after a lost
-completion answers False for a row that is there, so workflows must not branch on them.
+No activities here: `activities.workspace.WorkspaceActivities` holds them all, and
+`activities.decision.write_decision` writes a decision's record.
 """
 
 from __future__ import annotations
@@ -14,21 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import JsonValue
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio import activity
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.exceptions import ApplicationError
 
 from billing.errors import INVALID_ARGUMENT
-from billing.records import (
-    AuditEntry,
-    EventBatch,
-    OutboxEmail,
-    SeatLedgerEntry,
-    SubscriptionProjection,
-    WorkspaceSetup,
-)
+from billing.records import OutboxEmail, WorkspaceSetup
 from billing.workspace import Agent, Connection, DataSource, Member, WorkspaceSnapshot
-from db import records_repo
 from db import workspace_repo as repo
 from db.workspace_models import AgentRow, ConnectionRow, DataSourceRow, DocumentRow, MemberRow, WorkspaceRow
 from db.workspace_repo import WorkspaceData, lock_workspace
@@ -185,47 +174,3 @@ def outbox_row(email: OutboxEmail) -> dict[str, Any]:
         "data": email.data,
         "created_at": email.at,
     }
-
-
-class RecordActivities:
-    """The record-keeping half of `activities.workspace.WorkspaceActivities` (register that one)."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-
-    @activity.defn(name="enqueue_email")
-    async def enqueue_email(self, email: OutboxEmail) -> bool:
-        """Put an email in the outbox once per idempotency key; True when this call added it."""
-        async with self._sessions.begin() as session:
-            return await records_repo.insert_outbox(session, outbox_row(email))
-
-    @activity.defn(name="project_subscription")
-    async def project_subscription(self, projection: SubscriptionProjection) -> bool:
-        """Upsert the ``subscriptions`` row if ``version`` is newer than the stored one."""
-        values = projection.model_dump()
-        async with self._sessions.begin() as session:
-            return await records_repo.upsert_subscription(session, values)
-
-    @activity.defn(name="append_events")
-    async def append_events(self, batch: EventBatch) -> int:
-        """Append timeline rows, skipping dedupe keys already present; how many were new."""
-        rows = [timeline_row(batch.workspace_id, e.at, e.event, e.dedupe_key, e.data) for e in batch.events]
-        async with self._sessions.begin() as session:
-            return await records_repo.insert_events(session, rows)
-
-    @activity.defn(name="append_audit")
-    async def append_audit(self, entry: AuditEntry) -> bool:
-        """Append an audit row once per ``(workspace_id, request_id)``."""
-        async with self._sessions.begin() as session:
-            return await records_repo.insert_audit(session, entry.model_dump())
-
-    @activity.defn(name="record_seat_change")
-    async def record_seat_change(self, entry: SeatLedgerEntry) -> bool:
-        """Append a seat ledger row once per ``(workspace_id, entry_key)``.
-
-        Raises:
-            ApplicationError: ``workspace_not_found`` or ``workspace_deleted`` (non-retryable).
-        """
-        async with self._sessions.begin() as session:
-            await live_workspace(session, entry.workspace_id)
-            return await records_repo.insert_seat_entry(session, entry.model_dump())

@@ -14,31 +14,20 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import JsonValue
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.decision import write_decision
 from activities.records import (
-    RecordActivities,
     deleted,
     live_workspace,
-    member_values,
     not_found,
     outbox_row,
     register,
     snapshot_of,
     timeline_row,
 )
-from billing.errors import MEMBER_NOT_FOUND
-from billing.records import (
-    DecisionRecord,
-    DueDeletions,
-    MemberUpsert,
-    OutboxEmail,
-    RoleChange,
-    WorkspaceDeletion,
-    WorkspaceSetup,
-)
+from billing.records import DecisionRecord, DueDeletions, OutboxEmail, WorkspaceDeletion, WorkspaceSetup
 from billing.workspace import ReactivationPlan, RevertPlan, WorkspaceSnapshot
 from db import records_repo
 from db import workspace_repo as repo
@@ -51,8 +40,11 @@ def _item_events(
     return [timeline_row(ws, plan_at, event, f"{marker}:{event}:{i}", {key: i}) for i in ids]
 
 
-class WorkspaceActivities(RecordActivities):
+class WorkspaceActivities:
     """All database activities of the subscription workflow (register this class's methods)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
 
     @activity.defn(name="record_decision")
     async def record_decision(self, record: DecisionRecord) -> None:
@@ -69,30 +61,6 @@ class WorkspaceActivities(RecordActivities):
             if row is not None and row.deleted_at is not None:
                 raise deleted(setup.workspace_id)  # "delete everything" is irreversible
             await register(session, setup)
-
-    @activity.defn(name="upsert_member")
-    async def upsert_member(self, change: MemberUpsert) -> None:
-        """Add or update a member; its grant time only moves when its role changes."""
-        async with self._sessions.begin() as session:
-            await live_workspace(session, change.workspace_id)
-            await repo.upsert_member(session, member_values(change.workspace_id, change.member))
-
-    @activity.defn(name="set_member_role")
-    async def set_member_role(self, change: RoleChange) -> None:
-        """Change a member's role; a different role restarts ``role_granted_at`` at ``change.at``.
-
-        Raises:
-            ApplicationError: ``member_not_found`` (non-retryable) for an unknown member.
-        """
-        async with self._sessions.begin() as session:
-            await live_workspace(session, change.workspace_id)
-            found = await repo.set_member_role(
-                session, change.workspace_id, change.user_id, change.role, change.at
-            )
-            if not found:
-                raise ApplicationError(
-                    f"no member {change.user_id!r}", type=MEMBER_NOT_FOUND, non_retryable=True
-                )
 
     @activity.defn(name="load_snapshot")
     async def load_snapshot(self, workspace_id: str) -> WorkspaceSnapshot:

@@ -29,18 +29,11 @@ def activities(engine: AsyncEngine) -> list[Callable[..., Any]]:
         usage.usage_totals,
         workspace.record_decision,
         workspace.register_workspace,
-        workspace.upsert_member,
-        workspace.set_member_role,
         workspace.load_snapshot,
         workspace.apply_revert,
         workspace.apply_reactivation,
         workspace.delete_due_data_sources,
         workspace.delete_workspace_data,
-        workspace.enqueue_email,
-        workspace.project_subscription,
-        workspace.append_events,
-        workspace.append_audit,
-        workspace.record_seat_change,
     ]
 
 

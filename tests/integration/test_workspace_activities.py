@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 
 from activities.workspace import WorkspaceActivities
-from billing.records import DueDeletions, MemberUpsert, RoleChange
+from billing.records import DueDeletions
 from billing.retention import plan_reactivation
 from billing.workspace import (
     Agent,
     Connection,
     DataSource,
-    Member,
     WorkspaceSnapshot,
     apply_deletions,
     apply_reactivation,
@@ -36,7 +35,6 @@ from tests.integration.workspace_support import (
     dump,
     new_workspace_id,
     revert_plan,
-    scalars,
     setup_for,
 )
 
@@ -254,31 +252,3 @@ async def test_a_reactivation_before_the_deadline_wins(acts: WorkspaceActivities
     at = REVERT_AT + 30 * DAY
     assert await acts.delete_due_data_sources(DueDeletions(workspace_id=ws, at=at)) == []
     assert {d.status for d in (await acts.load_snapshot(ws)).data_sources} == {"active"}
-
-
-async def test_members_are_upserted_and_a_role_change_restarts_the_grant_time(
-    acts: WorkspaceActivities, engine: AsyncEngine, ws: str
-) -> None:
-    added_at = datetime(2026, 1, 5, tzinfo=UTC)
-    erin = Member(user_id="u-erin", role="user", role_granted_at=added_at, email="erin@example.com")
-    await acts.upsert_member(MemberUpsert(workspace_id=ws, member=erin))
-    await acts.upsert_member(MemberUpsert(workspace_id=ws, member=erin))
-    promoted_at = datetime(2026, 2, 1, tzinfo=UTC)
-    await acts.set_member_role(RoleChange(workspace_id=ws, user_id="u-erin", role="admin", at=promoted_at))
-    # A retry of the same change a day later must not move the grant time again.
-    await acts.set_member_role(
-        RoleChange(workspace_id=ws, user_id="u-erin", role="admin", at=promoted_at + DAY)
-    )
-    sql = (
-        "SELECT role || ' ' || role_granted_at::date FROM members"
-        " WHERE workspace_id = :ws AND user_id = 'u-erin'"
-    )
-    assert await scalars(engine, sql, ws) == ["admin 2026-02-01"]
-
-    # An upsert with the same role keeps the grant time; a new role takes the given one.
-    await acts.upsert_member(MemberUpsert(workspace_id=ws, member=erin.model_copy(update={"role": "admin"})))
-    assert await scalars(engine, sql, ws) == ["admin 2026-02-01"]
-
-    with pytest.raises(ApplicationError) as error:
-        await acts.set_member_role(RoleChange(workspace_id=ws, user_id="u-zed", role="admin", at=promoted_at))
-    assert (error.value.type, error.value.non_retryable) == ("member_not_found", True)

@@ -1,91 +1,55 @@
-"""A worker killed between the activities of a revert: the end state is the same, no duplicates.
+"""A worker killed between activities: the end state is the same, with no duplicates.
 
 Temporal re-runs the activity that was in flight when the worker died. The worst case for
 each activity is that its transaction committed but its completion was lost, so it runs
-again. Running every activity of the sequence twice must leave exactly the rows that
-running each once leaves (compared on a second workspace, ids and insert times aside).
+again. Running every activity of a workspace's life twice (`record_decision` for each
+decision, then the activities its effects need, in the workflow's order) must leave
+exactly the rows that running each once leaves: compared after every step, on a second
+workspace (ids and insert times aside).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.workspace import WorkspaceActivities
 from billing.records import (
     AuditEntry,
+    DecisionRecord,
     DueDeletions,
-    EventBatch,
     OutboxEmail,
+    RoleChange,
     SeatLedgerEntry,
-    SubscriptionProjection,
     TimelineEvent,
+    WorkspaceDeletion,
 )
-from db.engine import async_engine, session_factory
-from db.migrate import upgrade
-from devstack.postgres import EmbeddedPostgres
-from tests.integration.workspace_support import REVERT_AT, dump, new_workspace_id, revert_plan, setup_for
+from billing.retention import plan_reactivation
+from billing.workspace import Member, MemberSeat
+from db.engine import session_factory
+from tests.integration.workspace_support import (
+    REVERT_AT,
+    decision,
+    dump,
+    new_workspace_id,
+    projection,
+    revert_plan,
+    setup_for,
+)
 
 # Columns that differ between two workspaces by construction, not by behaviour.
 _INCIDENTAL = {"workspace_id", "id", "recorded_at", "created_at", "installed_at"}
+DAY = timedelta(days=1)
+JOINED_AT = REVERT_AT - 20 * DAY
+DEADLINE = REVERT_AT + 7 * DAY
+MONTHLY = MemberSeat(seat_type="standard", cycle="monthly")
+Rows = dict[str, list[dict[str, Any]]]
 
 
-@pytest.fixture(scope="module")
-async def engine(postgres: EmbeddedPostgres) -> AsyncIterator[AsyncEngine]:
-    upgrade(postgres.url)
-    engine = async_engine(postgres.url, pool_size=4)
-    yield engine
-    await engine.dispose()
-
-
-async def _revert_sequence(acts: WorkspaceActivities, ws: str, times: int) -> None:
-    """The activities a workflow runs for a revert to free, each run ``times`` times."""
-
-    async def run(step: Callable[[], Awaitable[Any]]) -> None:
-        for _ in range(times):
-            await step()
-
-    plan = revert_plan(await acts.load_snapshot(ws))
-    await run(lambda: acts.apply_revert(plan))
-    for holding in plan.previous_seats:
-        seat = SeatLedgerEntry(
-            workspace_id=ws,
-            entry_key=f"revert:{REVERT_AT.isoformat()}:{holding.user_id}",
-            at=REVERT_AT,
-            user_id=holding.user_id,
-            seat_type=holding.seat.seat_type,
-            cycle=holding.seat.cycle,
-            quantity=-1,
-            reason="revert",
-        )
-        await run(lambda seat=seat: acts.record_seat_change(seat))  # type: ignore[misc]
-    event = TimelineEvent(
-        at=REVERT_AT, event="reverted_to_free", dedupe_key="reverted:1", data={"reason": "x"}
-    )
-    await run(lambda: acts.append_events(EventBatch(workspace_id=ws, events=[event])))
-    email = OutboxEmail(
-        workspace_id=ws,
-        idempotency_key=f"{ws}:reverted_to_free:1",
-        template="reverted_to_free",
-        to="billing@example.com",
-        at=REVERT_AT,
-    )
-    await run(lambda: acts.enqueue_email(email))
-    projection = SubscriptionProjection(
-        workspace_id=ws, catalog="seats", status="free", plan="free", updated_at=REVERT_AT, version=12
-    )
-    await run(lambda: acts.project_subscription(projection))
-    audit = AuditEntry(workspace_id=ws, request_id="cancel-1", at=REVERT_AT, actor="system", action="revert")
-    await run(lambda: acts.append_audit(audit))
-    due = REVERT_AT + timedelta(days=7)
-    await run(lambda: acts.delete_due_data_sources(DueDeletions(workspace_id=ws, at=due)))
-
-
-def _normalised(rows: dict[str, list[dict[str, Any]]], ws: str) -> dict[str, list[dict[str, Any]]]:
+def _normalised(rows: Rows, ws: str) -> Rows:
     def clean(value: Any) -> Any:
         return value.replace(ws, "WS") if isinstance(value, str) else value
 
@@ -95,26 +59,162 @@ def _normalised(rows: dict[str, list[dict[str, Any]]], ws: str) -> dict[str, lis
     }
 
 
-async def test_every_activity_of_a_revert_run_twice_leaves_the_rows_of_one_run(engine: AsyncEngine) -> None:
-    acts = WorkspaceActivities(session_factory(engine))
-    once, twice = new_workspace_id(), new_workspace_id()
-    for ws in (once, twice):
-        await acts.register_workspace(setup_for(ws))
-    await _revert_sequence(acts, once, times=1)
-    await _revert_sequence(acts, twice, times=2)
-    expected = _normalised(await dump(engine, once), once)
-    assert _normalised(await dump(engine, twice), twice) == expected
-    assert {table: len(rows) for table, rows in expected.items()} == {
+def _ledger(ws: str, index: int, user: str, quantity: int, reason: str) -> SeatLedgerEntry:
+    return SeatLedgerEntry(
+        workspace_id=ws,
+        entry_key=f"ledger:{index}",
+        at=JOINED_AT if quantity > 0 else REVERT_AT,
+        user_id=user,
+        seat_type="standard",
+        cycle="annual" if user == "u-carol" else "monthly",
+        quantity=1 if quantity > 0 else -1,
+        reason=reason,
+    )
+
+
+def _event(at: Any, event: str) -> TimelineEvent:
+    return TimelineEvent(at=at, event=event, dedupe_key=f"{at.isoformat()}|{event}")
+
+
+def _record(ws: str, version: int, status: str, at: Any, **parts: Any) -> DecisionRecord:
+    return decision(ws, version, projection=projection(ws, version, status=status, at=at), **parts)
+
+
+def _records(ws: str) -> dict[str, DecisionRecord]:
+    """The records of the decisions of a workspace's life, as the workflow would write them."""
+    erin = Member(user_id="u-erin", role="user", role_granted_at=JOINED_AT, email="erin@example.com")
+    released = ["u-alice", "u-bob", "u-carol", "u-erin"]
+    return {
+        "joined": _record(
+            ws,
+            1,
+            "active",
+            JOINED_AT,
+            new_members=[erin],
+            role_changes=[RoleChange(workspace_id=ws, user_id="u-dave", role="admin", at=JOINED_AT)],
+            seats={"u-erin": MONTHLY},
+            seat_entries=[_ledger(ws, 0, "u-erin", 1, "assigned")],
+            events=[_event(JOINED_AT, "member_added")],
+            audit=AuditEntry(
+                workspace_id=ws, request_id="add-1", at=JOINED_AT, actor="u-alice", action="add"
+            ),
+        ),
+        "reverted": _record(
+            ws,
+            2,
+            "free",
+            REVERT_AT,
+            seats=dict.fromkeys(released),
+            seat_entries=[_ledger(ws, i + 1, u, -1, "revert") for i, u in enumerate(released)],
+            events=[_event(REVERT_AT, "reverted_to_free")],
+            emails=[
+                OutboxEmail(
+                    workspace_id=ws,
+                    idempotency_key=f"{ws}|reverted_to_free",
+                    template="reverted_to_free",
+                    to=None,  # resolved in the transaction: the billing contact
+                    at=REVERT_AT,
+                )
+            ],
+        ),
+        "deletion_due": _record(
+            ws, 3, "free", DEADLINE, events=[_event(DEADLINE, "data_source_deletion_due")]
+        ),
+        "reactivated": _record(
+            ws,
+            4,
+            "active",
+            DEADLINE + DAY,
+            seats={"u-alice": MONTHLY},
+            seat_entries=[_ledger(ws, 5, "u-alice", 1, "assigned")],
+            events=[_event(DEADLINE + DAY, "reactivated")],
+        ),
+        "deleted": _record(
+            ws,
+            5,
+            "deleted",
+            DEADLINE + 2 * DAY,
+            events=[_event(DEADLINE + 2 * DAY, "workspace_deletion_requested")],
+            audit=AuditEntry(
+                workspace_id=ws, request_id="del-1", at=DEADLINE + 2 * DAY, actor="u-alice", action="delete"
+            ),
+        ),
+        "after_deletion": _record(
+            ws, 6, "deleted", DEADLINE + 3 * DAY, events=[_event(DEADLINE + 3 * DAY, "period_closed")]
+        ),
+    }
+
+
+async def _life(
+    acts: WorkspaceActivities, engine: AsyncEngine, ws: str, times: int
+) -> list[tuple[str, Rows]]:
+    """Every activity of a workspace's life, each run ``times`` times; the rows after each."""
+    stages: list[tuple[str, Rows]] = []
+
+    async def run(name: str, step: Callable[[], Awaitable[Any]]) -> None:
+        for _ in range(times):
+            await step()
+        stages.append((name, _normalised(await dump(engine, ws), ws)))
+
+    records = _records(ws)
+
+    async def record(name: str) -> None:
+        await run(f"record_decision {name}", lambda: acts.record_decision(records[name]))
+
+    await run("register_workspace", lambda: acts.register_workspace(setup_for(ws)))
+    await record("joined")
+    await record("reverted")
+    revert = revert_plan(await acts.load_snapshot(ws))
+    await run("apply_revert", lambda: acts.apply_revert(revert))
+    await record("deletion_due")
+    await run(
+        "delete_due_data_sources",
+        lambda: acts.delete_due_data_sources(DueDeletions(workspace_id=ws, at=DEADLINE)),
+    )
+    await record("reactivated")
+    reactivation = plan_reactivation(await acts.load_snapshot(ws), revert, DEADLINE + DAY)
+    await run("apply_reactivation", lambda: acts.apply_reactivation(reactivation))
+    await record("deleted")
+    deletion = WorkspaceDeletion(workspace_id=ws, at=DEADLINE + 2 * DAY)
+    await run("delete_workspace_data", lambda: acts.delete_workspace_data(deletion))
+    await record("after_deletion")
+    return stages
+
+
+def _counts(rows: Rows) -> dict[str, int]:
+    return {table: len(table_rows) for table, table_rows in rows.items()}
+
+
+async def test_every_activity_run_twice_leaves_the_rows_of_one_run(migrated_engine: AsyncEngine) -> None:
+    acts = WorkspaceActivities(session_factory(migrated_engine))
+    once = await _life(acts, migrated_engine, new_workspace_id(), times=1)
+    twice = await _life(acts, migrated_engine, new_workspace_id(), times=2)
+    assert [name for name, _ in twice] == [name for name, _ in once]
+    for (name, expected), (_, actual) in zip(once, twice, strict=True):
+        assert actual == expected, f"after {name}"
+
+    stages = dict(once)
+    assert _counts(stages["delete_due_data_sources"]) == {
         "workspaces": 1,
-        "members": 4,
+        "members": 5,
         "connections": 2,
         "synced_documents": 1,  # connection documents and the deleted big source's are gone
         "data_sources": 2,
         "agents": 2,
         "slack_bots": 0,
-        "seat_ledger": 3,
+        "seat_ledger": 5,
         "subscriptions": 1,
-        "subscription_events": 12,
+        "subscription_events": 15,
         "audit_log": 1,
         "email_outbox": 2,
     }
+    [resolved] = stages["record_decision reverted"]["email_outbox"]
+    assert resolved["to_address"] == "billing@example.com"
+    end = stages["record_decision after_deletion"]
+    assert {table: n for table, n in _counts(end).items() if n} == {
+        "workspaces": 1,
+        "subscriptions": 1,
+        "subscription_events": 26,  # the timeline explains the charges: kept
+        "audit_log": 2,
+    }
+    assert [s["version"] for s in end["subscriptions"]] == [6]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.records import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
+from billing.records import (
+    ConnectionSetup,
+    DataSourceSetup,
+    DecisionRecord,
+    DocumentSetup,
+    SubscriptionProjection,
+    WorkspaceSetup,
+)
 from billing.retention import FreeLimits, RetentionPolicy, plan_revert
 from billing.workspace import Agent, Member, MemberSeat, RevertPlan, WorkspaceSnapshot
 
@@ -87,6 +94,31 @@ def setup_for(ws: str) -> WorkspaceSetup:
         agents=[Agent(id="a-1"), Agent(id="a-2")],
         slack_bot=True,
     )
+
+
+def projection(
+    ws: str, version: int, status: str = "active", seats: int = 3, at: datetime = REVERT_AT
+) -> SubscriptionProjection:
+    """A ``subscriptions`` row of version ``version`` (updated ``version`` minutes after ``at``)."""
+    return SubscriptionProjection(
+        workspace_id=ws,
+        catalog="seats",
+        status=status,
+        plan="business",
+        paid_seats=seats,
+        period_start=at,
+        period_end=at + timedelta(days=28),
+        pending_change={"kind": "plan", "to_plan": "team", "effective_at": "2026-03-01T00:00:00+00:00"},
+        credit_balance=1_250,
+        updated_at=at + timedelta(minutes=version),
+        version=version,
+    )
+
+
+def decision(ws: str, version: int, **parts: Any) -> DecisionRecord:
+    """A decision's record with `projection` ``version`` unless ``parts`` (its other fields) give one."""
+    fields: dict[str, Any] = {"admin_roles": sorted(ADMIN), "projection": projection(ws, version), **parts}
+    return DecisionRecord(workspace_id=ws, **fields)
 
 
 def revert_plan(snapshot: WorkspaceSnapshot, at: datetime = REVERT_AT) -> RevertPlan:
