@@ -168,7 +168,9 @@ def overview(state: BillingState, catalog: Catalog, at: datetime) -> Overview:
         paid_seats=groups,
         paid_seat_count=sum(g.count for g in groups),
         seat_limit=seat_plan.max_seats if seat_plan else None,
-        seat_stock=sum(1 for s in state.seat_stock if not s.released and s.term_end > at),
+        # Stock seats stay in stock until their term ends; `released` only says they may
+        # be reassigned already.
+        seat_stock=sum(1 for s in state.seat_stock if s.term_end > at),
         credit_balance=state.credit_balance,
         recent_invoices=tuple(
             InvoiceSummary(number=i.number, issued_at=i.issued_at, total=i.total, status=i.status)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from billing.catalog import Catalog
 from billing.commands import Command
 from billing.state import BillingState, Member
+from billing.usage import UtcDatetime
 from billing.workspace import RevertPlan
 
 FACTS_REMEMBERED = 500
@@ -67,6 +68,11 @@ class InvoiceFact(_Message):
 
 
 class PreviewRequest(_Message):
-    """Quote a command without applying it."""
+    """Quote a command without applying it.
+
+    ``at`` is the caller's clock: inside a query the workflow's clock is the time of its
+    last workflow task, which is stale for an idle subscription.
+    """
 
     command: Command
+    at: UtcDatetime | None = None

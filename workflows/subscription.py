@@ -380,6 +380,7 @@ class SubscriptionWorkflow:
     def quote(self, request: PreviewRequest) -> Preview:
         """The invoice lines a command would add, without applying it."""
         try:
-            return preview(self._state, request.command, self._now(), self._catalog)
+            at = max(self._now(), request.at) if request.at else self._now()
+            return preview(self._state, request.command, at, self._catalog)
         except DomainError as error:
             raise _rejection(error) from None

@@ -442,22 +442,16 @@ async def test_downgrade_waits_for_period_end_and_reselecting_cancels_it(driver:
     assert (await _subscription(driver))["plan"] == "solo"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "workflows/subscription.py quote(): prices the command at self._now(), which in a query "
-        "is the time of the last workflow task, not the current time: an idle subscription is "
-        "quoted as of its last wake-up (here Mar 1 03:00 instead of Mar 12), so the upgrade's "
-        "solo days (11/31 of 1000 = 355) are missing and effective_at is stale"
-    ),
-)
 async def test_upgrade_quote_is_priced_at_the_current_time(driver: Driver) -> None:
     await _paid_from_february(driver, "solo")  # the workflow last woke on Mar 1
     await driver.advance_to(_t("2026-03-12T12:00:00"))
     solo_days = _prorated(SOLO, _t("2026-03-01T00:00:00"), _t("2026-03-12T00:00:00"))  # 11/31 of 1000
     upgrade = ChangePlan(request_id=request_id(), actor="alice", plan="starter")
     assert driver.handle is not None
-    quote = await driver.handle.query(SubscriptionWorkflow.quote, PreviewRequest(command=upgrade))
+    # The caller's clock: a query runs at the workflow's last task time otherwise.
+    quote = await driver.handle.query(
+        SubscriptionWorkflow.quote, PreviewRequest(command=upgrade, at=await driver.now())
+    )
     assert quote.effective_at is not None
     assert _day(quote.effective_at) == _t("2026-03-12T00:00:00")
     assert [(ln.kind, ln.amount, ln.period_end) for ln in quote.accrued] == [

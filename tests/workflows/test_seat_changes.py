@@ -321,16 +321,6 @@ async def test_seat_add_remove_and_change_with_exact_invoice_lines(driver: Drive
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "billing/overview.py overview(): seat_stock counts only stock seats with released=False, "
-        "but billing/clock.py sets released=True when the seat becomes reassignable "
-        "(reassignable_at, the period end): the overview's seat stock drops to 0 exactly when the "
-        "annual seat can be reassigned, although it is still in stock (and reassignable) until "
-        "its term ends"
-    ),
-)
 async def test_annual_seat_stays_in_stock_until_reassigned(driver: Driver) -> None:
     await _start(driver)
     await driver.update("assign_seat", _assign("alice"))
