@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -30,6 +32,17 @@ async def task_queue(time_skipping: WorkflowEnvironment, migrated_engine: AsyncE
 
 
 @pytest.fixture
-def driver(time_skipping: WorkflowEnvironment, migrated_engine: AsyncEngine, task_queue: str) -> Driver:
-    """A fresh driver for one workspace."""
-    return Driver(time_skipping, migrated_engine, task_queue)
+async def driver(
+    time_skipping: WorkflowEnvironment, migrated_engine: AsyncEngine, task_queue: str
+) -> AsyncIterator[Driver]:
+    """A fresh driver for one workspace; its workflow is terminated afterwards.
+
+    A subscription left running keeps firing timers after its module's worker is gone,
+    and its unserved tasks would hold back time skipping for every later test.
+    """
+    subject = Driver(time_skipping, migrated_engine, task_queue)
+    yield subject
+    if subject.handle is not None:
+        # Already finished (deleted) workflows answer "not found": nothing to do.
+        with contextlib.suppress(RPCError):
+            await subject.handle.terminate("test finished")
