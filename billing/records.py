@@ -54,13 +54,6 @@ class WorkspaceSetup(_Message):
     slack_bot: bool = False
 
 
-class MemberUpsert(_Message):
-    """Add a member or update one (``add_member``); a new role restarts ``role_granted_at``."""
-
-    workspace_id: str
-    member: Member
-
-
 class RoleChange(_Message):
     """Give ``user_id`` the role ``role`` at ``at`` (``set_role``)."""
 
@@ -120,13 +113,6 @@ class TimelineEvent(_Message):
     event: str
     dedupe_key: str
     data: JsonObject = {}
-
-
-class EventBatch(_Message):
-    """Timeline rows of one workspace, appended together."""
-
-    workspace_id: str
-    events: list[TimelineEvent]
 
 
 class AuditEntry(_Message):
