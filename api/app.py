@@ -22,7 +22,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = async_engine(database_url)
+        engine = async_engine(database_url, pool_size=settings.database_pool_size)
         app.state.tenure = AppState(settings, engine)
         try:
             yield

@@ -27,7 +27,7 @@ from worker.composition import WORKFLOWS, activities, workflow_runner
 
 async def serve(address: str, database_url: str, task_queue: str, max_cached: int) -> None:
     """Run the worker until a stop signal (same runner, converter and limits as `worker.main`)."""
-    engine = async_engine(database_url)
+    engine = async_engine(database_url, pool_size=Settings().database_pool_size)
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
         "Unset under `tenure dev`: the embedded PostgreSQL is used.",
     )
 
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="Connections each worker or API process keeps to the database (as many "
+        "again may overflow under bursts); every command writes its record in one transaction.",
+    )
+
     # --- Temporal ---------------------------------------------------------------
     temporal_address: str = Field(
         default="127.0.0.1:7233",

@@ -36,7 +36,7 @@ async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then drain and shut down gracefully."""
     if settings.database_url is None:
         raise SystemExit("TENURE_DATABASE_URL is not set: point it at PostgreSQL (or use `tenure dev`)")
-    engine = async_engine(settings.database_url)
+    engine = async_engine(settings.database_url, pool_size=settings.database_pool_size)
     client = await connect(settings)
     worker = build_worker(client, settings, engine)
     stop = asyncio.Event()
