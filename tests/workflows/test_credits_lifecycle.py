@@ -8,7 +8,6 @@ days, half-up rounding once per line), never read back from the implementation.
 from __future__ import annotations
 
 import calendar
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,6 @@ from typing import Any
 
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from billing import ChangePlan, SelectPlan
@@ -48,16 +46,6 @@ async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     await register_search_attributes(env)
     yield env
     await env.shutdown()
-
-
-@pytest.fixture(autouse=True)
-async def _stop_the_subscription(driver: Driver) -> AsyncIterator[None]:
-    """Terminate the test's workflow afterwards: a subscription left running keeps waking
-    on its deadlines while the next tests move the clock (and would outlive the worker)."""
-    yield
-    if driver.handle is not None:
-        with contextlib.suppress(RPCError):
-            await driver.handle.terminate(reason="test finished")
 
 
 def _t(text: str) -> datetime:

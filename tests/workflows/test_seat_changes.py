@@ -11,7 +11,6 @@ the line count only).
 
 from __future__ import annotations
 
-import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -25,7 +24,6 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from billing import AssignSeat, BillingState, ChangeSeat, CommandResult, InvoiceLine, UnassignSeat
@@ -62,16 +60,6 @@ async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     await register_search_attributes(env)
     yield env
     await env.shutdown()
-
-
-@pytest.fixture(autouse=True)
-async def _stop_the_subscription(driver: Driver) -> AsyncIterator[None]:
-    """Terminate the test's workflow afterwards: a subscription left running keeps waking
-    on its deadlines while the next tests move the clock (and would outlive the worker)."""
-    yield
-    if driver.handle is not None:
-        with contextlib.suppress(RPCError):
-            await driver.handle.terminate(reason="test finished")
 
 
 def _t(text: str) -> datetime:
