@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.health import router as health_router
 from api.state import AppState
+from api.webhooks import router as webhook_router
 from config.settings import Settings
 from db.engine import async_engine
 
@@ -37,4 +38,5 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(webhook_router)
     return app
