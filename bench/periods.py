@@ -9,17 +9,13 @@ subscription continues as new at every period boundary, so one run = one period)
 from __future__ import annotations
 
 import statistics
-import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.api.enums.v1 import EventType, IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -27,20 +23,14 @@ from activities.workspace import WorkspaceActivities
 from billing import AssignSeat, Member, UnassignSeat, add_months, load_catalog
 from billing.records import WorkspaceSetup
 from billing.workspace import Member as WorkspaceMember
-from config.settings import SEARCH_ATTRIBUTES
 from db.engine import session_factory
+from devstack.timeskip import time_skipping_server
 from worker.composition import WORKFLOWS, activities, workflow_runner
 from workflows.messages import InvoiceFact, SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
 
-TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 ANCHOR = datetime(2026, 9, 3, 9, tzinfo=UTC)
 PERIODS = 4
-_INDEXED = {
-    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
-    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-}
 
 
 @dataclass(frozen=True)
@@ -163,16 +153,7 @@ def _full_periods(counts: list[int]) -> list[int]:
 
 async def measure_periods(engine: AsyncEngine) -> PeriodFigures:
     """Drive a quiet and a busy subscription through PERIODS periods; count events per run."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
-    )
-    try:
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={n: _INDEXED[k] for n, k in SEARCH_ATTRIBUTES.items()},
-            )
-        )
+    async with time_skipping_server() as env:
         queue = f"bench-periods-{uuid.uuid4()}"
         async with Worker(
             env.client,
@@ -184,8 +165,6 @@ async def measure_periods(engine: AsyncEngine) -> PeriodFigures:
             tag = uuid.uuid4().hex[:6]
             quiet = await _drive(_Subscription(env, engine, queue, f"bench-quiet-{tag}"), busy=False)
             busy = await _drive(_Subscription(env, engine, queue, f"bench-busy-{tag}"), busy=True)
-    finally:
-        await env.shutdown()
     return PeriodFigures(
         quiet_per_period=statistics.median(_full_periods(quiet)),
         busy_per_period=statistics.median(_full_periods(busy)),

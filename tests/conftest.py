@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from config.settings import SEARCH_ATTRIBUTES
 from db.engine import async_engine
 from db.migrate import upgrade
 from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
-
-TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
-_INDEXED = {
-    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
-    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-}
-
-
-async def register_search_attributes(env: WorkflowEnvironment) -> None:
-    """The test server starts with none: a workflow upserting one would fail forever."""
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={name: _INDEXED[kind] for name, kind in SEARCH_ATTRIBUTES.items()},
-        )
-    )
+from devstack.timeskip import time_skipping_server
 
 
 def _quiet(name: str, line: str) -> None:
@@ -64,9 +42,5 @@ async def migrated_engine(postgres: EmbeddedPostgres) -> AsyncIterator[AsyncEngi
 @pytest.fixture(scope="session")
 async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     """Temporal's time-skipping test server, with Tenure's search attributes registered."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
-    )
-    await register_search_attributes(env)
-    yield env
-    await env.shutdown()
+    async with time_skipping_server() as env:
+        yield env

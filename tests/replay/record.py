@@ -14,36 +14,27 @@ import argparse
 import asyncio
 import contextlib
 import json
-import sys
 import tempfile
 import uuid
 from pathlib import Path
 
-from temporalio.api.enums.v1 import EventType, IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from config.settings import SEARCH_ATTRIBUTES
 from db.engine import async_engine
 from db.migrate import upgrade
 from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
+from devstack.timeskip import time_skipping_server
 from tests.replay.scenarios import SCENARIOS
 from tests.workflows.driver import Driver
 from worker.composition import WORKFLOWS, activities, workflow_runner
 from workflows.messages import workflow_id
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
-_INDEXED = {
-    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
-    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-}
 
 
 def _quiet(name: str, line: str) -> None:
@@ -112,27 +103,18 @@ async def main(names: list[str]) -> None:
         try:
             upgrade(postgres.url)
             engine = async_engine(postgres.url, pool_size=5)
-            env = await WorkflowEnvironment.start_time_skipping(
-                data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
-            )
             try:
-                await env.client.operator_service.add_search_attributes(
-                    AddSearchAttributesRequest(
-                        namespace=env.client.namespace,
-                        search_attributes={n: _INDEXED[k] for n, k in SEARCH_ATTRIBUTES.items()},
-                    )
-                )
-                queue = f"tenure-record-{uuid.uuid4()}"
-                async with Worker(
-                    env.client,
-                    task_queue=queue,
-                    workflows=list(WORKFLOWS),
-                    activities=activities(engine),
-                    workflow_runner=workflow_runner(),
-                ):
-                    written = await record(env, Driver(env, engine, queue), names)
+                async with time_skipping_server() as env:
+                    queue = f"tenure-record-{uuid.uuid4()}"
+                    async with Worker(
+                        env.client,
+                        task_queue=queue,
+                        workflows=list(WORKFLOWS),
+                        activities=activities(engine),
+                        workflow_runner=workflow_runner(),
+                    ):
+                        written = await record(env, Driver(env, engine, queue), names)
             finally:
-                await env.shutdown()
                 await engine.dispose()
         finally:
             postgres.stop()

@@ -21,12 +21,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from billing import AssignSeat, Cancel
 from devstack.postgres import EmbeddedPostgres
-from tests.conftest import TEST_SERVER, register_search_attributes
+from devstack.timeskip import time_skipping_server
 from tests.integration.workspace_support import dump
 from tests.workflows.driver import Driver
 from tests.workflows.test_revert import _setup, _t
@@ -135,12 +134,8 @@ async def _until_reverted(driver: Driver, deadline_s: float = 120) -> None:
 async def private_server() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of its own: a skip blocked for the length of an activity
     timeout can leave the test server unusable, and other tests must not pay for that."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
-    )
-    await register_search_attributes(env)
-    yield env
-    await env.shutdown()
+    async with time_skipping_server() as env:
+        yield env
 
 
 async def test_killing_the_worker_mid_revert_changes_nothing(

@@ -15,14 +15,13 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from billing import ChangePlan, SelectPlan
 from billing.overview import PendingChangeView
 from billing.records import WorkspaceSetup
 from billing.workspace import Member
-from tests.conftest import TEST_SERVER, register_search_attributes
+from devstack.timeskip import time_skipping_server
 from tests.workflows.driver import Driver, request_id
 from workflows.messages import PreviewRequest
 from workflows.subscription import SubscriptionWorkflow
@@ -40,12 +39,8 @@ async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     module moves the clock, finds no worker for its task queue, and holds time skipping
     back: a private server keeps these tests fast whatever ran before them.
     """
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
-    )
-    await register_search_attributes(env)
-    yield env
-    await env.shutdown()
+    async with time_skipping_server() as env:
+        yield env
 
 
 def _t(text: str) -> datetime:
