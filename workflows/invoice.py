@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         PersistInvoice,
         VoidInvoice,
     )
+    from billing.usage import UtcDatetime
     from workflows.messages import InvoiceFact
 
 # Stripe calls retry on outages (429/5xx/timeouts) for up to a day; declines and invalid
@@ -51,15 +52,19 @@ def invoice_workflow_id(number: str) -> str:
 
 
 class InvoiceJob(BaseModel):
-    """What the subscription hands over when it posts an invoice."""
+    """What the subscription hands over when it posts an invoice.
+
+    The dunning instants come from `billing.dunning_schedule` / `billing.overdue_at`: the
+    rule is the catalog's, this workflow only keeps the appointments.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     workspace_id: str
     subscription_workflow_id: str
     draft: InvoiceDraft
-    retry_days: tuple[int, ...] = (3, 5, 7)
-    overdue_after_days: int = 7
+    retry_at: tuple[UtcDatetime, ...]  # billing.dunning_schedule: the catalog decides
+    overdue_at: UtcDatetime  # billing.overdue_at
     stripe_task_queue: str = "tenure-stripe"
     clock_offset_seconds: int = 0
 
@@ -98,9 +103,9 @@ class InvoiceWorkflow:
         if view.status == "paid":  # a zero total: recorded as paid, nothing to charge
             await self._report("paid", "zero-total")
             return self._finish("paid")
-        # Attempts at issue, then after each of the catalog's retry days.
-        schedule = [draft.issued_at, *(draft.issued_at + timedelta(days=d) for d in job.retry_days)]
-        overdue_at = draft.issued_at + timedelta(days=job.overdue_after_days)
+        # Attempts at issue, then at the catalog's retry instants (decided by `billing`).
+        schedule = [draft.issued_at, *job.retry_at]
+        overdue_at = job.overdue_at
         overdue_marked = False
         while True:
             due = schedule[0] if schedule else None

@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 from activities.invoices import InvoiceActivities
 from activities.payments import BillingDetailsActivities
 from activities.stripe_gateway import StripeGateway, stripe_client
+from billing import dunning_schedule, load_catalog, overdue_at
 from billing.invoices import InvoiceDraft, InvoiceLine
 from billing.payments import FinishCardSetup, StartCardSetup
 from db.engine import session_factory
@@ -32,6 +33,7 @@ from workflows.messages import InvoiceFact
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 API_KEY = "sk_test_invoice_workflow"
+SEATS = load_catalog("seats")
 
 
 @workflow.defn(sandboxed=False)
@@ -122,7 +124,14 @@ async def _start(env: WorkflowEnvironment, queues: tuple[str, str], ws: str, tot
         lines=(line,) if total else (),
         total=total,
     )
-    job = InvoiceJob(workspace_id=ws, subscription_workflow_id=sink, draft=draft, stripe_task_queue=payments)
+    job = InvoiceJob(
+        workspace_id=ws,
+        subscription_workflow_id=sink,
+        draft=draft,
+        retry_at=tuple(dunning_schedule(draft.issued_at, SEATS)),
+        overdue_at=overdue_at(draft.issued_at, SEATS),
+        stripe_task_queue=payments,
+    )
     await env.client.start_workflow(
         InvoiceWorkflow.run, job, id=invoice_workflow_id(draft.number), task_queue=main
     )
