@@ -9,21 +9,28 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.health import HealthActivities
+from activities.invoices import InvoiceActivities
+from activities.payments import PaymentGateway
+from activities.posting import post_invoice
+from activities.stripe_gateway import StripeGateway, stripe_client
 from activities.usage import UsageActivities
 from activities.workspace import WorkspaceActivities
+from config.settings import Settings
 from db.engine import session_factory
 from workflows.health import WorkerHealthWorkflow
+from workflows.invoice import InvoiceWorkflow
 from workflows.subscription import SubscriptionWorkflow
 
-WORKFLOWS: Sequence[type] = (WorkerHealthWorkflow, SubscriptionWorkflow)
+WORKFLOWS: Sequence[type] = (WorkerHealthWorkflow, SubscriptionWorkflow, InvoiceWorkflow)
 
 
-def activities(engine: AsyncEngine) -> list[Callable[..., Any]]:
-    """Every activity, bound to its dependencies."""
+def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..., Any]]:
+    """Every activity of the main task queue (database only), bound to its dependencies."""
     sessions = session_factory(engine)
     workspace = WorkspaceActivities(sessions)
     usage = UsageActivities(sessions)
     health = HealthActivities(engine)
+    invoices = InvoiceActivities(sessions, gateway)
     return [
         health.database_ping,
         usage.usage_totals,
@@ -34,7 +41,25 @@ def activities(engine: AsyncEngine) -> list[Callable[..., Any]]:
         workspace.apply_reactivation,
         workspace.delete_due_data_sources,
         workspace.delete_workspace_data,
+        post_invoice,
+        invoices.persist_invoice,
+        invoices.mark_invoice,
+        invoices.record_stripe_event,
     ]
+
+
+def stripe_activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..., Any]]:
+    """The activities that call Stripe: they run on their own, rate-limited task queue."""
+    invoices = InvoiceActivities(session_factory(engine), gateway)
+    return [invoices.collect_invoice, invoices.refresh_invoice, invoices.void_invoice]
+
+
+def stripe_gateway(settings: Settings) -> StripeGateway:
+    """The Stripe adapter the settings describe (the emulator's address under `tenure dev`)."""
+    if settings.stripe_api_key is None:
+        raise SystemExit("STRIPE_API_KEY is not set: give a Stripe secret key (or use `tenure dev`)")
+    key = settings.stripe_api_key.get_secret_value()
+    return StripeGateway(stripe_client(key, settings.stripe_api_base))
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

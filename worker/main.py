@@ -11,25 +11,41 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.payments import PaymentGateway
 from config.settings import Settings
 from config.temporal import connect
 from db.engine import async_engine
-from worker.composition import WORKFLOWS, activities, workflow_runner
+from worker.composition import WORKFLOWS, activities, stripe_activities, stripe_gateway, workflow_runner
 
 log = logging.getLogger("tenure.worker")
 
 
-def build_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Worker:
-    """Register every workflow and activity that exists, with settings-driven limits."""
-    return Worker(
+def build_workers(
+    client: Client, settings: Settings, engine: AsyncEngine, gateway: PaymentGateway
+) -> list[Worker]:
+    """The main worker (every workflow, database activities) and the Stripe worker.
+
+    Stripe activities have their own task queue so one server-side limit
+    (`max_task_queue_activities_per_second`, shared by every worker process polling it)
+    keeps a month-start burst of invoices under Stripe's rate limit.
+    """
+    main = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities(engine),
+        activities=activities(engine, gateway),
         workflow_runner=workflow_runner(),
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_activities=settings.max_concurrent_activities,
     )
+    payments = Worker(
+        client,
+        task_queue=settings.stripe_task_queue,
+        activities=stripe_activities(engine, gateway),
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_task_queue_activities_per_second=settings.stripe_activities_per_second,
+    )
+    return [main, payments]
 
 
 async def run_worker(settings: Settings) -> None:
@@ -37,15 +53,21 @@ async def run_worker(settings: Settings) -> None:
     if settings.database_url is None:
         raise SystemExit("TENURE_DATABASE_URL is not set: point it at PostgreSQL (or use `tenure dev`)")
     engine = async_engine(settings.database_url, pool_size=settings.database_pool_size)
+    gateway = stripe_gateway(settings)
     client = await connect(settings)
-    worker = build_worker(client, settings, engine)
+    main, payments = build_workers(client, settings, engine, gateway)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
-    async with worker:
+    log.info(
+        "worker polling task queues %r and %r on %s",
+        settings.task_queue,
+        settings.stripe_task_queue,
+        settings.temporal_address,
+    )
+    async with main, payments:
         await stop.wait()
         log.info("stopping: finishing in-flight tasks")
     await engine.dispose()

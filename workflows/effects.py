@@ -14,10 +14,12 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 from billing.catalog import Catalog
+from billing.dunning import dunning_schedule, overdue_at
 from billing.effects import (
     DeleteDataSource,
     DeleteWorkspace,
     Effect,
+    PostInvoice,
     ReactivateWorkspace,
     RevertWorkspace,
 )
@@ -28,6 +30,7 @@ from billing.records import (
 )
 from billing.retention import FreeLimits, plan_reactivation, plan_revert
 from billing.workspace import RevertPlan, WorkspaceSnapshot
+from workflows.invoice import InvoiceJob
 
 # Database activities are idempotent, so retrying them until the database is back is safe;
 # an unknown workspace is the only failure retrying cannot fix.
@@ -50,10 +53,20 @@ def free_limits(catalog: Catalog) -> FreeLimits:
 class EffectRunner:
     """Performs effects for one workspace; remembers the last revert plan."""
 
-    def __init__(self, workspace_id: str, catalog: Catalog, last_revert: RevertPlan | None) -> None:
+    def __init__(
+        self,
+        workspace_id: str,
+        catalog: Catalog,
+        last_revert: RevertPlan | None,
+        *,
+        stripe_task_queue: str,
+        clock_offset_seconds: int = 0,
+    ) -> None:
         self.workspace_id = workspace_id
         self.catalog = catalog
         self.last_revert = last_revert
+        self.stripe_task_queue = stripe_task_queue
+        self.clock_offset_seconds = clock_offset_seconds
 
     async def perform(self, effects: Sequence[Effect]) -> RevertPlan | None:
         """Run the effects that change the workspace's data, in order; returns the revert
@@ -75,9 +88,25 @@ class EffectRunner:
             elif isinstance(effect, DeleteWorkspace):
                 deletion = WorkspaceDeletion(workspace_id=self.workspace_id, at=effect.at)
                 await self.call("delete_workspace_data", deletion)
-            # RecordEvent and SendEmail are part of the decision's record (workflows.record);
-            # PostInvoice is the invoicing workflow's.
+            elif isinstance(effect, PostInvoice):
+                await self._post(effect)
+            # RecordEvent and SendEmail are part of the decision's record (workflows.record).
         return applied
+
+    async def _post(self, effect: PostInvoice) -> None:
+        """Hand the invoice to its own workflow, which records and collects it over days,
+        across this run's continue-as-new (`activities.posting` says why not a child)."""
+        draft = effect.invoice
+        job = InvoiceJob(
+            workspace_id=self.workspace_id,
+            subscription_workflow_id=workflow.info().workflow_id,
+            draft=draft,
+            retry_at=tuple(dunning_schedule(draft.issued_at, self.catalog)),
+            overdue_at=overdue_at(draft.issued_at, self.catalog),
+            stripe_task_queue=self.stripe_task_queue,
+            clock_offset_seconds=self.clock_offset_seconds,
+        )
+        await self.call("post_invoice", job)
 
     async def snapshot(self) -> WorkspaceSnapshot:
         """The workspace as the database has it now."""

@@ -36,6 +36,7 @@ class SubscriptionStart(_Message):
         last_revert: the plan of the last revert to free (reactivation undoes it).
         seen_facts: source ids of invoice facts already applied (bounded window).
         version: projection version, strictly increasing across runs.
+        stripe_task_queue: where this deployment's Stripe activities run (invoices use it).
         clock_offset_seconds: added to the server's clock to get the subscription's time.
             Always 0 in production; `tenure simulate` and tests set it so a scenario can
             start on any date (Temporal's test server only moves forward from today).
@@ -48,6 +49,7 @@ class SubscriptionStart(_Message):
     last_revert: RevertPlan | None = None
     seen_facts: tuple[str, ...] = ()
     version: int = 0
+    stripe_task_queue: str = "tenure-stripe"
     clock_offset_seconds: int = 0
 
 

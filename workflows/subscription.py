@@ -79,7 +79,14 @@ class SubscriptionWorkflow:
         self._clock_offset_seconds = start.clock_offset_seconds
         self._offset = timedelta(seconds=start.clock_offset_seconds)
         self._catalog = shared_catalog(start.catalog)
-        self._runner = EffectRunner(start.workspace_id, start.catalog, start.last_revert)
+        self._stripe_task_queue = start.stripe_task_queue
+        self._runner = EffectRunner(
+            start.workspace_id,
+            start.catalog,
+            start.last_revert,
+            stripe_task_queue=start.stripe_task_queue,
+            clock_offset_seconds=start.clock_offset_seconds,
+        )
         self._lock = asyncio.Lock()
         self._wake = False
         self._seen_facts: list[str] = list(start.seen_facts)
@@ -135,6 +142,7 @@ class SubscriptionWorkflow:
                 last_revert=self._runner.last_revert,
                 seen_facts=tuple(self._seen_facts[-FACTS_REMEMBERED:]),
                 version=self._version,
+                stripe_task_queue=self._stripe_task_queue,
                 clock_offset_seconds=self._clock_offset_seconds,
             )
         )

@@ -37,9 +37,6 @@ from billing.payments import (
 from db.engine import session_factory
 from devstack.stripe_emulator.server import EmulatorServer
 
-# stripe 16.1's HTTPXClient posts its form body with httpx's deprecated ``data=<bytes>``.
-pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-
 API_KEY = "sk_test_invoices"
 ISSUED = datetime(2026, 3, 1, tzinfo=UTC)
 PERIOD_END = datetime(2026, 4, 1, tzinfo=UTC)

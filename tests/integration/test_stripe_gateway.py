@@ -20,9 +20,6 @@ from activities.stripe_gateway import STRIPE_API_VERSION, StripeGateway, stripe_
 from billing.payments import CustomerDetails, NewStripeInvoice, NewStripeInvoiceItem
 from devstack.stripe_emulator.server import EmulatorServer
 
-# stripe 16.1's HTTPXClient posts its form body with httpx's deprecated ``data=<bytes>``.
-pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-
 API_KEY = "sk_test_gateway"
 JAN = datetime(2026, 1, 1, tzinfo=UTC)
 FEB = datetime(2026, 2, 1, tzinfo=UTC)

@@ -28,13 +28,17 @@ from db.engine import async_engine
 from db.migrate import upgrade
 from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
+from devstack.stripe_emulator.server import EmulatorServer
 from devstack.timeskip import time_skipping_server
 from tests.replay.scenarios import SCENARIOS
 from tests.workflows.driver import Driver
-from worker.composition import WORKFLOWS, activities, workflow_runner
+from tests.workflows.payments import Payments
+from worker.composition import WORKFLOWS, activities, stripe_activities, workflow_runner
 from workflows.messages import workflow_id
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+# One file per invoice workflow, named by the invoice number (`<scenario>-00001.json`).
+INVOICE_HISTORIES = HISTORIES / "invoices"
 
 
 def _quiet(name: str, line: str) -> None:
@@ -73,7 +77,8 @@ async def record(env: WorkflowEnvironment, driver_for: Driver, names: list[str])
     """Run the named scenarios one after another; write and return their history files."""
     written: list[Path] = []
     for name in names:
-        driver = Driver(driver_for.env, driver_for.engine, driver_for.task_queue)
+        env, engine = driver_for.env, driver_for.engine
+        driver = Driver(env, engine, driver_for.task_queue, payments=driver_for.payments)
         await SCENARIOS[name](driver, name)
         assert driver.handle is not None
         assert driver.handle.first_execution_run_id is not None
@@ -85,18 +90,26 @@ async def record(env: WorkflowEnvironment, driver_for: Driver, names: list[str])
             path = history_file(name, run)
             write_history(path, history)
             written.append(path)
-        # The server's clock is shared: stop this subscription so the next scenario's
-        # months do not keep running it (its histories are already written).
+        invoices = (await driver.workflow_handles())[1:]
+        for stale in INVOICE_HISTORIES.glob(f"{name}-*.json"):
+            stale.unlink()
+        for invoice in invoices:
+            path = INVOICE_HISTORIES / f"{invoice.id.removeprefix('invoice-')}.json"
+            write_history(path, await invoice.fetch_history())
+            written.append(path)
+        # The server's clock is shared: stop this subscription and its invoices so the next
+        # scenario's months do not keep running them (their histories are already written).
         # (`describe()` cannot decode this server's Datetime search attributes: just try.)
-        with contextlib.suppress(RPCError):  # already completed (e.g. deleted)
-            await env.client.get_workflow_handle(wf_id).terminate(reason="replay recording done")
+        for handle in [env.client.get_workflow_handle(wf_id), *invoices]:
+            with contextlib.suppress(RPCError):  # already completed (e.g. deleted, paid)
+                await handle.terminate(reason="replay recording done")
         print(f"{name}: {len(histories)} run(s), {sum(len(h.events) for h in histories)} events")
     return written
 
 
 async def main(names: list[str]) -> None:
     """Start PostgreSQL and the time-skipping server, record, stop everything."""
-    HISTORIES.mkdir(exist_ok=True)
+    INVOICE_HISTORIES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tenure-record-") as tmp:
         postgres = EmbeddedPostgres(Path(tmp) / "pg", free_port(), _quiet)
         postgres.start()
@@ -105,15 +118,25 @@ async def main(names: list[str]) -> None:
             engine = async_engine(postgres.url, pool_size=5)
             try:
                 async with time_skipping_server() as env:
-                    queue = f"tenure-record-{uuid.uuid4()}"
-                    async with Worker(
-                        env.client,
-                        task_queue=queue,
-                        workflows=list(WORKFLOWS),
-                        activities=activities(engine),
-                        workflow_runner=workflow_runner(),
-                    ):
-                        written = await record(env, Driver(env, engine, queue), names)
+                    with EmulatorServer() as emulator:
+                        payments = Payments(emulator.url, engine)
+                        gateway = payments.gateway()
+                        queue = f"tenure-record-{uuid.uuid4()}"
+                        async with (
+                            Worker(
+                                env.client,
+                                task_queue=queue,
+                                workflows=list(WORKFLOWS),
+                                activities=activities(engine, gateway),
+                                workflow_runner=workflow_runner(),
+                            ),
+                            Worker(
+                                env.client,
+                                task_queue=f"{queue}-stripe",
+                                activities=stripe_activities(engine, gateway),
+                            ),
+                        ):
+                            written = await record(env, Driver(env, engine, queue, payments=payments), names)
             finally:
                 await engine.dispose()
         finally:

@@ -14,10 +14,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from worker.composition import WORKFLOWS, workflow_runner
+from workflows.invoice import invoice_workflow_id
 from workflows.messages import workflow_id
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-FILES = sorted(HISTORIES.glob("*.json"))
+FILES = sorted(HISTORIES.glob("*.json")) + sorted((HISTORIES / "invoices").glob("*.json"))
 
 HOW_TO_FIX = """\
 {name} no longer replays against the current workflow code:
@@ -36,8 +37,11 @@ Live subscriptions whose history looks like this one would fail their next workf
 def load(path: Path) -> WorkflowHistory:
     """A history file, with the workflow id of its scenario.
 
-    ``seats-worked-example-2.json`` is run 2 of ``subscription-seats-worked-example``.
+    ``seats-worked-example-2.json`` is run 2 of ``subscription-seats-worked-example``;
+    ``invoices/seats-worked-example-00001.json`` is ``invoice-seats-worked-example-00001``.
     """
+    if path.parent.name == "invoices":
+        return WorkflowHistory.from_json(invoice_workflow_id(path.stem), path.read_text())
     return WorkflowHistory.from_json(workflow_id(path.stem.rsplit("-", 1)[0]), path.read_text())
 
 

@@ -1,48 +1,81 @@
-"""A worker with every workflow and the real activities, on the time-skipping server."""
+"""Workers with every workflow and the real activities, on the time-skipping server, with
+the Stripe emulator behind the Stripe activities."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from unittest.mock import patch
 
 import pytest
+import stripe
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from devstack.stripe_emulator.server import EmulatorServer
 from tests.workflows.driver import Driver
-from worker.composition import WORKFLOWS, activities, workflow_runner
+from tests.workflows.payments import Payments
+from worker.composition import WORKFLOWS, activities, stripe_activities, workflow_runner
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorServer]:
+    """One emulator for the workflow tests; the SDK's retry pause shortened (fault tests)."""
+    with EmulatorServer() as server, patch.object(stripe._http_client.HTTPClient, "INITIAL_DELAY", 0.01):
+        yield server
+
+
+@pytest.fixture(scope="session")
+def payments(emulator: EmulatorServer, migrated_engine: AsyncEngine) -> Payments:
+    """Cards and charges through the emulator."""
+    return Payments(emulator.url, migrated_engine)
+
+
+def stripe_queue(task_queue: str) -> str:
+    """The Stripe task queue that goes with a test's main task queue."""
+    return f"{task_queue}-stripe"
 
 
 @pytest.fixture(scope="module")
-async def task_queue(time_skipping: WorkflowEnvironment, migrated_engine: AsyncEngine) -> AsyncIterator[str]:
-    """A running worker's task queue (one worker per test module)."""
+async def task_queue(
+    time_skipping: WorkflowEnvironment, migrated_engine: AsyncEngine, payments: Payments
+) -> AsyncIterator[str]:
+    """A running main worker's task queue, with a Stripe worker on `stripe_queue` of it
+    (one pair per test module)."""
     queue = f"tenure-test-{uuid.uuid4()}"
-    worker = Worker(
+    gateway = payments.gateway()
+    main = Worker(
         time_skipping.client,
         task_queue=queue,
         workflows=list(WORKFLOWS),
-        activities=activities(migrated_engine),
+        activities=activities(migrated_engine, gateway),
         workflow_runner=workflow_runner(),
     )
-    async with worker:
+    stripe_side = Worker(
+        time_skipping.client,
+        task_queue=stripe_queue(queue),
+        activities=stripe_activities(migrated_engine, gateway),
+    )
+    async with main, stripe_side:
         yield queue
 
 
 @pytest.fixture
 async def driver(
-    time_skipping: WorkflowEnvironment, migrated_engine: AsyncEngine, task_queue: str
+    time_skipping: WorkflowEnvironment, migrated_engine: AsyncEngine, task_queue: str, payments: Payments
 ) -> AsyncIterator[Driver]:
-    """A fresh driver for one workspace; its workflow is terminated afterwards.
+    """A fresh driver for one workspace; its workflows are terminated afterwards.
 
-    A subscription left running keeps firing timers after its module's worker is gone,
-    and its unserved tasks would hold back time skipping for every later test.
+    A subscription (or an invoice being dunned) left running keeps firing timers after its
+    module's worker is gone, and its unserved tasks would hold back time skipping for
+    every later test.
     """
-    subject = Driver(time_skipping, migrated_engine, task_queue)
+    subject = Driver(time_skipping, migrated_engine, task_queue, payments=payments)
     yield subject
-    if subject.handle is not None:
-        # Already finished (deleted) workflows answer "not found": nothing to do.
+    for handle in await subject.workflow_handles():
+        # Already finished workflows answer "not found": nothing to do.
         with contextlib.suppress(RPCError):
-            await subject.handle.terminate("test finished")
+            await handle.terminate("test finished")

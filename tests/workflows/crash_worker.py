@@ -23,8 +23,10 @@ from temporalio.worker import (
     Worker,
 )
 
+from activities.stripe_gateway import StripeGateway, stripe_client
 from db.engine import async_engine
-from worker.composition import WORKFLOWS, activities, workflow_runner
+from tests.workflows.payments import API_KEY
+from worker.composition import WORKFLOWS, activities, stripe_activities, workflow_runner
 
 
 class _CrashAfter(ActivityInboundInterceptor):
@@ -58,25 +60,33 @@ async def main() -> None:
     parser.add_argument("--address", required=True)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--task-queue", required=True)
+    parser.add_argument("--stripe-url", required=True, help="the Stripe emulator")
     parser.add_argument("--crash-after")
     parser.add_argument("--marker", type=Path)
     args = parser.parse_args()
     client = await Client.connect(args.address, data_converter=pydantic_data_converter)
     engine = async_engine(args.database_url, pool_size=4)
     interceptors = [CrashInterceptor(args.crash_after, args.marker)] if args.crash_after else []
-    worker = Worker(
+    gateway = StripeGateway(stripe_client(API_KEY, args.stripe_url, timeout_s=5))
+    main_worker = Worker(
         client,
         task_queue=args.task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities(engine),
+        activities=activities(engine, gateway),
         workflow_runner=workflow_runner(),
         interceptors=interceptors,
         # No sticky cache: after the crash, the test server would keep routing workflow
         # tasks and queries to the dead worker's sticky queue; every task replays instead.
         max_cached_workflows=0,
     )
+    stripe_worker = Worker(
+        client,
+        task_queue=f"{args.task_queue}-stripe",
+        activities=stripe_activities(engine, gateway),
+        interceptors=interceptors,
+    )
     print("worker ready", flush=True)
-    await worker.run()
+    await asyncio.gather(main_worker.run(), stripe_worker.run())
 
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@ clock forward with ``env.sleep``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -23,27 +25,48 @@ from billing import BillingState, Catalog, Command, CommandResult, Member, load_
 from billing.overview import Overview
 from billing.records import WorkspaceSetup
 from db.engine import session_factory
-from workflows.messages import InvoiceFact, SubscriptionStart, workflow_id
+from tests.workflows.payments import Payments
+from workflows.invoice import invoice_workflow_id
+from workflows.messages import SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
+
+# How long (wall clock) an invoice may take to be collected through the emulator.
+COLLECTION_WAIT_S = 30.0
 
 
 class Driver:
     """One workspace's subscription under test."""
 
-    def __init__(self, env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str) -> None:
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        engine: AsyncEngine,
+        task_queue: str,
+        *,
+        payments: Payments,
+        stripe_task_queue: str | None = None,
+    ) -> None:
         self.env = env
         self.engine = engine
         self.task_queue = task_queue
+        self.stripe_task_queue = stripe_task_queue or f"{task_queue}-stripe"
+        self.payments = payments
         self.offset = 0
         self.handle: WorkflowHandle[SubscriptionWorkflow, str] | None = None
         self.workspace_id = ""
         self.catalog: Catalog | None = None
+        self._reported_paid: set[str] = set()
 
-    async def start(self, setup: WorkspaceSetup, catalog: str, at: datetime) -> None:
-        """Register the workspace, then start its subscription at ``at``."""
+    async def start(
+        self, setup: WorkspaceSetup, catalog: str, at: datetime, card: str | None = "pm_card_visa"
+    ) -> None:
+        """Register the workspace, give it the test card ``card`` (None: no card on file),
+        then start its subscription at ``at``."""
         self.workspace_id = setup.workspace_id
         self.catalog = load_catalog(catalog)
         await WorkspaceActivities(session_factory(self.engine)).register_workspace(setup)
+        if card is not None:
+            await self.payments.give_card(setup.workspace_id, card)
         server_now = await self.env.get_current_time()
         # Whole seconds, rounded up: the subscription starts within a second after ``at``.
         self.offset = math.ceil((at - server_now).total_seconds())
@@ -56,6 +79,7 @@ class Driver:
                 workspace_id=setup.workspace_id,
                 catalog=self.catalog,
                 members=members,
+                stripe_task_queue=self.stripe_task_queue,
                 clock_offset_seconds=self.offset,
             ),
             id=workflow_id(setup.workspace_id),
@@ -64,8 +88,6 @@ class Driver:
 
     async def now(self) -> datetime:
         """The subscription's current time."""
-        from datetime import timedelta
-
         return await self.env.get_current_time() + timedelta(seconds=self.offset)
 
     async def advance_to(self, at: datetime) -> None:
@@ -94,15 +116,33 @@ class Driver:
         return result
 
     async def pay_all(self) -> list[str]:
-        """Report every unpaid invoice paid, as the payment webhook does; their numbers."""
-        assert self.handle is not None
-        unpaid = [i.number for i in (await self.state()).invoices if i.status in {"unpaid", "overdue"}]
-        for number in unpaid:
-            await self.handle.signal(
-                SubscriptionWorkflow.invoice_status,
-                InvoiceFact(source_id=f"evt_paid_{number}", number=number, event="paid"),
-            )
-        return unpaid
+        """Wait until every posted invoice is collected (its workflow charges the card on
+        file through the emulator and reports back); the numbers paid since the last call.
+
+        Time does not move meanwhile: the test server only skips time inside `advance_to`.
+        """
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + COLLECTION_WAIT_S
+        while True:
+            invoices = (await self.state()).invoices
+            if not any(i.status in {"unpaid", "overdue"} for i in invoices):
+                break
+            if loop.time() > give_up:
+                raise AssertionError(f"invoices not collected: {invoices}")
+            await asyncio.sleep(0.05)
+        paid = [i.number for i in invoices if i.status == "paid" and i.number not in self._reported_paid]
+        self._reported_paid.update(paid)
+        return paid
+
+    async def workflow_handles(self) -> list[WorkflowHandle[Any, Any]]:
+        """This workspace's subscription and invoice workflows (running or not)."""
+        if self.handle is None:
+            return []
+        handles: list[WorkflowHandle[Any, Any]] = [self.handle]
+        with contextlib.suppress(RPCError):
+            numbers = [i.number for i in (await self.state()).invoices]
+            handles += [self.env.client.get_workflow_handle(invoice_workflow_id(n)) for n in numbers]
+        return handles
 
     async def state(self) -> BillingState:
         """The workflow's state (query)."""

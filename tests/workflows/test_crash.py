@@ -1,14 +1,16 @@
-"""Kill the worker process in the middle of a revert: the end state is the same, once.
+"""Kill the worker process mid-revert or mid-collection: the end state is the same, once.
 
-The worker runs in its own process and kills itself right after `apply_revert` has
-committed, before Temporal hears of it. A new worker process takes over: the activity
-is retried (idempotent), the workflow replays, and the database must equal that of an
-uninterrupted run of the same story, with no duplicate row.
+The worker runs in its own process and kills itself right after `apply_revert` (or the
+first `collect_invoice`, whose charge Stripe has then made) has committed, before Temporal
+hears of it. A new worker process takes over: the activity is retried (idempotent), the
+workflow replays, and the database must equal that of an uninterrupted run of the same
+story, with no duplicate row and exactly one charge per invoice in Stripe.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import subprocess
 import sys
@@ -21,6 +23,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from billing import AssignSeat, Cancel
@@ -28,6 +31,7 @@ from devstack.postgres import EmbeddedPostgres
 from devstack.timeskip import time_skipping_server
 from tests.integration.workspace_support import dump
 from tests.workflows.driver import Driver
+from tests.workflows.payments import Payments
 from tests.workflows.test_revert import _setup, _t
 
 pytestmark = pytest.mark.timeout(240)
@@ -36,14 +40,26 @@ pytestmark = pytest.mark.timeout(240)
 # ids are dropped too, and instants compared to the minute (commands are sent at the
 # scenario's minute plus a few milliseconds of real time).
 VOLATILE = {"recorded_at", "received_at", "dedupe_key", "idempotency_key"}
-# The workspace row is registered by the test at the wall clock, not by the workflow.
-VOLATILE_BY_TABLE = {"workspaces": {"created_at"}}
+# The workspace row is registered by the test at the wall clock, not by the workflow;
+# invoices carry Stripe's ids and Stripe's (wall) clock.
+VOLATILE_BY_TABLE = {
+    "workspaces": {"created_at"},
+    "invoices": {
+        "stripe_customer_id",
+        "stripe_invoice_id",
+        "hosted_invoice_url",
+        "invoice_pdf",
+        "paid_at",
+        "created_at",
+        "updated_at",
+    },
+}
 _SECONDS = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d):\d\d(?:\.\d+)?")
 
 
 @contextmanager
 def worker_process(
-    env: WorkflowEnvironment, database_url: str, queue: str, *extra: str
+    env: WorkflowEnvironment, database_url: str, stripe_url: str, queue: str, *extra: str
 ) -> Iterator[subprocess.Popen[str]]:
     target = env.client.service_client.config.target_host
     proc = subprocess.Popen(
@@ -57,6 +73,8 @@ def worker_process(
             database_url,
             "--task-queue",
             queue,
+            "--stripe-url",
+            stripe_url,
             *extra,
         ],
         stdout=subprocess.PIPE,
@@ -130,46 +148,97 @@ async def _until_reverted(driver: Driver, deadline_s: float = 120) -> None:
     raise AssertionError("the revert did not complete")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def private_server() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of its own: a skip blocked for the length of an activity
-    timeout can leave the test server unusable, and other tests must not pay for that."""
+    """A time-skipping server of its own: once an activity times out during a skip, the
+    test server keeps one lock too many and every later skip waits for an RPC timeout
+    (temporalio/sdk-java#2246); other tests must not pay for that."""
     async with time_skipping_server() as env:
         yield env
+
+
+async def _run(
+    env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    postgres: EmbeddedPostgres,
+    payments: Payments,
+    marker: Path | None,
+) -> dict[str, list[dict[str, Any]]]:
+    """The story; with a marker, the worker is killed once right after `apply_revert`.
+    Returns the workspace's rows, normalised; checks one charge per invoice."""
+    ws = f"crash-{uuid.uuid4().hex[:8]}"
+    queue = f"crash-{uuid.uuid4()}"
+    driver = Driver(env, engine, queue, payments=payments)
+    extra = ("--crash-after", "apply_revert", "--marker", str(marker)) if marker else ()
+    with worker_process(env, postgres.url, payments.url, queue, *extra) as first:
+        await _story(driver, ws)
+        advancing = asyncio.create_task(driver.advance_to(_t("2026-11-03T06:00:00")))
+        if marker is not None:
+            assert await asyncio.to_thread(first.wait, 120) == 137
+            assert await asyncio.to_thread(marker.exists)
+            with worker_process(env, postgres.url, payments.url, queue):
+                await advancing
+                await _until_reverted(driver)
+                await driver.advance_to(_t("2026-11-10T06:00:00"))
+        else:
+            await advancing
+            await _until_reverted(driver)
+            await driver.advance_to(_t("2026-11-10T06:00:00"))
+    # Two invoices (Sep 3, Oct 3), each charged exactly once.
+    assert sorted(payments.charges(ws).values()) == [1, 1]
+    rows = await dump(engine, ws)
+    rows["invoices"] = await driver.rows("SELECT * FROM invoices WHERE workspace_id = :ws ORDER BY 1")
+    return _normalised(rows, ws)
 
 
 async def test_killing_the_worker_mid_revert_changes_nothing(
     private_server: WorkflowEnvironment,
     migrated_engine: AsyncEngine,
     postgres: EmbeddedPostgres,
+    payments: Payments,
     tmp_path: Path,
 ) -> None:
-    time_skipping = private_server
-    results: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for crash in (False, True):
-        ws = f"crash-{uuid.uuid4().hex[:8]}"
-        queue = f"crash-{uuid.uuid4()}"
-        marker = tmp_path / f"{ws}.crashed"
-        driver = Driver(time_skipping, migrated_engine, queue)
-        extra = ("--crash-after", "apply_revert", "--marker", str(marker)) if crash else ()
-        with worker_process(time_skipping, postgres.url, queue, *extra) as first:
-            await _story(driver, ws)
-            advancing = asyncio.create_task(driver.advance_to(_t("2026-11-03T06:00:00")))
-            if crash:
-                assert await asyncio.to_thread(first.wait, 120) == 137
-                assert marker.exists()
-                with worker_process(time_skipping, postgres.url, queue):
-                    await advancing
-                    await _until_reverted(driver)
-                    await driver.advance_to(_t("2026-11-10T06:00:00"))
-            else:
-                await advancing
-                await _until_reverted(driver)
-                await driver.advance_to(_t("2026-11-10T06:00:00"))
-        results["crash" if crash else "clean"] = _normalised(await dump(migrated_engine, ws), ws)
-
-    assert results["crash"] == results["clean"]
-    events = [row["event"] for row in results["crash"]["subscription_events"]]
+    # The clean run first: the crash spoils the server's time skipping for what follows.
+    clean = await _run(private_server, migrated_engine, postgres, payments, None)
+    crashed = await _run(private_server, migrated_engine, postgres, payments, tmp_path / "crashed")
+    assert crashed == clean
+    assert [r["status"] for r in crashed["invoices"]] == ["paid", "paid"]
+    events = [row["event"] for row in crashed["subscription_events"]]
     assert events.count("reverted_to_free") == 1
     assert events.count("member_suspended") >= 2
     assert events.count("data_source_deleted") == 1
+
+
+async def test_killing_the_worker_mid_collection_charges_once(
+    private_server: WorkflowEnvironment,
+    migrated_engine: AsyncEngine,
+    postgres: EmbeddedPostgres,
+    payments: Payments,
+    tmp_path: Path,
+) -> None:
+    """Stripe charged the card, the row says paid, the worker dies before Temporal hears
+    of it: the retried `collect_invoice` (after its start-to-close timeout) finds the
+    invoice paid and charges nothing; the subscription learns it was paid."""
+    ws = f"crash-{uuid.uuid4().hex[:8]}"
+    queue = f"crash-{uuid.uuid4()}"
+    marker = tmp_path / "crashed"
+    driver = Driver(private_server, migrated_engine, queue, payments=payments)
+    extra = ("--crash-after", "collect_invoice", "--marker", str(marker))
+    with worker_process(private_server, postgres.url, payments.url, queue, *extra) as first:
+        await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
+        seat = AssignSeat(request_id=f"{ws}-alice", actor="alice", user="alice", seat_type="pro")
+        await driver.update("assign_seat", seat)
+        advancing = asyncio.create_task(driver.advance_to(_t("2026-09-03T12:00:00")))
+        assert await asyncio.to_thread(first.wait, 120) == 137
+        assert await asyncio.to_thread(marker.exists)
+        with worker_process(private_server, postgres.url, payments.url, queue):
+            await advancing
+            [number] = await driver.pay_all()
+    assert payments.charges(ws) == {number: 1}
+    [invoice] = payments.stripe_invoices(ws)
+    assert invoice["status"] == "paid"
+    [row] = await driver.rows("SELECT status, attempt_count FROM invoices WHERE workspace_id = :ws")
+    assert (row["status"], row["attempt_count"]) == ("paid", 1)
+    for handle in await driver.workflow_handles():
+        with contextlib.suppress(RPCError):
+            await handle.terminate("test finished")

@@ -180,9 +180,10 @@ async def test_trial_without_a_plan_expires_then_a_selected_plan_starts_billing(
     await driver.advance_to(_t("2026-06-01T03:00:00"))
     expected = _prorated(SOLO, _t("2026-05-12T00:00:00"), _t("2026-06-01T00:00:00"))  # 20/31 of 1000
     assert expected == 645
+    await driver.pay_all()  # collected against the card on file
     state = await driver.state()
     assert [(i.issued_at, i.total, i.status) for i in state.invoices] == [
-        (_t("2026-06-01T00:00:00"), expected, "unpaid")
+        (_t("2026-06-01T00:00:00"), expected, "paid")
     ]
     overview = await driver.overview()
     assert [(i.issued_at, i.total) for i in overview.recent_invoices] == [

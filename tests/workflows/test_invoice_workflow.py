@@ -7,13 +7,11 @@ workflow reports, so these tests see exactly what the subscription would be told
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
-from unittest.mock import patch
 
 import pytest
-import stripe
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import workflow
@@ -21,18 +19,13 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.invoices import InvoiceActivities
-from activities.payments import BillingDetailsActivities
-from activities.stripe_gateway import StripeGateway, stripe_client
 from billing import dunning_schedule, load_catalog, overdue_at
 from billing.invoices import InvoiceDraft, InvoiceLine
-from billing.payments import FinishCardSetup, StartCardSetup
 from db.engine import session_factory
-from devstack.stripe_emulator.server import EmulatorServer
+from tests.workflows.payments import Payments
 from workflows.invoice import InvoiceJob, InvoiceWorkflow, invoice_workflow_id
 from workflows.messages import InvoiceFact
 
-pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-API_KEY = "sk_test_invoice_workflow"
 SEATS = load_catalog("seats")
 
 
@@ -57,23 +50,12 @@ class FactSink:
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as server, patch.object(stripe._http_client.HTTPClient, "INITIAL_DELAY", 0.01):
-        yield server
-
-
-@pytest.fixture(scope="module")
-def gateway(emulator: EmulatorServer) -> StripeGateway:
-    return StripeGateway(stripe_client(API_KEY, emulator.url, timeout_s=5))
-
-
-@pytest.fixture(scope="module")
 async def queues(
-    time_skipping: WorkflowEnvironment, migrated_engine: AsyncEngine, gateway: StripeGateway
+    time_skipping: WorkflowEnvironment, migrated_engine: AsyncEngine, payments: Payments
 ) -> AsyncIterator[tuple[str, str]]:
     """A workflow/DB worker and a Stripe worker (its own rate-limited queue in production)."""
-    main, payments = f"inv-{uuid.uuid4()}", f"inv-stripe-{uuid.uuid4()}"
-    invoices = InvoiceActivities(session_factory(migrated_engine), gateway)
+    main, stripe_queue = f"inv-{uuid.uuid4()}", f"inv-stripe-{uuid.uuid4()}"
+    invoices = InvoiceActivities(session_factory(migrated_engine), payments.gateway())
     stripe_side: list[Callable[..., Any]] = [
         invoices.collect_invoice,
         invoices.refresh_invoice,
@@ -84,24 +66,13 @@ async def queues(
         Worker(
             time_skipping.client, task_queue=main, workflows=[InvoiceWorkflow, FactSink], activities=db_side
         ),
-        Worker(time_skipping.client, task_queue=payments, activities=stripe_side),
+        Worker(time_skipping.client, task_queue=stripe_queue, activities=stripe_side),
     ):
-        yield main, payments
-
-
-async def _card(
-    engine: AsyncEngine, gateway: StripeGateway, emulator: EmulatorServer, ws: str, magic: str
-) -> None:
-    """Give the workspace a card the SPEC way: SetupIntent, confirmed by the browser, finished."""
-    details = BillingDetailsActivities(session_factory(engine), gateway)
-    started = await details.start_card_setup(StartCardSetup(workspace_id=ws, request_id=uuid.uuid4().hex))
-    raw = stripe.StripeClient(API_KEY, base_addresses={"api": emulator.url})
-    raw.v1.setup_intents.confirm(started.setup_intent_id, {"payment_method": magic})
-    await details.finish_card_setup(FinishCardSetup(workspace_id=ws, setup_intent_id=started.setup_intent_id))
+        yield main, stripe_queue
 
 
 async def _start(env: WorkflowEnvironment, queues: tuple[str, str], ws: str, total: int) -> tuple[str, str]:
-    main, payments = queues
+    main, stripe_queue = queues
     now = await env.get_current_time()
     sink = f"sink-{ws}"
     await env.client.start_workflow(FactSink.run, id=sink, task_queue=main)
@@ -130,7 +101,7 @@ async def _start(env: WorkflowEnvironment, queues: tuple[str, str], ws: str, tot
         draft=draft,
         retry_at=tuple(dunning_schedule(draft.issued_at, SEATS)),
         overdue_at=overdue_at(draft.issued_at, SEATS),
-        stripe_task_queue=payments,
+        stripe_task_queue=stripe_queue,
     )
     await env.client.start_workflow(
         InvoiceWorkflow.run, job, id=invoice_workflow_id(draft.number), task_queue=main
@@ -152,11 +123,10 @@ async def test_a_card_that_works_pays_at_once(
     time_skipping: WorkflowEnvironment,
     queues: tuple[str, str],
     migrated_engine: AsyncEngine,
-    gateway: StripeGateway,
-    emulator: EmulatorServer,
+    payments: Payments,
 ) -> None:
     ws = f"inv-{uuid.uuid4().hex[:8]}"
-    await _card(migrated_engine, gateway, emulator, ws, "pm_card_visa")
+    await payments.give_card(ws, "pm_card_visa")
     sink, number = await _start(time_skipping, queues, ws, 3000)
     result = await time_skipping.client.get_workflow_handle(invoice_workflow_id(number)).result()
     assert result == "paid"
@@ -168,11 +138,10 @@ async def test_a_failing_card_is_dunned_to_the_final_rule(
     time_skipping: WorkflowEnvironment,
     queues: tuple[str, str],
     migrated_engine: AsyncEngine,
-    gateway: StripeGateway,
-    emulator: EmulatorServer,
+    payments: Payments,
 ) -> None:
     ws = f"inv-{uuid.uuid4().hex[:8]}"
-    await _card(migrated_engine, gateway, emulator, ws, "pm_card_chargeCustomerFail")
+    await payments.give_card(ws, "pm_card_chargeCustomerFail")
     sink, number = await _start(time_skipping, queues, ws, 3000)
     sink_handle = time_skipping.client.get_workflow_handle(sink)
     await time_skipping.sleep(timedelta(days=8))
@@ -180,7 +149,7 @@ async def test_a_failing_card_is_dunned_to_the_final_rule(
     assert seen == ["payment_failed"] * 4 + ["final_failure"]
     assert await _status(migrated_engine, number) == ("overdue", 4)
     # A working card afterwards: support (or the card update) retries at once and it is paid.
-    await _card(migrated_engine, gateway, emulator, ws, "pm_card_visa")
+    await payments.give_card(ws, "pm_card_visa")
     handle = time_skipping.client.get_workflow_handle(invoice_workflow_id(number))
     await handle.signal(InvoiceWorkflow.retry_now)
     assert await handle.result() == "paid"
@@ -203,11 +172,10 @@ async def test_void_on_request(
     time_skipping: WorkflowEnvironment,
     queues: tuple[str, str],
     migrated_engine: AsyncEngine,
-    gateway: StripeGateway,
-    emulator: EmulatorServer,
+    payments: Payments,
 ) -> None:
     ws = f"inv-{uuid.uuid4().hex[:8]}"
-    await _card(migrated_engine, gateway, emulator, ws, "pm_card_chargeCustomerFail")
+    await payments.give_card(ws, "pm_card_chargeCustomerFail")
     sink, number = await _start(time_skipping, queues, ws, 3000)
     await time_skipping.sleep(timedelta(hours=1))
     handle = time_skipping.client.get_workflow_handle(invoice_workflow_id(number))

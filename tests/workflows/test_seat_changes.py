@@ -249,10 +249,11 @@ async def test_seat_add_remove_and_change_with_exact_invoice_lines(driver: Drive
     assert total == 14167
 
     await driver.advance_to(_t("2026-10-03T03:00:00"))
+    await driver.pay_all()  # collected against the card on file
     state = await driver.state()
     assert [(_day(i.issued_at), i.total, i.status) for i in state.invoices] == [
         (SEP3, 46000, "paid"),
-        (OCT3, total, "unpaid"),
+        (OCT3, total, "paid"),
     ]
     assert state.invoices[-1].issued_at == OCT3
     assert (state.accrued, state.open_invoice, state.pending_seat_changes) == ((), None, ())

@@ -1,0 +1,38 @@
+"""Posting an invoice: start its own workflow, exactly once.
+
+The subscription workflow hands each posted invoice to an `InvoiceWorkflow` through this
+activity rather than as a child workflow. The invoice must outlive the subscription's run
+(continue-as-new at every period start, deletion) and report back by signal only, so the
+parent/child link would buy nothing; and Temporal's time-skipping test server (which
+`tenure simulate` and the tests run on) stops skipping time for children of a parent that
+continued as new (temporalio/sdk-java#1540, #1618).
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from workflows.invoice import InvoiceJob, InvoiceWorkflow, invoice_workflow_id
+
+
+@activity.defn(name="post_invoice")
+async def post_invoice(job: InvoiceJob) -> bool:
+    """Start the invoice's workflow on the caller's task queue; False if it already was.
+
+    The workflow id is the invoice number and a closed one is never reused, so a retried
+    activity (or a replayed subscription) can never collect an invoice twice.
+    """
+    try:
+        await activity.client().start_workflow(
+            InvoiceWorkflow.run,
+            job,
+            id=invoice_workflow_id(job.draft.number),
+            task_queue=activity.info().task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=f"Invoice {job.draft.number} of {job.workspace_id}",
+        )
+    except WorkflowAlreadyStartedError:
+        return False
+    return True
