@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import math
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -133,6 +134,18 @@ class Driver:
         paid = [i.number for i in invoices if i.status == "paid" and i.number not in self._reported_paid]
         self._reported_paid.update(paid)
         return paid
+
+    async def wait_for(
+        self, predicate: Callable[[BillingState], bool], what: str, timeout_s: float = COLLECTION_WAIT_S
+    ) -> BillingState:
+        """The state once ``predicate`` holds (collection runs in wall time; the clock stands)."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + timeout_s
+        while not predicate(state := await self.state()):
+            if loop.time() > give_up:
+                raise AssertionError(f"never happened: {what}; state: {state}")
+            await asyncio.sleep(0.05)
+        return state
 
     async def workflow_handles(self) -> list[WorkflowHandle[Any, Any]]:
         """This workspace's subscription and invoice workflows (running or not)."""
