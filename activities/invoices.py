@@ -94,10 +94,15 @@ class InvoiceActivities:
             raise _missing(number)
         return row
 
-    async def _apply(self, number: str, s: StripeInvoice, at: datetime | None = None) -> InvoiceView:
+    async def _apply(
+        self, number: str, s: StripeInvoice, at: datetime | None = None, attempt: int = 0
+    ) -> InvoiceView:
         async with self._sessions.begin() as session:
             row = await self._row(session, number)
-            await repo.update_invoice(session, number, _stripe_values(row, s, at))
+            values = _stripe_values(row, s, at)
+            # Our attempts count those Stripe never saw too (no card on file yet).
+            values["attempt_count"] = max(values["attempt_count"], attempt)
+            await repo.update_invoice(session, number, values)
             await session.refresh(row)
             return _view(row)
 
@@ -204,7 +209,7 @@ class InvoiceActivities:
             if current.status in ("paid", "void"):  # paid elsewhere, or voided: nothing to charge
                 return self._result(await self._apply(number, current, request.at))
             return await self._declined(request, err)
-        return self._result(await self._apply(number, paid, request.at))
+        return self._result(await self._apply(number, paid, request.at, request.attempt))
 
     def _result(self, view: InvoiceView) -> CollectResult:
         outcome = "paid" if view.status == "paid" else "void" if view.status == "void" else "declined"

@@ -34,6 +34,7 @@ from billing.payments import (
     StripeSetupIntent,
     StripeTaxId,
 )
+from config.settings import Settings
 
 # The API version every request pins (and the webhook endpoint must be created with). It is
 # the SDK's own: a unit test asserts the value, so an SDK upgrade is a deliberate change.
@@ -296,3 +297,11 @@ class StripeGateway:
             except stripe.InvalidRequestError as err:
                 if err.code != "resource_missing":
                     raise
+
+
+def gateway_for(settings: Settings) -> StripeGateway | None:
+    """The Stripe adapter the settings describe (the emulator's address under `tenure dev`);
+    None without a Stripe key."""
+    if settings.stripe_api_key is None:
+        return None
+    return StripeGateway(stripe_client(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base))

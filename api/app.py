@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.billing import router as billing_router
 from api.errors import install_error_handlers
 from api.health import router as health_router
 from api.state import AppState
@@ -39,4 +40,5 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(webhook_router)
+    app.include_router(billing_router)
     return app

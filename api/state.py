@@ -7,18 +7,21 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from activities.payments import PaymentGateway
+from activities.stripe_gateway import gateway_for
 from config.settings import Settings
 from config.temporal import connect
 
 
 class AppState:
-    """The database engine and a lazily connected Temporal client."""
+    """The database engine, a lazily connected Temporal client and the Stripe adapter."""
 
     def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
         self.settings = settings
         self.engine = engine
         self._client: Client | None = None
         self._lock = asyncio.Lock()
+        self.gateway: PaymentGateway | None = gateway_for(settings)
 
     async def temporal(self) -> Client:
         """The Temporal client, connected on first use so the API starts before Temporal."""

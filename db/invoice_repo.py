@@ -138,3 +138,19 @@ async def delete_tax_id(session: AsyncSession, workspace_id: str, stripe_tax_id:
     await session.execute(
         delete(TaxIdRow).where(TaxIdRow.workspace_id == workspace_id, TaxIdRow.stripe_tax_id == stripe_tax_id)
     )
+
+
+async def workspace_invoices(session: AsyncSession, workspace_id: str, limit: int = 100) -> list[InvoiceRow]:
+    """The workspace's invoices, newest first."""
+    rows = await session.scalars(
+        select(InvoiceRow)
+        .where(InvoiceRow.workspace_id == workspace_id)
+        .order_by(InvoiceRow.issued_at.desc(), InvoiceRow.number.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def workspace_exists(session: AsyncSession, workspace_id: str) -> bool:
+    found = await session.scalar(select(WorkspaceRow.id).where(WorkspaceRow.id == workspace_id))
+    return found is not None

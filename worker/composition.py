@@ -12,7 +12,7 @@ from activities.health import HealthActivities
 from activities.invoices import InvoiceActivities
 from activities.payments import PaymentGateway
 from activities.posting import post_invoice
-from activities.stripe_gateway import StripeGateway, stripe_client
+from activities.stripe_gateway import StripeGateway, gateway_for
 from activities.usage import UsageActivities
 from activities.workspace import WorkspaceActivities
 from config.settings import Settings
@@ -55,11 +55,11 @@ def stripe_activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Call
 
 
 def stripe_gateway(settings: Settings) -> StripeGateway:
-    """The Stripe adapter the settings describe (the emulator's address under `tenure dev`)."""
-    if settings.stripe_api_key is None:
+    """The Stripe adapter of the worker: it cannot collect invoices without one."""
+    gateway = gateway_for(settings)
+    if gateway is None:
         raise SystemExit("STRIPE_API_KEY is not set: give a Stripe secret key (or use `tenure dev`)")
-    key = settings.stripe_api_key.get_secret_value()
-    return StripeGateway(stripe_client(key, settings.stripe_api_base))
+    return gateway
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

@@ -97,7 +97,7 @@ async def test_a_voided_invoice_is_void_everywhere(driver: Driver) -> None:
     ws = await _one_pro_seat(driver, "pm_card_chargeCustomerFail")
     state = await driver.wait_for(lambda s: bool(s.invoices), "the invoice posted")
     number = state.invoices[0].number
-    handle = driver.env.client.get_workflow_handle_for(InvoiceWorkflow.run, invoice_workflow_id(number))
+    handle = driver.env.client.get_workflow_handle(invoice_workflow_id(number))
     await handle.signal(InvoiceWorkflow.void)
     assert await handle.result() == "void"
     state = await driver.wait_for(lambda s: _invoice_status(s) == "void", "void in the subscription")

@@ -1,0 +1,216 @@
+"""Billing endpoints: invoices, billing details, the card (SetupIntent flow), tax ids.
+
+They act through the same code the worker runs (`BillingDetailsActivities`, called in
+process: each step is idempotent and keyed by business ids). A new card also asks every
+invoice still being collected to try again now (`InvoiceWorkflow.retry_now`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Annotated, Protocol
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from activities.payments import BillingDetailsActivities, PaymentProviderUnavailable
+from api.auth import authenticated
+from api.billing_models import (
+    DISPLAY_STATUS,
+    BillingDetailsIn,
+    BillingDetailsOut,
+    CardOut,
+    CardSetupDone,
+    CardSetupOut,
+    InvoiceOut,
+    TaxIdIn,
+    TaxIdOut,
+)
+from api.state import AppState
+from billing.catalog import load_catalog
+from billing.payments import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
+from db import invoice_repo as repo
+from db.engine import session_factory
+from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
+
+log = logging.getLogger("tenure.api.billing")
+router = APIRouter(
+    prefix="/v1/workspaces/{workspace_id}", tags=["billing"], dependencies=[Depends(authenticated)]
+)
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+class _Context:
+    def __init__(self, request: Request, workspace_id: str) -> None:
+        self.state: AppState = request.app.state.tenure
+        self.workspace_id = workspace_id
+        self.sessions = session_factory(self.state.engine)
+
+    def details(self) -> BillingDetailsActivities:
+        if self.state.gateway is None:
+            raise HTTPException(503, "payments are not configured (STRIPE_API_KEY is not set)")
+        return BillingDetailsActivities(self.sessions, self.state.gateway)
+
+
+async def _workspace(request: Request, workspace_id: str) -> _Context:
+    context = _Context(request, workspace_id)
+    async with context.sessions() as session:
+        if not await repo.workspace_exists(session, workspace_id):
+            raise HTTPException(404, f"no workspace {workspace_id!r}")
+    return context
+
+
+Workspace = Annotated[_Context, Depends(_workspace)]
+
+
+class _TaxId(Protocol):
+    @property
+    def stripe_tax_id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+    @property
+    def country(self) -> str | None: ...
+
+
+def _tax_out(t: _TaxId) -> TaxIdOut:
+    return TaxIdOut(id=t.stripe_tax_id, type=t.type, value=t.value, country=t.country)
+
+
+def _stripe_refusal(error: ApplicationError) -> HTTPException:
+    detail = error.details[0] if error.details and isinstance(error.details[0], dict) else {}
+    return HTTPException(400, f"{error.type}: {detail.get('message') or error.message}")
+
+
+@contextlib.contextmanager
+def _stripe_errors() -> Iterator[None]:
+    """Stripe refusals are the caller's (400); Stripe being down is ours (503, try again)."""
+    try:
+        yield
+    except PaymentProviderUnavailable as error:
+        raise HTTPException(503, f"Stripe is unavailable, try again: {error}") from None
+    except ApplicationError as error:
+        raise _stripe_refusal(error) from None
+
+
+@router.get("/invoices", summary="The workspace's invoices, newest first")
+async def list_invoices(ws: Workspace) -> list[InvoiceOut]:
+    async with ws.sessions() as session:
+        rows = await repo.workspace_invoices(session, ws.workspace_id)
+    return [
+        InvoiceOut(
+            number=r.number,
+            issued_at=r.issued_at,
+            period_start=r.period_start,
+            period_end=r.period_end,
+            total=r.total,
+            currency=r.currency,
+            status=DISPLAY_STATUS[r.status],
+            attempt_count=r.attempt_count,
+            pdf_url=r.invoice_pdf,
+            hosted_url=r.hosted_invoice_url,
+        )
+        for r in rows
+    ]
+
+
+@router.get("/billing-details", summary="Billing contact, company, card and tax ids, with warnings")
+async def get_billing_details(ws: Workspace) -> BillingDetailsOut:
+    async with ws.sessions.begin() as session:
+        profile = await repo.lock_profile(session, ws.workspace_id)
+        tax_rows = await repo.tax_ids(session, ws.workspace_id)
+    card = None
+    if profile.default_payment_method is not None:
+        card = CardOut(
+            brand=profile.card_brand,
+            last4=profile.card_last4,
+            exp_month=profile.card_exp_month,
+            exp_year=profile.card_exp_year,
+        )
+    required = load_catalog(ws.state.settings.catalog).tax.business_tax_id_required_countries
+    warnings = []
+    if profile.purchasing_as_business and profile.country in required and not tax_rows:
+        warnings.append(f"a business purchasing from {profile.country} must add a tax ID")
+    if card is None:
+        warnings.append("no payment method: invoices cannot be collected")
+    return BillingDetailsOut(
+        workspace_id=ws.workspace_id,
+        billing_email=profile.billing_email,
+        company_name=profile.company_name,
+        purchasing_as_business=profile.purchasing_as_business,
+        country=profile.country,
+        card=card,
+        tax_ids=[_tax_out(t) for t in tax_rows],
+        warnings=warnings,
+    )
+
+
+@router.put("/billing-details", summary="Set the billing contact and company")
+async def put_billing_details(ws: Workspace, body: BillingDetailsIn) -> BillingDetailsOut:
+    details = BillingDetails(workspace_id=ws.workspace_id, **body.model_dump())
+    with _stripe_errors():
+        await ws.details().save_billing_details(details)
+    return await get_billing_details(ws)
+
+
+@router.post("/payment-method/setup", summary="Start a card change (Stripe SetupIntent)")
+async def start_card_setup(ws: Workspace, idempotency_key: IdempotencyKey = None) -> CardSetupOut:
+    # Without a key every call is a new SetupIntent (harmless: unconfirmed ones expire).
+    request_id = idempotency_key or uuid.uuid4().hex
+    with _stripe_errors():
+        started = await ws.details().start_card_setup(
+            StartCardSetup(workspace_id=ws.workspace_id, request_id=request_id)
+        )
+    return CardSetupOut(setup_intent_id=started.setup_intent_id, client_secret=started.client_secret)
+
+
+@router.post("/payment-method", summary="Finish a card change: the confirmed card becomes the default")
+async def finish_card_setup(ws: Workspace, body: CardSetupDone) -> CardOut:
+    with _stripe_errors():
+        card = await ws.details().finish_card_setup(
+            FinishCardSetup(workspace_id=ws.workspace_id, setup_intent_id=body.setup_intent_id)
+        )
+    await _retry_open_invoices(ws)
+    return CardOut(brand=card.brand, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year)
+
+
+async def _retry_open_invoices(ws: _Context) -> None:
+    """A new card during dunning: every unpaid or overdue invoice is tried again at once."""
+    async with ws.sessions() as session:
+        rows = await repo.workspace_invoices(session, ws.workspace_id)
+    client = await ws.state.temporal()
+    for row in rows:
+        if row.status in ("unpaid", "overdue"):
+            handle = client.get_workflow_handle(invoice_workflow_id(row.number))
+            try:
+                await handle.signal(InvoiceWorkflow.retry_now)
+            except RPCError as error:  # already settled: nothing to retry
+                log.info("invoice %s not retried: %s", row.number, error)
+
+
+@router.get("/tax-ids", summary="Tax ids (read from Stripe, mirrored)")
+async def list_tax_ids(ws: Workspace) -> list[TaxIdOut]:
+    with _stripe_errors():
+        found = await ws.details().list_tax_ids(ws.workspace_id)
+    return [_tax_out(t) for t in found]
+
+
+@router.post("/tax-ids", summary="Add a tax id", status_code=201)
+async def add_tax_id(ws: Workspace, body: TaxIdIn, idempotency_key: IdempotencyKey = None) -> TaxIdOut:
+    request_id = idempotency_key or f"{body.type}:{body.value}"
+    with _stripe_errors():
+        t = await ws.details().add_tax_id(
+            AddTaxId(workspace_id=ws.workspace_id, request_id=request_id, type=body.type, value=body.value)
+        )
+    return _tax_out(t)
+
+
+@router.delete("/tax-ids/{tax_id}", summary="Remove a tax id", status_code=204)
+async def remove_tax_id(ws: Workspace, tax_id: str) -> None:
+    with _stripe_errors():
+        await ws.details().remove_tax_id(RemoveTaxId(workspace_id=ws.workspace_id, stripe_tax_id=tax_id))
