@@ -90,12 +90,29 @@ class DevStack:
         self._spawn("worker", [sys.executable, "-m", "cli.main", "worker"], env)
         self._spawn("api", [sys.executable, "-m", "cli.main", "api"], env, port=s.api_port)
         self._wait_healthy(f"http://127.0.0.1:{s.api_port}/healthz?deep=true")
+        if self.emulated_stripe:
+            self._subscribe_webhooks()
         self.urls["API docs"] = f"http://{s.api_host}:{s.api_port}/docs"
         self.urls["API health"] = f"http://{s.api_host}:{s.api_port}/healthz"
         if self.temporal.ui_url:
             self.urls["Temporal UI"] = self.temporal.ui_url
         self.urls["Temporal"] = self.temporal.address
         self.urls["PostgreSQL"] = self.postgres.dsn
+
+    def _subscribe_webhooks(self) -> None:
+        """Have the emulator deliver invoice events to the API, signed as real Stripe would
+        (with a real key, the endpoint is configured in Stripe's dashboard instead)."""
+        s = self.settings
+        endpoint = {
+            "url": f"http://127.0.0.1:{s.api_port}/v1/stripe/webhook",
+            "secret": DEV_WEBHOOK_SECRET,
+            "events": ["invoice.*"],
+        }
+        answer = httpx.post(
+            f"http://127.0.0.1:{s.dev_stripe_port}/_emulator/webhooks", json=endpoint, timeout=10
+        )
+        if answer.status_code != 200:
+            raise StackError(f"the Stripe emulator refused the webhook endpoint: {answer.text}")
 
     def _preflight(self) -> None:
         """Every port checked before anything starts, so a clash costs nothing."""

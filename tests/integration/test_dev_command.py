@@ -117,6 +117,10 @@ def test_dev_serves_every_url_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         assert httpx.get(f"http://127.0.0.1:{ports['ui']}/", timeout=10).status_code == 200
         emulator = httpx.get(f"http://127.0.0.1:{ports['stripe']}/_emulator/health", timeout=10)
         assert emulator.status_code == 200
+        # Invoice events reach the API's webhook endpoint, signed with the dev secret.
+        endpoints = httpx.get(f"http://127.0.0.1:{ports['stripe']}/_emulator/webhooks", timeout=10).json()
+        listed = endpoints["data"] if isinstance(endpoints, dict) else endpoints
+        assert [e["url"] for e in listed] == [f"{api}/v1/stripe/webhook"]
         printed = "\n".join(dev.seen)
         for port in (ports["api"], ports["ui"], ports["stripe"]):
             assert f"127.0.0.1:{port}" in printed
