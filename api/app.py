@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api.billing import router as billing_router
 from api.errors import install_error_handlers
 from api.health import router as health_router
+from api.overview import router as overview_router
 from api.state import AppState
 from api.webhooks import router as webhook_router
 from config.settings import Settings
@@ -41,4 +42,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health_router)
     app.include_router(webhook_router)
     app.include_router(billing_router)
+    app.include_router(overview_router)
     return app

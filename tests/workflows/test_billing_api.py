@@ -93,6 +93,13 @@ async def test_a_card_added_during_dunning_pays_the_open_invoice_now(
     assert (pdf.status_code, pdf.headers["content-type"]) == (200, "application/pdf")
     assert list(driver.payments.charges(ws).values()) == [1]
 
+    page = (await api.get(f"/v1/workspaces/{ws}/overview")).json()
+    assert (page["subscription"]["status"], page["subscription"]["plan"]) == ("active", "business")
+    assert [(i["number"], i["status"], i["pdf_url"]) for i in page["invoices"]] == [
+        (invoice["number"], "Paid", invoice["pdf_url"])
+    ]
+    assert page["billing"]["card"]["last4"] == "4242"
+
 
 async def test_billing_details_and_the_missing_tax_id_warning(api: httpx.AsyncClient, driver: Driver) -> None:
     ws = f"api-{uuid.uuid4().hex[:8]}"
