@@ -64,6 +64,11 @@ def worker() -> None:
     with friendly_errors():
         settings = load_settings()
         _require_database(settings.database_url)
+        if settings.stripe_api_key is None:
+            fail(
+                "STRIPE_API_KEY is not set: the worker collects invoices through Stripe (or run `tenure dev`)",
+                USAGE,
+            )
         _check_catalog(settings.catalog)
         asyncio.run(run_worker(settings))
 
