@@ -66,7 +66,7 @@ def worker() -> None:
         _require_database(settings.database_url)
         if settings.stripe_api_key is None:
             fail(
-                "STRIPE_API_KEY is not set: the worker collects invoices through Stripe (or run `tenure dev`)",
+                "STRIPE_API_KEY is not set: the worker charges invoices through Stripe (or use `tenure dev`)",
                 USAGE,
             )
         _check_catalog(settings.catalog)
