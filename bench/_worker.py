@@ -1,9 +1,12 @@
-"""The benchmark's worker process: Tenure's worker plus the bare ceiling workflow.
+"""The benchmark's worker process: Tenure's two workers plus the bare ceiling workflow.
 
 Run by `bench.lifecycle` as a child so its memory can be measured alone::
 
     python -m bench._worker --address 127.0.0.1:7233 --database-url postgresql+psycopg://... \\
-        --task-queue bench --max-cached-workflows 2100
+        --stripe-url http://127.0.0.1:12111 --task-queue bench --max-cached-workflows 2100
+
+The main worker polls ``--task-queue``; the Stripe worker polls ``<task-queue>-stripe`` with
+the product's server-side rate limit, as `worker.main` runs them.
 
 Prints ``ready`` once polling; stops cleanly on SIGTERM/SIGINT.
 """
@@ -20,30 +23,40 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from bench.ceiling import BareEntityWorkflow, noop
+from bench.payments import gateway, stripe_queue
 from config.settings import Settings
 from db.engine import async_engine
-from worker.composition import WORKFLOWS, activities, workflow_runner
+from worker.composition import WORKFLOWS, activities, stripe_activities, workflow_runner
 
 
-async def serve(address: str, database_url: str, task_queue: str, max_cached: int) -> None:
-    """Run the worker until a stop signal (same runner, converter and limits as `worker.main`)."""
-    engine = async_engine(database_url, pool_size=Settings().database_pool_size)
+async def serve(address: str, database_url: str, stripe_url: str, task_queue: str, max_cached: int) -> None:
+    """Run both workers until a stop signal (same runner, converter and limits as `worker.main`)."""
+    settings = Settings()
+    engine = async_engine(database_url, pool_size=settings.database_pool_size)
+    payment_gateway = gateway(stripe_url)
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    worker = Worker(
+    tenure = Worker(
         client,
         task_queue=task_queue,
         workflows=[*WORKFLOWS, BareEntityWorkflow],
-        activities=[*activities(engine), noop],
+        activities=[*activities(engine, payment_gateway), noop],
         workflow_runner=workflow_runner(),
         max_cached_workflows=max_cached,
-        max_concurrent_activities=Settings().max_concurrent_activities,
+        max_concurrent_activities=settings.max_concurrent_activities,
     )
-    async with worker:
+    payments = Worker(
+        client,
+        task_queue=stripe_queue(task_queue),
+        activities=stripe_activities(engine, payment_gateway),
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_task_queue_activities_per_second=settings.stripe_activities_per_second,
+    )
+    async with tenure, payments:
         print("ready", flush=True)
         await stop.wait()
     await engine.dispose()
@@ -54,10 +67,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench._worker")
     parser.add_argument("--address", required=True)
     parser.add_argument("--database-url", required=True)
+    parser.add_argument("--stripe-url", required=True, help="base URL of the Stripe emulator")
     parser.add_argument("--task-queue", required=True)
     parser.add_argument("--max-cached-workflows", type=int, default=Settings().max_cached_workflows)
     args = parser.parse_args()
-    asyncio.run(serve(args.address, args.database_url, args.task_queue, args.max_cached_workflows))
+    asyncio.run(
+        serve(args.address, args.database_url, args.stripe_url, args.task_queue, args.max_cached_workflows)
+    )
 
 
 if __name__ == "__main__":

@@ -2,12 +2,16 @@
 
 ``uv run python -m bench.lifecycle [--subscriptions 1000 --callers 64 --seconds 30]``
 
-1. Starts an embedded PostgreSQL and a Temporal dev server (SQLite file, UI off) in a
-   temporary directory on free ports, and Tenure's worker in a separate process (with the
-   bare ceiling workflow of `bench.ceiling` registered too).
-2. Registers N seats workspaces (an admin and `MEMBERS` members each), starts their
-   subscriptions and gives each admin a paid seat (checkout: each becomes an active
-   Business subscription and continues as new into its first period).
+1. Starts an embedded PostgreSQL, a Temporal dev server (SQLite file, UI off) and the Stripe
+   emulator in a temporary directory on free ports, and Tenure's workers (main and Stripe
+   task queues) in a separate process (with the bare ceiling workflow of `bench.ceiling`
+   registered too).
+2. Registers N seats workspaces (an admin and `MEMBERS` members each, a ``pm_card_visa``
+   card each), starts their subscriptions and gives each admin a paid seat (checkout: each
+   becomes an active Business subscription and continues as new into its first period).
+   The in-advance invoice stays a draft for the catalog's ``invoice_draft_minutes`` (60),
+   longer than a run, so no invoice is posted or collected here: `bench.periods` is where
+   invoices go through Stripe.
 3. Measured phase: C callers, each picking a random subscription and sending a valid
    `assign_seat`/`unassign_seat` Update (seat holders tracked client-side), for S seconds.
 4. Ceiling phase, same run: the same callers against N bare workflows whose Update runs one
@@ -45,6 +49,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from activities.workspace import WorkspaceActivities
 from bench.ceiling import BareEntityWorkflow
 from bench.load import PhaseResult, bounded, closed_loop
+from bench.payments import Cards, stripe_queue
 from bench.periods import PERIODS, PeriodFigures, measure_periods
 from bench.stack import Stack, WorkerProcess, log
 from billing import AssignSeat, Catalog, Member, UnassignSeat, load_catalog, seats_held
@@ -87,9 +92,10 @@ async def _for_all(items: list[T], job: Callable[[T], Awaitable[Any]]) -> None:
 
 
 async def start_subscriptions(
-    client: Client, engine: AsyncEngine, queue: str, count: int, catalog: Catalog
+    client: Client, engine: AsyncEngine, cards: Cards, queue: str, count: int, catalog: Catalog
 ) -> list[Workspace]:
-    """Register ``count`` workspaces, start their subscriptions, wait until each has run."""
+    """Register ``count`` workspaces with a card each, start their subscriptions, wait until
+    each has run."""
     tag = uuid.uuid4().hex[:6]
     ids = [f"bench-{tag}-{i:04d}" for i in range(count)]
     registry = WorkspaceActivities(session_factory(engine))
@@ -100,10 +106,12 @@ async def start_subscriptions(
     async def create(ws: str) -> None:
         members = [WorkspaceMember(user_id=u, role=r, role_granted_at=since) for u, r in roles.items()]
         await registry.register_workspace(WorkspaceSetup(workspace_id=ws, members=members))
+        await cards.give(ws)
         start = SubscriptionStart(
             workspace_id=ws,
             catalog=catalog,
             members={u: Member(role=r, role_granted_at=since) for u, r in roles.items()},
+            stripe_task_queue=stripe_queue(queue),
         )
         handle = await client.start_workflow(
             SubscriptionWorkflow.run, start, id=workflow_id(ws), task_queue=queue
@@ -232,7 +240,9 @@ async def bench(subscriptions: int, callers: int, seconds: float, stack: Stack) 
         rss_before = await _settle_rss(worker)
         log(f"worker ready, RSS {rss_before:.1f} MiB; starting {subscriptions} subscriptions")
         began = time.monotonic()
-        workspaces = await start_subscriptions(client, engine, queue, subscriptions, load_catalog("seats"))
+        cards = Cards(stack.stripe.url, engine)
+        catalog = load_catalog("seats")
+        workspaces = await start_subscriptions(client, engine, cards, queue, subscriptions, catalog)
         log(f"started in {time.monotonic() - began:.0f} s; checkout (one paid seat each)")
         began = time.monotonic()
         await checkout(workspaces)
@@ -305,8 +315,9 @@ def result_line(
             "server": "temporal dev server (CLI, SQLite file); worker and load client in separate processes",
             "rss": "worker RSS (psutil) with all subscriptions cached after checkout minus RSS before the "
             "first start, divided by N",
-            "history_events_per_period": f"time-skipping server, real activities: median events of full "
-            f"one-period runs (renewal, in-advance invoice, payment) over {PERIODS} monthly periods; "
+            "history_events_per_period": f"time-skipping server, real activities, Stripe emulator: median "
+            f"events of full one-period runs (renewal, in-advance invoice posted to its own workflow, "
+            f"collected from the card on file) over {PERIODS} monthly periods; "
             "the _with_2_seat_changes figure adds one assign and one unassign per period",
             "max_run_events": "longest run of the time-skipping experiment (checkout included) and of every "
             "Subscription run on the dev server (closed: visibility history_length; open: describe())",

@@ -1,13 +1,17 @@
 """History events per billing period: a side experiment on Temporal's time-skipping server.
 
 The dev server cannot skip a month, so the benchmark drives a few seats subscriptions
-through four monthly periods on the time-skipping test server, with the real worker and
-activities on the benchmark's PostgreSQL, and counts the events of each run (the
-subscription continues as new at every period boundary, so one run = one period).
+through four monthly periods on the time-skipping test server, with the real workers and
+activities on the benchmark's PostgreSQL and an in-process Stripe emulator, and counts the
+events of each run (the subscription continues as new at every period boundary, so one run
+= one period). Each workspace has a ``pm_card_visa`` card, so its invoice workflows collect
+every invoice through the emulator.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import statistics
 import uuid
 from dataclasses import dataclass
@@ -16,21 +20,28 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.workspace import WorkspaceActivities
+from bench.payments import Cards, gateway, stripe_queue
 from billing import AssignSeat, Member, UnassignSeat, add_months, load_catalog
 from billing.records import WorkspaceSetup
 from billing.workspace import Member as WorkspaceMember
 from db.engine import session_factory
+from devstack.stripe_emulator.server import EmulatorServer
 from devstack.timeskip import time_skipping_server
-from worker.composition import WORKFLOWS, activities, workflow_runner
-from workflows.messages import InvoiceFact, SubscriptionStart, workflow_id
+from worker.composition import WORKFLOWS, activities, stripe_activities, workflow_runner
+from workflows.invoice import invoice_workflow_id
+from workflows.messages import SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
 
 ANCHOR = datetime(2026, 9, 3, 9, tzinfo=UTC)
 PERIODS = 4
+# Collection is a few activities against a local emulator; time does not move while we wait
+# (the test server skips time only inside `advance_to`), so this bound is wall-clock slack.
+COLLECTION_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -46,9 +57,12 @@ class PeriodFigures:
 class _Subscription:
     """One seats subscription on the time-skipping server, on the scenario's calendar."""
 
-    def __init__(self, env: WorkflowEnvironment, engine: AsyncEngine, queue: str, ws: str) -> None:
+    def __init__(
+        self, env: WorkflowEnvironment, engine: AsyncEngine, cards: Cards, queue: str, ws: str
+    ) -> None:
         self.env = env
         self.engine = engine
+        self.cards = cards
         self.queue = queue
         self.ws = ws
         self.offset = timedelta(0)
@@ -64,6 +78,7 @@ class _Subscription:
             members=[WorkspaceMember(user_id=u, role=roles[u], role_granted_at=ANCHOR) for u in users],
         )
         await WorkspaceActivities(session_factory(self.engine)).register_workspace(setup)
+        await self.cards.give(self.ws)
         self.offset = ANCHOR - await self.env.get_current_time()
         self.handle = await self.env.client.start_workflow(
             SubscriptionWorkflow.run,
@@ -71,6 +86,7 @@ class _Subscription:
                 workspace_id=self.ws,
                 catalog=load_catalog("seats"),
                 members={u: Member(role=roles[u], role_granted_at=ANCHOR) for u in users},
+                stripe_task_queue=stripe_queue(self.queue),
                 clock_offset_seconds=round(self.offset.total_seconds()),
             ),
             id=workflow_id(self.ws),
@@ -91,20 +107,37 @@ class _Subscription:
         command = UnassignSeat(request_id=self._request(), actor="admin", user=user)
         await self.handle.execute_update(SubscriptionWorkflow.unassign_seat, command, id=command.request_id)
 
+    async def stop(self) -> None:
+        """Terminate the subscription and its invoices' workflows: the clock is shared, and a
+        later subscription's time skipping must not move them on (an invoice being dunned
+        would signal a subscription that is gone)."""
+        assert self.handle is not None
+        numbers = [i.number for i in (await self.handle.query(SubscriptionWorkflow.state)).invoices]
+        await self.handle.terminate(reason="bench done")
+        for number in numbers:
+            # Collected invoices' workflows have completed already: "not found" is expected.
+            with contextlib.suppress(RPCError):
+                await self.env.client.get_workflow_handle(invoice_workflow_id(number)).terminate("bench done")
+
     async def advance_to(self, at: datetime) -> None:
         gap = at - (await self.env.get_current_time() + self.offset)
         if gap > timedelta(0):
             await self.env.sleep(gap)
 
     async def pay_all(self) -> None:
+        """Wait until every posted invoice is collected (its workflow charges the card on file)."""
         assert self.handle is not None
-        state = await self.handle.query(SubscriptionWorkflow.state)
-        for invoice in state.invoices:
-            if invoice.status in {"unpaid", "overdue"}:
-                fact = InvoiceFact(
-                    source_id=f"evt_paid_{invoice.number}", number=invoice.number, event="paid"
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + COLLECTION_WAIT_S
+        while True:
+            invoices = (await self.handle.query(SubscriptionWorkflow.state)).invoices
+            if not any(i.status in {"unpaid", "overdue"} for i in invoices):
+                return
+            if loop.time() > give_up:
+                raise RuntimeError(
+                    f"{self.ws}: invoices not collected within {COLLECTION_WAIT_S:.0f} s: {invoices}"
                 )
-                await self.handle.signal(SubscriptionWorkflow.invoice_status, fact)
+            await asyncio.sleep(0.05)
 
 
 async def _run_events(client: Client, wf_id: str, first_run_id: str) -> list[int]:
@@ -141,7 +174,7 @@ async def _drive(sub: _Subscription, busy: bool) -> list[int]:
     assert sub.handle is not None
     assert sub.handle.first_execution_run_id is not None
     counts = await _run_events(sub.env.client, sub.handle.id, sub.handle.first_execution_run_id)
-    await sub.handle.terminate(reason="bench done")  # the clock is shared: stop it moving on
+    await sub.stop()
     return counts
 
 
@@ -153,18 +186,29 @@ def _full_periods(counts: list[int]) -> list[int]:
 
 async def measure_periods(engine: AsyncEngine) -> PeriodFigures:
     """Drive a quiet and a busy subscription through PERIODS periods; count events per run."""
-    async with time_skipping_server() as env:
-        queue = f"bench-periods-{uuid.uuid4()}"
-        async with Worker(
-            env.client,
-            task_queue=queue,
-            workflows=list(WORKFLOWS),
-            activities=activities(engine),
-            workflow_runner=workflow_runner(),
-        ):
-            tag = uuid.uuid4().hex[:6]
-            quiet = await _drive(_Subscription(env, engine, queue, f"bench-quiet-{tag}"), busy=False)
-            busy = await _drive(_Subscription(env, engine, queue, f"bench-busy-{tag}"), busy=True)
+    with EmulatorServer() as emulator:
+        async with time_skipping_server() as env:
+            queue = f"bench-periods-{uuid.uuid4()}"
+            payment_gateway = gateway(emulator.url)
+            cards = Cards(emulator.url, engine)
+            tenure = Worker(
+                env.client,
+                task_queue=queue,
+                workflows=list(WORKFLOWS),
+                activities=activities(engine, payment_gateway),
+                workflow_runner=workflow_runner(),
+            )
+            payments = Worker(
+                env.client,
+                task_queue=stripe_queue(queue),
+                activities=stripe_activities(engine, payment_gateway),
+            )
+            async with tenure, payments:
+                tag = uuid.uuid4().hex[:6]
+                quiet = await _drive(
+                    _Subscription(env, engine, cards, queue, f"bench-quiet-{tag}"), busy=False
+                )
+                busy = await _drive(_Subscription(env, engine, cards, queue, f"bench-busy-{tag}"), busy=True)
     return PeriodFigures(
         quiet_per_period=statistics.median(_full_periods(quiet)),
         busy_per_period=statistics.median(_full_periods(busy)),

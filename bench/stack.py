@@ -1,4 +1,5 @@
-"""The benchmark's servers: embedded PostgreSQL, the Temporal dev server, the worker process.
+"""The benchmark's servers: embedded PostgreSQL, the Temporal dev server, the Stripe emulator,
+the worker process.
 
 Everything lives in one temporary directory on free ports and is stopped by pid at the end.
 """
@@ -12,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import psutil
 
 from db.migrate import upgrade
@@ -67,19 +69,69 @@ class WorkerProcess:
             self._child = None
 
 
+@dataclass
+class StripeEmulatorProcess:
+    """`python -m devstack.stripe_emulator` as a child on a free port, ready once healthy.
+
+    A child rather than the in-process `EmulatorServer`: the load client and the worker are
+    separate processes, and the emulator's CPU must not be charged to either of them.
+    """
+
+    port: int = field(default_factory=free_port)
+    _lines: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=40))
+    _child: ChildProcess | None = None
+
+    @property
+    def url(self) -> str:
+        """Base address of the emulated Stripe API."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def _sink(self, name: str, line: str) -> None:
+        self._lines.append(line)
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the emulator and wait until its health endpoint answers."""
+        argv = [sys.executable, "-m", "devstack.stripe_emulator", "--host", "127.0.0.1"]
+        self._child = ChildProcess(
+            "stripe", [*argv, "--port", str(self.port), "--log-level", "warning"], self._sink
+        )
+        self._child.start()
+        deadline = time.monotonic() + timeout
+        while not self._healthy():
+            if not self._child.running() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("Stripe emulator did not start:\n" + "\n".join(self._lines))
+            time.sleep(0.2)
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/_emulator/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        """SIGTERM, then kill if it lingers."""
+        if self._child is not None:
+            self._child.stop()
+            self._child = None
+
+
 class Stack:
-    """PostgreSQL + Temporal dev server (+ the worker once `start_worker` is called)."""
+    """PostgreSQL + Temporal dev server + Stripe emulator (+ the worker once `start_worker` is called)."""
 
     def __init__(self, tmp: Path) -> None:
         self.postgres = EmbeddedPostgres(tmp / "pg", free_port(), _quiet)
         self.temporal = TemporalDevServer(tmp / "temporal", free_port(), None, _quiet)
+        self.stripe = StripeEmulatorProcess()
         self.worker: WorkerProcess | None = None
 
     def start(self) -> None:
-        """Start and migrate PostgreSQL, start Temporal (UI off, Tenure's search attributes)."""
+        """Start and migrate PostgreSQL, start Temporal (UI off, Tenure's search attributes) and
+        the Stripe emulator."""
         self.postgres.start()
         upgrade(self.postgres.url)
         self.temporal.start()
+        self.stripe.start()
 
     def start_worker(self, task_queue: str, max_cached: int) -> WorkerProcess:
         """The worker as a separate process, so its memory is measured alone."""
@@ -91,6 +143,8 @@ class Stack:
             self.temporal.address,
             "--database-url",
             self.postgres.url,
+            "--stripe-url",
+            self.stripe.url,
             "--task-queue",
             task_queue,
             "--max-cached-workflows",
@@ -104,5 +158,6 @@ class Stack:
         """Stop in reverse order."""
         if self.worker is not None:
             self.worker.stop()
+        self.stripe.stop()
         self.temporal.stop()
         self.postgres.stop()
