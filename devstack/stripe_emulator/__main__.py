@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 import uvicorn
@@ -10,6 +11,17 @@ import uvicorn
 from devstack.stripe_emulator.app import create_app
 from devstack.stripe_emulator.server import bind_socket
 from devstack.stripe_emulator.settings import EmulatorSettings
+
+
+def _positive_rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    # A zero or negative rate would refuse every request: surely a typo, not a wish.
+    if not (rate > 0 and math.isfinite(rate)):
+        raise argparse.ArgumentTypeError("the rate limit must be a positive number of requests per second")
+    return rate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=12111)
     parser.add_argument("--public-url", default=None, help="base URL for hosted invoice links")
     parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--rate-limit",
+        type=_positive_rate,
+        default=None,
+        metavar="N",
+        help="answer 429 beyond N /v1 requests per second per API key, as Stripe does "
+        "(live mode: 100); unlimited by default",
+    )
     args = parser.parse_args(argv)
     try:
         sock = bind_socket(args.host, args.port)
@@ -38,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    app = create_app(EmulatorSettings(public_url=args.public_url))
+    app = create_app(EmulatorSettings(public_url=args.public_url, rate_limit_per_second=args.rate_limit))
     config = uvicorn.Config(app, log_level=args.log_level, lifespan="on")
     print(f"stripe emulator listening on http://{args.host}:{args.port}", file=sys.stderr)
     uvicorn.Server(config).run(sockets=[sock])

@@ -117,6 +117,11 @@ async def clear_faults(request: Request) -> JSONResponse:
     return JSONResponse({"cleared": True})
 
 
+async def stats(request: Request) -> JSONResponse:
+    """``GET /_emulator/stats``: ``/v1`` requests seen and 429s of the rate limiter since the last reset."""
+    return JSONResponse(_emulator(request).stats.to_json())
+
+
 async def list_requests(request: Request) -> JSONResponse:
     """``GET /_emulator/requests``: recent ``/v1`` attempts, oldest first."""
     return JSONResponse({"data": list(_emulator(request).request_log)})
@@ -178,6 +183,7 @@ ROUTES = [
     Route("/_emulator/faults", list_faults, methods=["GET"]),
     Route("/_emulator/faults", clear_faults, methods=["DELETE"]),
     Route("/_emulator/requests", list_requests, methods=["GET"]),
+    Route("/_emulator/stats", stats, methods=["GET"]),
     Route("/hosted/invoices/{invoice}", hosted_page, methods=["GET"]),
     Route("/hosted/invoices/{invoice}/pdf", hosted_pdf, methods=["GET"]),
 ]

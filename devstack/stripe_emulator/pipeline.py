@@ -1,9 +1,10 @@
-"""The ``/v1`` request pipeline: faults, auth, version, params, idempotency, handler.
+"""The ``/v1`` request pipeline: faults, auth, rate limit, version, params, idempotency, handler.
 
 Order matters and mirrors what a client can observe from real Stripe plus the
 network: an injected fault happens before anything else (the request never
-"reached" Stripe), then authentication, then the idempotency check, then the
-handler under the state lock.
+"reached" Stripe), then authentication, then the rate limiter (when enabled; a
+refused request touches no state and stores no idempotent response, so its retry
+runs normally), then the idempotency check, then the handler under the state lock.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from devstack.stripe_emulator.faults import Fault, FaultInjector
 from devstack.stripe_emulator.forms import FormDecodeError, decode_form
 from devstack.stripe_emulator.idempotency import IdempotencyStore, StoredResponse, fingerprint
 from devstack.stripe_emulator.params import Params
+from devstack.stripe_emulator.ratelimit import RateLimiter, RequestStats, rate_limited
 from devstack.stripe_emulator.resources import (
     customers,
     events,
@@ -111,6 +113,8 @@ class Emulator:
         self.state = EmulatorState()
         self.idempotency = IdempotencyStore()
         self.faults = FaultInjector()
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_second)
+        self.stats = RequestStats()
         self.webhooks = WebhookDispatcher(settings)
         self.state.listener = self.webhooks.on_event
         self.routes = all_routes()
@@ -118,12 +122,14 @@ class Emulator:
         self.request_log: deque[JSON] = deque(maxlen=_REQUEST_LOG_SIZE)
 
     async def reset(self) -> None:
-        """Forget everything: objects, events, idempotency keys, faults, webhooks."""
+        """Forget everything: objects, events, idempotency keys, faults, webhooks, counters."""
         async with self.state.lock:
             self.state.reset()
             self.idempotency.clear()
             self.faults.clear()
             self.request_log.clear()
+            self.rate_limiter.clear()
+            self.stats.clear()
             await self.webhooks.reset()
 
     async def handle(self, request: Request) -> Response:
@@ -136,6 +142,7 @@ class Emulator:
             The response (never reaching the client for a ``drop`` fault).
         """
         method, path = request.method, request.url.path
+        self.stats.requests += 1
         fault = self.faults.take(method, path)
         response = await self._handle(request, method, path, fault)
         # Dropped connections are logged with status None: the client got nothing.
@@ -184,6 +191,9 @@ class Emulator:
         request_id = new_id("req", 14)
         try:
             api_key = _api_key(request)
+            if not self.rate_limiter.allow(api_key):
+                self.stats.rate_limited += 1
+                raise rate_limited()
             self._check_version(request)
             raw = await request.body() if method == "POST" else request.url.query
             try:
@@ -198,7 +208,7 @@ class Emulator:
                     status=404,
                 )
         except StripeError as exc:
-            return self._respond(exc.status, _dumps(exc.body()), request_id, {})
+            return self._respond(exc.status, _dumps(exc.body()), request_id, exc.headers)
         api_route, path_params = found
         idem_key = request.headers.get("idempotency-key") if method == "POST" else None
         echo = {"Idempotency-Key": idem_key} if idem_key else {}

@@ -24,6 +24,9 @@ class EmulatorSettings:
         webhook_max_backoff_s: upper bound of one retry delay.
         webhook_max_attempts: attempts per event and endpoint before giving up.
         webhook_timeout_s: HTTP timeout of one delivery attempt.
+        rate_limit_per_second: refuse ``/v1`` requests beyond this rate per API key with
+            Stripe's 429 (a token bucket holding one second of requests); None (the
+            default) never limits, so tests are not slowed or made flaky by it.
     """
 
     api_version: str = API_VERSION
@@ -36,3 +39,4 @@ class EmulatorSettings:
     webhook_max_backoff_s: float = 5.0
     webhook_max_attempts: int = 8
     webhook_timeout_s: float = 5.0
+    rate_limit_per_second: float | None = None
