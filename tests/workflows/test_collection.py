@@ -3,13 +3,16 @@ paid at once, dunned to the catalog's final rule, rescued by a new card, voided.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import UTC, datetime
+
+from temporalio.service import RPCError
 
 from billing import AssignSeat, BillingState
 from tests.workflows.driver import Driver, request_id
 from tests.workflows.test_revert import _setup
-from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
+from workflows.invoice import InvoiceWorkflow, StripeNotice, invoice_workflow_id
 
 
 def _t(text: str) -> datetime:
@@ -105,3 +108,31 @@ async def test_a_voided_invoice_is_void_everywhere(driver: Driver) -> None:
     [stripe_invoice] = driver.payments.stripe_invoices(ws)
     assert stripe_invoice["status"] == "void"
     assert "invoice_voided" in await _events(driver)
+
+
+async def test_webhooks_out_of_order_or_repeated_are_settled_by_stripe(driver: Driver) -> None:
+    """Paid in Stripe outside our collection (e.g. by bank transfer) during dunning; then a
+    stale ``payment_failed`` notice arrives before ``paid``, and ``paid`` twice: the workflow
+    re-reads the invoice each time, so it settles as paid once, with no charge of ours."""
+    ws = await _one_pro_seat(driver, "pm_card_chargeCustomerFail")
+    state = await driver.wait_for(lambda s: bool(s.invoices), "the invoice posted")
+    number = state.invoices[0].number
+    [stripe_invoice] = driver.payments.stripe_invoices(ws)
+    driver.payments.raw().v1.invoices.pay(str(stripe_invoice["id"]), {"paid_out_of_band": True})
+    handle = driver.env.client.get_workflow_handle(invoice_workflow_id(number))
+    for event_id, kind in [
+        ("evt_stale_failure", "invoice.payment_failed"),
+        ("evt_paid", "invoice.paid"),
+        ("evt_paid", "invoice.paid"),
+    ]:
+        # Once settled the workflow is closed: the webhook endpoint then keeps the event as
+        # "ignored" (tests/integration/test_stripe_webhook.py); here the signal just fails.
+        with contextlib.suppress(RPCError):
+            await handle.signal(InvoiceWorkflow.stripe_notice, StripeNotice(event_id=event_id, type=kind))
+    assert await handle.result() == "paid"
+    state = await driver.wait_for(lambda s: _invoice_status(s) == "paid", "paid in the subscription")
+    assert state.status == "active"
+    events = await _events(driver)
+    assert (events.count("invoice_paid"), events.count("payment_failed")) == (1, 1)
+    row = await _invoice_row(driver)
+    assert (row["status"], row["attempt_count"]) == ("paid", 1)
