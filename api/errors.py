@@ -19,7 +19,16 @@ _STATUS_BY_CODE: dict[str, int] = {
     codes.SEAT_LIMIT_REACHED: 409,
     codes.SEAT_ALREADY_ASSIGNED: 409,
     codes.FREE_LIMIT_EXCEEDED: 409,
+    codes.SEAT_TYPE_NOT_FOUND: 404,
+    codes.SEAT_NOT_ASSIGNED: 409,
+    codes.MEMBER_EXISTS: 409,
+    codes.FORBIDDEN: 403,
 }
+
+
+def domain_status(code: str) -> int:
+    """The HTTP status of a domain error code (400 unless it means missing, conflict, forbidden)."""
+    return _STATUS_BY_CODE.get(code, 400)
 
 
 def error_body(code: str, message: str, details: dict[str, object] | None = None) -> dict[str, object]:
@@ -32,7 +41,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, error: DomainError) -> JSONResponse:
-        status = _STATUS_BY_CODE.get(error.code, 400)
+        status = domain_status(error.code)
         return JSONResponse(error_body(error.code, error.message, error.details), status_code=status)
 
     @app.exception_handler(RequestValidationError)

@@ -8,16 +8,23 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from unittest.mock import patch
 
+import httpx
 import pytest
 import stripe
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.app import create_app
+from config.settings import Settings
+from db.engine import session_factory
+from db.tokens import issue
+from devstack.postgres import EmbeddedPostgres
 from devstack.stripe_emulator.server import EmulatorServer
 from tests.workflows.driver import Driver
-from tests.workflows.payments import Payments
+from tests.workflows.payments import API_KEY, Payments
 from worker.composition import WORKFLOWS, activities, stripe_activities, workflow_runner
 
 
@@ -61,6 +68,31 @@ async def task_queue(
     )
     async with main, stripe_side:
         yield queue
+
+
+@pytest.fixture
+async def api(
+    postgres: EmbeddedPostgres, time_skipping: WorkflowEnvironment, driver: Driver
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API on the test stack (the driver's task queues), with a fresh service token."""
+    settings = Settings(
+        database_url=postgres.url,
+        temporal_address=time_skipping.client.service_client.config.target_host,
+        task_queue=driver.task_queue,
+        stripe_task_queue=driver.stripe_task_queue,
+        stripe_api_key=SecretStr(API_KEY),
+        stripe_api_base=driver.payments.url,
+    )
+    async with session_factory(driver.engine)() as session:
+        token = await session.run_sync(lambda s: issue(s, "workflow tests", "service"))
+        await session.commit()
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {token.secret}"}
+        base = "http://tenure.test"
+        async with httpx.AsyncClient(transport=transport, base_url=base, headers=headers) as client:
+            yield client
 
 
 @pytest.fixture

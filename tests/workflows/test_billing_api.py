@@ -4,52 +4,18 @@ Stripe emulator, the worker; HTTP through the ASGI app."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from pydantic import SecretStr
-from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from billing import AssignSeat
-from config.settings import Settings
-from db.engine import session_factory
-from db.tokens import issue
-from devstack.postgres import EmbeddedPostgres
 from tests.workflows.driver import Driver, request_id
-from tests.workflows.payments import API_KEY
 from tests.workflows.test_revert import _setup
 
 
 def _t(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-async def api(
-    postgres: EmbeddedPostgres, time_skipping: WorkflowEnvironment, driver: Driver
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The API on the test stack, with a fresh service token."""
-    settings = Settings(
-        database_url=postgres.url,
-        temporal_address=time_skipping.client.service_client.config.target_host,
-        stripe_api_key=SecretStr(API_KEY),
-        stripe_api_base=driver.payments.url,
-    )
-    async with session_factory(driver.engine)() as session:
-        token = await session.run_sync(lambda s: issue(s, "billing tests", "service"))
-        await session.commit()
-    app: FastAPI = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        headers = {"Authorization": f"Bearer {token.secret}"}
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://tenure.test", headers=headers
-        ) as c:
-            yield c
 
 
 async def _posted_without_card(driver: Driver) -> str:

@@ -1,0 +1,258 @@
+"""Subscription endpoints: create a workspace's subscription, send it commands, preview them.
+
+Each command is the subscription workflow's Update of the same name: the workflow validates
+it (a refusal leaves no trace) and applies it whole or not at all. ``X-Acting-User`` names
+the member acting; the domain checks that they hold the billing admin role (403
+``forbidden`` otherwise). ``Idempotency-Key`` becomes the command's request id, which the
+workflow remembers: a retried request returns the first result and changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.workspace import WorkspaceActivities
+from api.auth import authenticated
+from api.errors import domain_status, error_body
+from api.state import AppState
+from billing import (
+    AssignSeat,
+    Cancel,
+    ChangePlan,
+    ChangeSeat,
+    Command,
+    CommandResult,
+    DeleteWorkspaceCommand,
+    Member,
+    Preview,
+    Reactivate,
+    SelectPlan,
+    UnassignSeat,
+)
+from billing.catalog import load_catalog
+from billing.records import WorkspaceSetup
+from db import invoice_repo
+from db.engine import session_factory
+from workflows.messages import PreviewRequest, SubscriptionStart, workflow_id
+from workflows.subscription import SubscriptionWorkflow
+
+router = APIRouter(prefix="/v1/workspaces", tags=["subscriptions"], dependencies=[Depends(authenticated)])
+ActingUser = Annotated[str, Header(alias="X-Acting-User", min_length=1, max_length=64)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlanIn(_Body):
+    plan: str = Field(min_length=1, max_length=64)
+
+
+class SeatIn(_Body):
+    user: str = Field(min_length=1, max_length=64)
+    type: str = Field(min_length=1, max_length=64)
+    cycle: Literal["monthly", "annual"] = "monthly"
+
+
+class SeatTypeIn(_Body):
+    type: str = Field(min_length=1, max_length=64)
+
+
+class CancelIn(_Body):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class DeleteIn(_Body):
+    confirm: str = Field(description="Type the workspace id to confirm: deletion is irreversible.")
+
+
+class CreatedOut(BaseModel):
+    workspace_id: str
+    created: bool
+
+
+class CommandError(Exception):
+    """A refusal from the workflow, carried to the error handler."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.code, self.message, self.details = code, message, details
+
+
+def command_error_response(error: CommandError) -> JSONResponse:
+    """The one error shape, with the domain code's status."""
+    return JSONResponse(
+        error_body(error.code, error.message, error.details), status_code=domain_status(error.code)
+    )
+
+
+def _state(request: Request) -> AppState:
+    state: AppState = request.app.state.tenure
+    return state
+
+
+@router.post("", summary="Register a workspace and start its subscription (twice is harmless)")
+async def create(request: Request, setup: WorkspaceSetup) -> CreatedOut:
+    state = _state(request)
+    catalog = load_catalog(state.settings.catalog)
+    sessions = session_factory(state.engine)
+    async with sessions() as session:
+        exists = await invoice_repo.workspace_exists(session, setup.workspace_id)
+    if not exists:
+        await WorkspaceActivities(sessions).register_workspace(setup)
+    now = datetime.now(UTC)
+    members = {
+        m.user_id: Member(role=m.role, role_granted_at=m.role_granted_at or now) for m in setup.members
+    }
+    start = SubscriptionStart(
+        workspace_id=setup.workspace_id,
+        catalog=catalog,
+        members=members,
+        stripe_task_queue=state.settings.stripe_task_queue,
+    )
+    client = await state.temporal()
+    await client.start_workflow(
+        SubscriptionWorkflow.run,
+        start,
+        id=workflow_id(setup.workspace_id),
+        task_queue=state.settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    return CreatedOut(workspace_id=setup.workspace_id, created=not exists)
+
+
+async def _send(request: Request, workspace_id: str, update: str, command: Command) -> CommandResult:
+    client = await _state(request).temporal()
+    handle = client.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(workspace_id))
+    try:
+        result: CommandResult = await handle.execute_update(
+            update, command, id=command.request_id, result_type=CommandResult
+        )
+    except WorkflowUpdateFailedError as failed:
+        cause = failed.cause
+        if isinstance(cause, ApplicationError) and cause.type:
+            details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+            raise CommandError(cause.type, cause.message, details) from None
+        raise
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, f"workspace {workspace_id!r} has no subscription") from None
+        raise HTTPException(503, f"the subscription cannot be reached now: {error.message}") from None
+    return result
+
+
+def _rid(key: str | None) -> str:
+    return key or uuid.uuid4().hex
+
+
+@router.put(
+    "/{workspace_id}/plan",
+    summary="Choose a plan: during a trial the plan billing starts with; "
+    "an upgrade applies now (prorated), a downgrade at period end, the current plan cancels a pending one",
+)
+async def set_plan(
+    request: Request, workspace_id: str, body: PlanIn, actor: ActingUser, key: IdempotencyKey = None
+) -> CommandResult:
+    command = SelectPlan(request_id=_rid(key), actor=actor, plan=body.plan)
+    return await _send(request, workspace_id, "select_plan", command)
+
+
+@router.post("/{workspace_id}/seats", summary="Give a member a paid seat")
+async def assign_seat(
+    request: Request, workspace_id: str, body: SeatIn, actor: ActingUser, key: IdempotencyKey = None
+) -> CommandResult:
+    command = AssignSeat(
+        request_id=_rid(key), actor=actor, user=body.user, seat_type=body.type, cycle=body.cycle
+    )
+    return await _send(request, workspace_id, "assign_seat", command)
+
+
+@router.put("/{workspace_id}/seats/{user}", summary="Change a member's seat type")
+async def change_seat(
+    request: Request,
+    workspace_id: str,
+    user: str,
+    body: SeatTypeIn,
+    actor: ActingUser,
+    key: IdempotencyKey = None,
+) -> CommandResult:
+    command = ChangeSeat(request_id=_rid(key), actor=actor, user=user, seat_type=body.type)
+    return await _send(request, workspace_id, "change_seat", command)
+
+
+@router.delete("/{workspace_id}/seats/{user}", summary="Take a member's paid seat away")
+async def unassign_seat(
+    request: Request, workspace_id: str, user: str, actor: ActingUser, key: IdempotencyKey = None
+) -> CommandResult:
+    return await _send(
+        request, workspace_id, "unassign_seat", UnassignSeat(request_id=_rid(key), actor=actor, user=user)
+    )
+
+
+@router.post("/{workspace_id}/cancel", summary="Cancel at the end of the current period")
+async def cancel(
+    request: Request, workspace_id: str, body: CancelIn, actor: ActingUser, key: IdempotencyKey = None
+) -> CommandResult:
+    return await _send(
+        request, workspace_id, "cancel", Cancel(request_id=_rid(key), actor=actor, reason=body.reason)
+    )
+
+
+@router.post("/{workspace_id}/reactivate", summary="Withdraw a cancellation, or restore a reverted workspace")
+async def reactivate(
+    request: Request, workspace_id: str, actor: ActingUser, key: IdempotencyKey = None
+) -> CommandResult:
+    return await _send(request, workspace_id, "reactivate", Reactivate(request_id=_rid(key), actor=actor))
+
+
+@router.post(
+    "/{workspace_id}/delete", summary="Delete everything (irreversible; confirm with the workspace id)"
+)
+async def delete_workspace(
+    request: Request, workspace_id: str, body: DeleteIn, actor: ActingUser, key: IdempotencyKey = None
+) -> CommandResult:
+    command = DeleteWorkspaceCommand(request_id=_rid(key), actor=actor, confirm=body.confirm)
+    return await _send(request, workspace_id, "delete_workspace", command)
+
+
+@router.post(
+    "/{workspace_id}/seats/preview", summary="The exact invoice lines assigning a seat would charge now"
+)
+async def preview_seat(request: Request, workspace_id: str, body: SeatIn, actor: ActingUser) -> Preview:
+    command = AssignSeat(
+        request_id=uuid.uuid4().hex, actor=actor, user=body.user, seat_type=body.type, cycle=body.cycle
+    )
+    return await _quote(request, workspace_id, command)
+
+
+@router.post("/{workspace_id}/plan/preview", summary="The exact invoice lines changing plan would charge now")
+async def preview_plan(request: Request, workspace_id: str, body: PlanIn, actor: ActingUser) -> Preview:
+    return await _quote(
+        request, workspace_id, ChangePlan(request_id=uuid.uuid4().hex, actor=actor, plan=body.plan)
+    )
+
+
+async def _quote(request: Request, workspace_id: str, command: Command) -> Preview:
+    client = await _state(request).temporal()
+    handle = client.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(workspace_id))
+    try:
+        return await handle.query(
+            SubscriptionWorkflow.quote, PreviewRequest(command=command, at=datetime.now(UTC))
+        )
+    except WorkflowQueryFailedError as refused:
+        raise CommandError("preview_refused", str(refused), {}) from None
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, f"workspace {workspace_id!r} has no subscription") from None
+        raise
