@@ -1,5 +1,8 @@
 """Billing endpoints: invoices, billing details, the card (SetupIntent flow), tax ids.
 
+Reads need a service token; changes also name the acting member (``X-Acting-User``), who
+must be an active billing admin of the workspace (the catalog's ``roles.billing_admin``).
+
 They act through the same code the worker runs (`BillingDetailsActivities`, called in
 process: each step is idempotent and keyed by business ids). A new card also asks every
 invoice still being collected to try again now (`InvoiceWorkflow.retry_now`).
@@ -35,6 +38,7 @@ from billing.catalog import load_catalog
 from billing.payments import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
 from db import invoice_repo as repo
 from db.engine import session_factory
+from db.workspace_models import MemberRow
 from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
 
 log = logging.getLogger("tenure.api.billing")
@@ -65,6 +69,21 @@ async def _workspace(request: Request, workspace_id: str) -> _Context:
 
 
 Workspace = Annotated[_Context, Depends(_workspace)]
+
+
+async def _billing_admin(
+    ws: Workspace, actor: Annotated[str, Header(alias="X-Acting-User", min_length=1, max_length=200)]
+) -> _Context:
+    """Billing changes need the acting member to hold a billing admin role (SPEC §2)."""
+    async with ws.sessions() as session:
+        member = await session.get(MemberRow, (ws.workspace_id, actor))
+    admin_roles = load_catalog(ws.state.settings.catalog).roles.billing_admin
+    if member is None or member.status != "active" or member.role not in admin_roles:
+        raise HTTPException(403, f"{actor!r} is not an organization admin of {ws.workspace_id!r}")
+    return ws
+
+
+Admin = Annotated[_Context, Depends(_billing_admin)]
 
 
 class _TaxId(Protocol):
@@ -151,7 +170,7 @@ async def get_billing_details(ws: Workspace) -> BillingDetailsOut:
 
 
 @router.put("/billing-details", summary="Set the billing contact and company")
-async def put_billing_details(ws: Workspace, body: BillingDetailsIn) -> BillingDetailsOut:
+async def put_billing_details(ws: Admin, body: BillingDetailsIn) -> BillingDetailsOut:
     details = BillingDetails(workspace_id=ws.workspace_id, **body.model_dump())
     with _stripe_errors():
         await ws.details().save_billing_details(details)
@@ -159,7 +178,7 @@ async def put_billing_details(ws: Workspace, body: BillingDetailsIn) -> BillingD
 
 
 @router.post("/payment-method/setup", summary="Start a card change (Stripe SetupIntent)")
-async def start_card_setup(ws: Workspace, idempotency_key: IdempotencyKey = None) -> CardSetupOut:
+async def start_card_setup(ws: Admin, idempotency_key: IdempotencyKey = None) -> CardSetupOut:
     # Without a key every call is a new SetupIntent (harmless: unconfirmed ones expire).
     request_id = idempotency_key or uuid.uuid4().hex
     with _stripe_errors():
@@ -170,7 +189,7 @@ async def start_card_setup(ws: Workspace, idempotency_key: IdempotencyKey = None
 
 
 @router.post("/payment-method", summary="Finish a card change: the confirmed card becomes the default")
-async def finish_card_setup(ws: Workspace, body: CardSetupDone) -> CardOut:
+async def finish_card_setup(ws: Admin, body: CardSetupDone) -> CardOut:
     with _stripe_errors():
         card = await ws.details().finish_card_setup(
             FinishCardSetup(workspace_id=ws.workspace_id, setup_intent_id=body.setup_intent_id)
@@ -201,7 +220,7 @@ async def list_tax_ids(ws: Workspace) -> list[TaxIdOut]:
 
 
 @router.post("/tax-ids", summary="Add a tax id", status_code=201)
-async def add_tax_id(ws: Workspace, body: TaxIdIn, idempotency_key: IdempotencyKey = None) -> TaxIdOut:
+async def add_tax_id(ws: Admin, body: TaxIdIn, idempotency_key: IdempotencyKey = None) -> TaxIdOut:
     request_id = idempotency_key or f"{body.type}:{body.value}"
     with _stripe_errors():
         t = await ws.details().add_tax_id(
@@ -211,6 +230,6 @@ async def add_tax_id(ws: Workspace, body: TaxIdIn, idempotency_key: IdempotencyK
 
 
 @router.delete("/tax-ids/{tax_id}", summary="Remove a tax id", status_code=204)
-async def remove_tax_id(ws: Workspace, tax_id: str) -> None:
+async def remove_tax_id(ws: Admin, tax_id: str) -> None:
     with _stripe_errors():
         await ws.details().remove_tax_id(RemoveTaxId(workspace_id=ws.workspace_id, stripe_tax_id=tax_id))

@@ -38,14 +38,21 @@ async def test_a_card_added_during_dunning_pays_the_open_invoice_now(
     assert details["card"] is None
     assert "no payment method: invoices cannot be collected" in details["warnings"]
 
-    started = await api.post(f"/v1/workspaces/{ws}/payment-method/setup", headers={"Idempotency-Key": "k1"})
+    admin = {"X-Acting-User": "alice"}
+    started = await api.post(
+        f"/v1/workspaces/{ws}/payment-method/setup", headers=admin | {"Idempotency-Key": "k1"}
+    )
     assert started.status_code == 200, started.text
-    again = await api.post(f"/v1/workspaces/{ws}/payment-method/setup", headers={"Idempotency-Key": "k1"})
+    again = await api.post(
+        f"/v1/workspaces/{ws}/payment-method/setup", headers=admin | {"Idempotency-Key": "k1"}
+    )
     assert again.json() == started.json()  # the same SetupIntent
     intent = started.json()["setup_intent_id"]
     # The browser (Stripe.js) confirms the SetupIntent with the customer's card.
     driver.payments.raw().v1.setup_intents.confirm(intent, {"payment_method": "pm_card_visa"})
-    card = await api.post(f"/v1/workspaces/{ws}/payment-method", json={"setup_intent_id": intent})
+    card = await api.post(
+        f"/v1/workspaces/{ws}/payment-method", json={"setup_intent_id": intent}, headers=admin
+    )
     assert card.status_code == 200, card.text
     assert (card.json()["brand"], card.json()["last4"]) == ("visa", "4242")
 
@@ -76,16 +83,22 @@ async def test_billing_details_and_the_missing_tax_id_warning(api: httpx.AsyncCl
         "purchasing_as_business": True,
         "country": "DE",
     }
-    saved = await api.put(f"/v1/workspaces/{ws}/billing-details", json=body)
+    admin = {"X-Acting-User": "alice"}
+    refused = await api.put(
+        f"/v1/workspaces/{ws}/billing-details", json=body, headers={"X-Acting-User": "carol"}
+    )
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    saved = await api.put(f"/v1/workspaces/{ws}/billing-details", json=body, headers=admin)
     assert saved.status_code == 200, saved.text
     assert saved.json()["warnings"] == ["a business purchasing from DE must add a tax ID"]
     assert saved.json()["card"]["last4"] == "4242"
-    added = await api.post(f"/v1/workspaces/{ws}/tax-ids", json={"type": "eu_vat", "value": "DE123456789"})
+    tax_id = {"type": "eu_vat", "value": "DE123456789"}
+    added = await api.post(f"/v1/workspaces/{ws}/tax-ids", json=tax_id, headers=admin)
     assert added.status_code == 201, added.text
     details = (await api.get(f"/v1/workspaces/{ws}/billing-details")).json()
     assert (details["warnings"], [t["value"] for t in details["tax_ids"]]) == ([], ["DE123456789"])
     assert [t["id"] for t in (await api.get(f"/v1/workspaces/{ws}/tax-ids")).json()] == [added.json()["id"]]
-    removed = await api.delete(f"/v1/workspaces/{ws}/tax-ids/{added.json()['id']}")
+    removed = await api.delete(f"/v1/workspaces/{ws}/tax-ids/{added.json()['id']}", headers=admin)
     assert removed.status_code == 204
     details = (await api.get(f"/v1/workspaces/{ws}/billing-details")).json()
     assert details["tax_ids"] == []
@@ -114,7 +127,9 @@ async def test_bad_input_is_refused_and_changes_nothing(
     ws = f"api-{uuid.uuid4().hex[:8]}"
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
     before = (await api.get(f"/v1/workspaces/{ws}/billing-details")).json()
-    answer = await api.request(method, f"/v1/workspaces/{ws}/{path}", json=body)
+    answer = await api.request(
+        method, f"/v1/workspaces/{ws}/{path}", json=body, headers={"X-Acting-User": "alice"}
+    )
     assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
     assert (await api.get(f"/v1/workspaces/{ws}/billing-details")).json() == before
 
