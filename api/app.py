@@ -12,9 +12,10 @@ from api.errors import install_error_handlers
 from api.health import router as health_router
 from api.overview import router as overview_router
 from api.state import AppState
-from api.subscriptions import CommandError, command_error_response
 from api.subscriptions import router as subscriptions_router
+from api.subscriptions import tenure_error_response
 from api.webhooks import router as webhook_router
+from client import TenureError
 from config.settings import Settings
 from db.engine import async_engine
 
@@ -46,5 +47,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(billing_router)
     app.include_router(overview_router)
     app.include_router(subscriptions_router)
-    app.add_exception_handler(CommandError, lambda _, error: command_error_response(error))
+    app.add_exception_handler(TenureError, lambda _, error: tenure_error_response(error))
     return app

@@ -23,6 +23,7 @@ _STATUS_BY_CODE: dict[str, int] = {
     codes.SEAT_NOT_ASSIGNED: 409,
     codes.MEMBER_EXISTS: 409,
     codes.FORBIDDEN: 403,
+    "not_found": 404,
 }
 
 

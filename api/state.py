@@ -9,6 +9,7 @@ from temporalio.client import Client
 
 from activities.payments import PaymentGateway
 from activities.stripe_gateway import gateway_for
+from client import TenureClient
 from config.settings import Settings
 from config.temporal import connect
 
@@ -29,3 +30,8 @@ class AppState:
             if self._client is None:
                 self._client = await connect(self.settings)
             return self._client
+
+    async def tenure(self) -> TenureClient:
+        """The Python client on this deployment's task queues."""
+        s = self.settings
+        return TenureClient(await self.temporal(), s.task_queue, s.stripe_task_queue)

@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.workspace import WorkspaceActivities
 from api.auth import authenticated
@@ -41,10 +37,9 @@ from billing import (
 )
 from billing.catalog import load_catalog
 from billing.records import WorkspaceSetup
+from client import TenureError
 from db import invoice_repo
 from db.engine import session_factory
-from workflows.messages import PreviewRequest, SubscriptionStart, workflow_id
-from workflows.subscription import SubscriptionWorkflow
 
 router = APIRouter(prefix="/v1/workspaces", tags=["subscriptions"], dependencies=[Depends(authenticated)])
 ActingUser = Annotated[str, Header(alias="X-Acting-User", min_length=1, max_length=64)]
@@ -82,19 +77,10 @@ class CreatedOut(BaseModel):
     created: bool
 
 
-class CommandError(Exception):
-    """A refusal from the workflow, carried to the error handler."""
-
-    def __init__(self, code: str, message: str, details: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.code, self.message, self.details = code, message, details
-
-
-def command_error_response(error: CommandError) -> JSONResponse:
+def tenure_error_response(error: TenureError) -> JSONResponse:
     """The one error shape, with the domain code's status."""
-    return JSONResponse(
-        error_body(error.code, error.message, error.details), status_code=domain_status(error.code)
-    )
+    body = error_body(error.code, error.message, error.details)
+    return JSONResponse(body, status_code=domain_status(error.code))
 
 
 def _state(request: Request) -> AppState:
@@ -115,41 +101,14 @@ async def create(request: Request, setup: WorkspaceSetup) -> CreatedOut:
     members = {
         m.user_id: Member(role=m.role, role_granted_at=m.role_granted_at or now) for m in setup.members
     }
-    start = SubscriptionStart(
-        workspace_id=setup.workspace_id,
-        catalog=catalog,
-        members=members,
-        stripe_task_queue=state.settings.stripe_task_queue,
-    )
-    client = await state.temporal()
-    await client.start_workflow(
-        SubscriptionWorkflow.run,
-        start,
-        id=workflow_id(setup.workspace_id),
-        task_queue=state.settings.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-    )
+    client = await state.tenure()
+    await client.start_subscription(setup.workspace_id, catalog, members)
     return CreatedOut(workspace_id=setup.workspace_id, created=not exists)
 
 
 async def _send(request: Request, workspace_id: str, update: str, command: Command) -> CommandResult:
-    client = await _state(request).temporal()
-    handle = client.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(workspace_id))
-    try:
-        result: CommandResult = await handle.execute_update(
-            update, command, id=command.request_id, result_type=CommandResult
-        )
-    except WorkflowUpdateFailedError as failed:
-        cause = failed.cause
-        if isinstance(cause, ApplicationError) and cause.type:
-            details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
-            raise CommandError(cause.type, cause.message, details) from None
-        raise
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(404, f"workspace {workspace_id!r} has no subscription") from None
-        raise HTTPException(503, f"the subscription cannot be reached now: {error.message}") from None
-    return result
+    client = await _state(request).tenure()
+    return await client.execute(workspace_id, update, command)
 
 
 def _rid(key: str | None) -> str:
@@ -244,15 +203,5 @@ async def preview_plan(request: Request, workspace_id: str, body: PlanIn, actor:
 
 
 async def _quote(request: Request, workspace_id: str, command: Command) -> Preview:
-    client = await _state(request).temporal()
-    handle = client.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(workspace_id))
-    try:
-        return await handle.query(
-            SubscriptionWorkflow.quote, PreviewRequest(command=command, at=datetime.now(UTC))
-        )
-    except WorkflowQueryFailedError as refused:
-        raise CommandError("preview_refused", str(refused), {}) from None
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(404, f"workspace {workspace_id!r} has no subscription") from None
-        raise
+    client = await _state(request).tenure()
+    return await client.preview(workspace_id, command)

@@ -1,0 +1,60 @@
+"""The Python client over Temporal: the same operations and error codes as the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from billing import AssignSeat
+from client import TenureClient, TenureError
+from tests.workflows.driver import Driver
+from tests.workflows.test_revert import _setup
+
+
+@pytest.fixture
+async def subscribed(driver: Driver) -> tuple[TenureClient, str]:
+    ws = f"py-{uuid.uuid4().hex[:8]}"
+    await driver.start(_setup(ws), "seats", datetime(2026, 9, 3, 9, tzinfo=UTC))
+    return TenureClient(driver.env.client, driver.task_queue, driver.stripe_task_queue), ws
+
+
+async def test_commands_previews_and_reads(subscribed: tuple[TenureClient, str]) -> None:
+    client, ws = subscribed
+    quote = await client.preview(
+        ws, AssignSeat.model_validate({"request_id": "q", "actor": "alice", "user": "bob", "type": "pro"})
+    )
+    assert quote.draft is not None
+    result = await client.assign_seat(ws, user="bob", seat_type="pro", actor="alice", request_id="seat-bob")
+    assert result.status == "active"
+    again = await client.assign_seat(ws, user="bob", seat_type="pro", actor="alice", request_id="seat-bob")
+    assert again == result
+    assert (await client.overview(ws)).paid_seat_count == 1
+    assert (await client.cancel(ws, actor="alice", reason="budget")).status == "canceling"
+    assert (await client.reactivate(ws, actor="alice")).status == "active"
+
+
+async def test_refusals_carry_the_domain_code(subscribed: tuple[TenureClient, str]) -> None:
+    client, ws = subscribed
+    with pytest.raises(TenureError) as refused:
+        await client.assign_seat(ws, user="bob", seat_type="pro", actor="carol")
+    assert refused.value.code == "forbidden"
+    with pytest.raises(TenureError) as missing:
+        await client.overview("no-such-workspace")
+    assert missing.value.code == "not_found"
+    with pytest.raises(TenureError) as mismatch:
+        await client.delete_workspace(ws, confirm="nope", actor="alice")
+    assert mismatch.value.code == "confirmation_mismatch"
+
+
+async def test_support_cancels_by_signal(subscribed: tuple[TenureClient, str]) -> None:
+    client, ws = subscribed
+    await client.assign_seat(ws, user="alice", seat_type="pro", actor="alice")
+    await client.request_cancellation(ws, reason="customer asked by phone", staff="sam")
+    for _ in range(100):
+        if (state := await client.state(ws)).status == "canceling":
+            break
+        await asyncio.sleep(0.05)
+    assert (state.status, state.cancel_actor) == ("canceling", "staff:sam")
