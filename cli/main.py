@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from cli.errors import USAGE, fail, friendly_errors, load_settings
+from cli.support import register as register_support
 from cli.tokens import tokens_app
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(tokens_app, name="tokens")
+register_support(app)
 console = Console()
 
 

@@ -1,0 +1,223 @@
+"""Support commands: read a subscription, cancel or reactivate it, extend a trial, list and
+void invoices. Staff act under their own name (``--staff``, audited as ``staff:<name>``).
+
+Every read command takes ``--json``. Exit codes: docs/cli.md (4: the engine refused).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.service import RPCError
+
+from billing.overview import Overview
+from cli.errors import REJECTED, USAGE, fail, friendly_errors, load_settings
+from client import TenureClient, TenureError
+from db import invoice_repo
+from db.engine import async_engine, session_factory
+from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
+
+console = Console()
+T = TypeVar("T")
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+Staff = Annotated[
+    str,
+    typer.Option(help="Your support login (audited as staff:<login>; default: $USER).", show_default=False),
+]
+
+
+def _staff(login: str | None) -> str:
+    name = login or os.environ.get("USER", "")
+    if not name:
+        fail("name yourself with --staff LOGIN (recorded in the audit log)", USAGE)
+    return name
+
+
+def _run(work: Callable[[TenureClient, AsyncEngine], Awaitable[T]]) -> T:
+    """Run ``work`` with a client and the database; refusals exit 4 with their code."""
+
+    async def main() -> T:
+        settings = load_settings()
+        if settings.database_url is None:
+            fail("TENURE_DATABASE_URL is not set: point it at PostgreSQL (or run `tenure dev`)", USAGE)
+        engine = async_engine(settings.database_url, pool_size=2)
+        try:
+            return await work(await TenureClient.connect(settings), engine)
+        finally:
+            await engine.dispose()
+
+    with friendly_errors():
+        try:
+            return asyncio.run(main())
+        except TenureError as refused:
+            fail(f"{refused.code}: {refused.message}", REJECTED)
+
+
+def _money(cents: int, currency: str) -> str:
+    return f"{cents / 100:,.2f} {currency.upper()}"
+
+
+def _print_overview(o: Overview) -> None:
+    lines = [f"status [bold]{o.status}[/]  plan [bold]{o.plan or '-'}[/]  catalog {o.catalog}"]
+    if o.period_start and o.period_end:
+        lines.append(f"period {o.period_start:%Y-%m-%d} → {o.period_end:%Y-%m-%d}")
+    if o.trial:
+        lines.append(f"trial ends {o.trial.ends_at:%Y-%m-%d}: {o.trial.message}")
+    if o.cancel_at:
+        lines.append(f"[yellow]cancels at {o.cancel_at:%Y-%m-%d %H:%M} UTC[/]")
+    for change in o.pending_changes:
+        lines.append(f"pending: {change}")
+    lines.append(f"paid seats {o.paid_seat_count} (limit {o.seat_limit or '-'}, stock {o.seat_stock})")
+    console.print(Panel("\n".join(lines), title=f"workspace {o.workspace_id}"))
+    if o.recent_invoices:
+        table = Table("invoice", "issued", "total", "status", title="recent invoices")
+        for i in o.recent_invoices:
+            table.add_row(i.number, f"{i.issued_at:%Y-%m-%d}", _money(i.total, o.currency), i.status)
+        console.print(table)
+    for warning in o.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+
+
+def show(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as_json: Json = False) -> None:
+    """The billing overview of a workspace."""
+
+    async def work(client: TenureClient, _: AsyncEngine) -> Overview:
+        return await client.overview(workspace)
+
+    found = _run(work)
+    if as_json:
+        print(found.model_dump_json(indent=2))
+    else:
+        _print_overview(found)
+
+
+def invoices(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as_json: Json = False) -> None:
+    """The workspace's invoices, newest first, with their PDF links."""
+
+    async def work(_: TenureClient, engine: AsyncEngine) -> list[dict[str, Any]]:
+        async with session_factory(engine)() as session:
+            rows = await invoice_repo.workspace_invoices(session, workspace)
+        return [
+            {
+                "number": r.number,
+                "issued_at": r.issued_at.isoformat(),
+                "total": r.total,
+                "currency": r.currency,
+                "status": r.status,
+                "attempt_count": r.attempt_count,
+                "pdf_url": r.invoice_pdf,
+            }
+            for r in rows
+        ]
+
+    found = _run(work)
+    if as_json:
+        print(json.dumps(found, indent=2))
+        return
+    table = Table("invoice", "issued", "total", "status", "attempts", "PDF")
+    for i in found:
+        issued = i["issued_at"][:10]
+        table.add_row(
+            i["number"],
+            issued,
+            _money(i["total"], i["currency"]),
+            i["status"],
+            str(i["attempt_count"]),
+            i["pdf_url"] or "",
+        )
+    console.print(table)
+
+
+def void(
+    invoice: Annotated[str, typer.Argument(help="Invoice number.")],
+    staff: Staff = "",
+) -> None:
+    """Void an invoice that is still being collected (it will not be charged)."""
+    login = _staff(staff)
+
+    async def work(client: TenureClient, _: AsyncEngine) -> str:
+        handle = client.temporal.get_workflow_handle(invoice_workflow_id(invoice))
+        try:
+            await handle.signal(InvoiceWorkflow.void)
+            result: str = await asyncio.wait_for(handle.result(), timeout=60)
+        except RPCError as error:
+            raise TenureError(
+                "invoice_not_open", f"invoice {invoice} is not being collected: {error.message}"
+            ) from None
+        return result
+
+    outcome = _run(work)
+    if outcome != "void":  # paid before the void arrived: the money was collected
+        fail(f"invoice {invoice} ended {outcome}, not void", REJECTED)
+    console.print(f"invoice {invoice} voided by staff:{login}")
+
+
+def cancel(
+    workspace: Annotated[str, typer.Argument(help="Workspace id.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded with the cancellation).")],
+    staff: Staff = "",
+) -> None:
+    """Cancel at period end (the request_cancellation signal), then confirm by query."""
+    login = _staff(staff)
+
+    async def work(client: TenureClient, engine: AsyncEngine) -> Overview:
+        await client.request_cancellation(workspace, reason=reason, staff=login)
+        for _attempt in range(100):
+            found = await client.overview(workspace)
+            if found.status == "canceling":
+                return found
+            await asyncio.sleep(0.1)
+        raise TenureError(
+            "not_cancelled", f"the subscription is {found.status}: see its history in the Web UI"
+        )
+
+    found = _run(work)
+    console.print(f"{workspace} cancels at {found.cancel_at:%Y-%m-%d %H:%M} UTC (requested by staff:{login})")
+
+
+def reactivate(workspace: Annotated[str, typer.Argument(help="Workspace id.")], staff: Staff = "") -> None:
+    """Withdraw a cancellation, or restore a reverted workspace."""
+    login = _staff(staff)
+
+    async def work(client: TenureClient, _: AsyncEngine) -> str:
+        return (await client.reactivate(workspace, actor=f"staff:{login}")).status
+
+    console.print(f"{workspace} is {_run(work)}")
+
+
+def extend_trial(
+    workspace: Annotated[str, typer.Argument(help="Workspace id.")],
+    days: Annotated[int, typer.Option(min=1, max=365, help="Days to add to the trial.")],
+    staff: Staff = "",
+) -> None:
+    """Extend a trial by some days."""
+    login = _staff(staff)
+
+    async def work(client: TenureClient, _: AsyncEngine) -> Overview:
+        await client.extend_trial(workspace, days=days, staff=login)
+        return await client.overview(workspace)
+
+    found = _run(work)
+    ends = found.trial.ends_at if found.trial else None
+    console.print(
+        f"{workspace}: trial now ends {ends:%Y-%m-%d %H:%M} UTC" if ends else f"{workspace}: {found.status}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the support commands to ``app``."""
+    app.command()(show)
+    app.command()(invoices)
+    app.command()(void)
+    app.command()(cancel)
+    app.command()(reactivate)
+    app.command("extend-trial")(extend_trial)
