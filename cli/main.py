@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 from typing import Annotated
 
 import typer
@@ -118,5 +119,25 @@ def show_config(
         render(load_settings(), console, markdown=markdown)
 
 
+def main() -> None:
+    """The `tenure` entry point.
+
+    A short-lived process that used a Temporal client can abort while the interpreter shuts
+    down (the SDK's Rust threads outlive Python's finalization: "PyGILState_Release ... must
+    be current", temporalio/sdk-python#300). Such commands have finished and said everything
+    by then, so they leave without the interpreter's teardown.
+    """
+    try:
+        app()
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    if "temporalio.bridge.client" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 
 from billing.overview import Overview
 from cli.errors import REJECTED, USAGE, fail, friendly_errors, load_settings
+from cli.listing import list_subscriptions
 from client import TenureClient, TenureError
 from db import invoice_repo
 from db.engine import async_engine, session_factory
@@ -221,3 +222,4 @@ def register(app: typer.Typer) -> None:
     app.command()(cancel)
     app.command()(reactivate)
     app.command("extend-trial")(extend_trial)
+    app.command("list")(list_subscriptions)

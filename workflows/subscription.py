@@ -113,10 +113,7 @@ class SubscriptionWorkflow:
     async def run(self, start: SubscriptionStart) -> str:
         """Wake on the earliest deadline or a message, until deleted or continuing as new."""
         async with self._lock:
-            if self._initial_effects is not None:
-                # The creator registered the workspace (roster included) before starting us.
-                initial, self._initial_effects = self._initial_effects, None
-                await self._commit(initial.state, initial)
+            await self._record_creation()
             self._published = publish(self._state, None)
         while self._state.status != "deleted" and not self._should_continue_as_new():
             deadline = next_deadline(self._state)
@@ -146,6 +143,18 @@ class SubscriptionWorkflow:
                 clock_offset_seconds=self._clock_offset_seconds,
             )
         )
+
+    async def _record_creation(self) -> None:
+        """Write the new subscription's record once, before anything else is decided.
+
+        An Update sent right after the start (update-with-start, or a client that starts then
+        commands at once) can take the lock before `run` does: it must act on the created
+        subscription, and `run` must not later put the creation state back over its result.
+        The creator registered the workspace (roster included) before starting us.
+        """
+        if self._initial_effects is not None:
+            initial, self._initial_effects = self._initial_effects, None
+            await self._commit(initial.state, initial)
 
     def _should_continue_as_new(self) -> bool:
         # A new billing period starts a new run: histories stay one period long.
@@ -206,6 +215,7 @@ class SubscriptionWorkflow:
         return result
 
     async def _execute_locked(self, command: Command) -> CommandResult:
+        await self._record_creation()
         now = self._now()
         usage = await usage_totals(self._state, now, self._catalog)
         try:
