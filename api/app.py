@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api.billing import router as billing_router
 from api.errors import install_error_handlers
 from api.health import router as health_router
+from api.members import router as members_router
 from api.overview import router as overview_router
 from api.state import AppState
 from api.subscriptions import router as subscriptions_router
@@ -47,5 +48,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(billing_router)
     app.include_router(overview_router)
     app.include_router(subscriptions_router)
+    app.include_router(members_router)
     app.add_exception_handler(TenureError, lambda _, error: tenure_error_response(error))
     return app

@@ -106,3 +106,21 @@ async def test_commands_for_an_unknown_workspace_are_404(api: httpx.AsyncClient)
         "/v1/workspaces/nobody/seats", json={"user": "a", "type": "pro"}, headers=_as("a")
     )
     assert (answer.status_code, answer.json()["code"]) == (404, "not_found")
+
+
+async def test_the_roster_follows_the_product(api: httpx.AsyncClient, driver: Driver) -> None:
+    ws = await _created(api, driver)
+    added = await api.post(f"/v1/workspaces/{ws}/members", json={"user": "dan"}, headers=_as("alice", "m1"))
+    assert added.status_code == 200, added.text
+    again = await api.post(f"/v1/workspaces/{ws}/members", json={"user": "dan"}, headers=_as("alice", "m1"))
+    assert again.json() == added.json()  # same key: the first result, nothing added twice
+    promoted = await api.put(
+        f"/v1/workspaces/{ws}/members/dan/role", json={"role": "admin"}, headers=_as("alice")
+    )
+    assert promoted.status_code == 200, promoted.text
+    assert (await driver.state()).members["dan"].role == "admin"
+    gone = await api.delete(f"/v1/workspaces/{ws}/members/dan", headers=_as("alice"))
+    assert gone.status_code == 200, gone.text
+    assert "dan" not in (await driver.state()).members
+    twice = await api.post(f"/v1/workspaces/{ws}/members", json={"user": "bob"}, headers=_as("alice"))
+    assert (twice.status_code, twice.json()["code"]) == (409, "member_exists")
