@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 from collections.abc import Iterator
 from typing import Annotated, Protocol
 
@@ -33,6 +32,7 @@ from api.billing_models import (
     TaxIdIn,
     TaxIdOut,
 )
+from api.headers import IdempotencyKey, request_id
 from api.state import AppState
 from billing.catalog import load_catalog
 from billing.payments import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
@@ -45,7 +45,6 @@ log = logging.getLogger("tenure.api.billing")
 router = APIRouter(
     prefix="/v1/workspaces/{workspace_id}", tags=["billing"], dependencies=[Depends(authenticated)]
 )
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
 class _Context:
@@ -180,10 +179,10 @@ async def put_billing_details(ws: Admin, body: BillingDetailsIn) -> BillingDetai
 @router.post("/payment-method/setup", summary="Start a card change (Stripe SetupIntent)")
 async def start_card_setup(ws: Admin, idempotency_key: IdempotencyKey = None) -> CardSetupOut:
     # Without a key every call is a new SetupIntent (harmless: unconfirmed ones expire).
-    request_id = idempotency_key or uuid.uuid4().hex
+    setup_request = request_id(idempotency_key)
     with _stripe_errors():
         started = await ws.details().start_card_setup(
-            StartCardSetup(workspace_id=ws.workspace_id, request_id=request_id)
+            StartCardSetup(workspace_id=ws.workspace_id, request_id=setup_request)
         )
     return CardSetupOut(setup_intent_id=started.setup_intent_id, client_secret=started.client_secret)
 
@@ -221,10 +220,11 @@ async def list_tax_ids(ws: Workspace) -> list[TaxIdOut]:
 
 @router.post("/tax-ids", summary="Add a tax id", status_code=201)
 async def add_tax_id(ws: Admin, body: TaxIdIn, idempotency_key: IdempotencyKey = None) -> TaxIdOut:
-    request_id = idempotency_key or f"{body.type}:{body.value}"
+    # Without a key, the same tax id added twice is one Stripe write.
+    tax_request = idempotency_key or f"{body.type}:{body.value}"
     with _stripe_errors():
         t = await ws.details().add_tax_id(
-            AddTaxId(workspace_id=ws.workspace_id, request_id=request_id, type=body.type, value=body.value)
+            AddTaxId(workspace_id=ws.workspace_id, request_id=tax_request, type=body.type, value=body.value)
         )
     return _tax_out(t)
 

@@ -7,21 +7,17 @@ subscription workflow's Update of the same name; ``X-Acting-User`` is recorded a
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import authenticated
+from api.headers import ActingUser, IdempotencyKey, request_id
 from api.state import AppState
 from billing import AddMember, CommandResult, RemoveMember, SetRole
 
 router = APIRouter(
     prefix="/v1/workspaces/{workspace_id}/members", tags=["members"], dependencies=[Depends(authenticated)]
 )
-ActingUser = Annotated[str, Header(alias="X-Acting-User", min_length=1, max_length=200)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 
 
 class MemberIn(BaseModel):
@@ -44,15 +40,11 @@ async def _execute(
     return await (await state.tenure()).execute(workspace_id, update, command)
 
 
-def _rid(key: str | None) -> str:
-    return key or uuid.uuid4().hex
-
-
 @router.post("", summary="A member joined the workspace")
 async def add_member(
     request: Request, workspace_id: str, body: MemberIn, actor: ActingUser, key: IdempotencyKey = None
 ) -> CommandResult:
-    command = AddMember(request_id=_rid(key), actor=actor, user=body.user, role=body.role)
+    command = AddMember(request_id=request_id(key), actor=actor, user=body.user, role=body.role)
     return await _execute(request, workspace_id, "add_member", command)
 
 
@@ -65,7 +57,7 @@ async def set_role(
     actor: ActingUser,
     key: IdempotencyKey = None,
 ) -> CommandResult:
-    command = SetRole(request_id=_rid(key), actor=actor, user=user, role=body.role)
+    command = SetRole(request_id=request_id(key), actor=actor, user=user, role=body.role)
     return await _execute(request, workspace_id, "set_role", command)
 
 
@@ -73,5 +65,5 @@ async def set_role(
 async def remove_member(
     request: Request, workspace_id: str, user: str, actor: ActingUser, key: IdempotencyKey = None
 ) -> CommandResult:
-    command = RemoveMember(request_id=_rid(key), actor=actor, user=user)
+    command = RemoveMember(request_id=request_id(key), actor=actor, user=user)
     return await _execute(request, workspace_id, "remove_member", command)

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from activities.workspace import WorkspaceActivities
 from api.auth import authenticated
 from api.errors import domain_status, error_body
+from api.headers import ActingUser, IdempotencyKey, request_id
 from api.state import AppState
 from billing import (
     AssignSeat,
@@ -42,8 +43,6 @@ from db import invoice_repo
 from db.engine import session_factory
 
 router = APIRouter(prefix="/v1/workspaces", tags=["subscriptions"], dependencies=[Depends(authenticated)])
-ActingUser = Annotated[str, Header(alias="X-Acting-User", min_length=1, max_length=64)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 
 
 class _Body(BaseModel):
@@ -111,10 +110,6 @@ async def _send(request: Request, workspace_id: str, update: str, command: Comma
     return await client.execute(workspace_id, update, command)
 
 
-def _rid(key: str | None) -> str:
-    return key or uuid.uuid4().hex
-
-
 @router.put(
     "/{workspace_id}/plan",
     summary="Choose a plan: during a trial the plan billing starts with; "
@@ -123,7 +118,7 @@ def _rid(key: str | None) -> str:
 async def set_plan(
     request: Request, workspace_id: str, body: PlanIn, actor: ActingUser, key: IdempotencyKey = None
 ) -> CommandResult:
-    command = SelectPlan(request_id=_rid(key), actor=actor, plan=body.plan)
+    command = SelectPlan(request_id=request_id(key), actor=actor, plan=body.plan)
     return await _send(request, workspace_id, "select_plan", command)
 
 
@@ -132,7 +127,7 @@ async def assign_seat(
     request: Request, workspace_id: str, body: SeatIn, actor: ActingUser, key: IdempotencyKey = None
 ) -> CommandResult:
     command = AssignSeat(
-        request_id=_rid(key), actor=actor, user=body.user, seat_type=body.type, cycle=body.cycle
+        request_id=request_id(key), actor=actor, user=body.user, seat_type=body.type, cycle=body.cycle
     )
     return await _send(request, workspace_id, "assign_seat", command)
 
@@ -146,7 +141,7 @@ async def change_seat(
     actor: ActingUser,
     key: IdempotencyKey = None,
 ) -> CommandResult:
-    command = ChangeSeat(request_id=_rid(key), actor=actor, user=user, seat_type=body.type)
+    command = ChangeSeat(request_id=request_id(key), actor=actor, user=user, seat_type=body.type)
     return await _send(request, workspace_id, "change_seat", command)
 
 
@@ -155,7 +150,10 @@ async def unassign_seat(
     request: Request, workspace_id: str, user: str, actor: ActingUser, key: IdempotencyKey = None
 ) -> CommandResult:
     return await _send(
-        request, workspace_id, "unassign_seat", UnassignSeat(request_id=_rid(key), actor=actor, user=user)
+        request,
+        workspace_id,
+        "unassign_seat",
+        UnassignSeat(request_id=request_id(key), actor=actor, user=user),
     )
 
 
@@ -164,7 +162,7 @@ async def cancel(
     request: Request, workspace_id: str, body: CancelIn, actor: ActingUser, key: IdempotencyKey = None
 ) -> CommandResult:
     return await _send(
-        request, workspace_id, "cancel", Cancel(request_id=_rid(key), actor=actor, reason=body.reason)
+        request, workspace_id, "cancel", Cancel(request_id=request_id(key), actor=actor, reason=body.reason)
     )
 
 
@@ -172,7 +170,9 @@ async def cancel(
 async def reactivate(
     request: Request, workspace_id: str, actor: ActingUser, key: IdempotencyKey = None
 ) -> CommandResult:
-    return await _send(request, workspace_id, "reactivate", Reactivate(request_id=_rid(key), actor=actor))
+    return await _send(
+        request, workspace_id, "reactivate", Reactivate(request_id=request_id(key), actor=actor)
+    )
 
 
 @router.post(
@@ -181,7 +181,7 @@ async def reactivate(
 async def delete_workspace(
     request: Request, workspace_id: str, body: DeleteIn, actor: ActingUser, key: IdempotencyKey = None
 ) -> CommandResult:
-    command = DeleteWorkspaceCommand(request_id=_rid(key), actor=actor, confirm=body.confirm)
+    command = DeleteWorkspaceCommand(request_id=request_id(key), actor=actor, confirm=body.confirm)
     return await _send(request, workspace_id, "delete_workspace", command)
 
 
