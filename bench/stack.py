@@ -7,6 +7,7 @@ Everything lives in one temporary directory on free ports and is stopped by pid 
 from __future__ import annotations
 
 import collections
+import os
 import sys
 import threading
 import time
@@ -37,6 +38,7 @@ class WorkerProcess:
     """`python -m bench._worker` as a child: ready signal, RSS, orderly stop."""
 
     argv: list[str]
+    env: dict[str, str] | None = None  # the child's whole environment; None: inherit ours
     _lines: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=40))
     _ready: threading.Event = field(default_factory=threading.Event)
     _child: ChildProcess | None = None
@@ -48,7 +50,7 @@ class WorkerProcess:
 
     def start(self, timeout: float = 120.0) -> None:
         """Start the worker and wait until it polls."""
-        self._child = ChildProcess("worker", self.argv, self._sink)
+        self._child = ChildProcess("worker", self.argv, self._sink, env=self.env)
         self._child.start()
         deadline = time.monotonic() + timeout
         while not self._ready.wait(0.2):
@@ -78,6 +80,7 @@ class StripeEmulatorProcess:
     """
 
     port: int = field(default_factory=free_port)
+    extra_args: list[str] = field(default_factory=list)  # e.g. ["--rate-limit", "100"]
     _lines: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=40))
     _child: ChildProcess | None = None
 
@@ -93,7 +96,9 @@ class StripeEmulatorProcess:
         """Start the emulator and wait until its health endpoint answers."""
         argv = [sys.executable, "-m", "devstack.stripe_emulator", "--host", "127.0.0.1"]
         self._child = ChildProcess(
-            "stripe", [*argv, "--port", str(self.port), "--log-level", "warning"], self._sink
+            "stripe",
+            [*argv, "--port", str(self.port), "--log-level", "warning", *self.extra_args],
+            self._sink,
         )
         self._child.start()
         deadline = time.monotonic() + timeout
@@ -119,10 +124,20 @@ class StripeEmulatorProcess:
 class Stack:
     """PostgreSQL + Temporal dev server + Stripe emulator (+ the worker once `start_worker` is called)."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(
+        self, tmp: Path, emulator_args: list[str] | None = None, worker_env: dict[str, str] | None = None
+    ) -> None:
+        """Prepare (not start) the servers.
+
+        Args:
+            tmp: directory for PostgreSQL's and Temporal's files.
+            emulator_args: extra command-line arguments of the Stripe emulator.
+            worker_env: variables added to the worker child's environment (e.g. its settings).
+        """
         self.postgres = EmbeddedPostgres(tmp / "pg", free_port(), _quiet)
         self.temporal = TemporalDevServer(tmp / "temporal", free_port(), None, _quiet)
-        self.stripe = StripeEmulatorProcess()
+        self.stripe = StripeEmulatorProcess(extra_args=list(emulator_args or []))
+        self.worker_env = dict(worker_env or {})
         self.worker: WorkerProcess | None = None
 
     def start(self) -> None:
@@ -150,7 +165,8 @@ class Stack:
             "--max-cached-workflows",
             str(max_cached),
         ]
-        self.worker = WorkerProcess(argv)
+        env = {**os.environ, **self.worker_env} if self.worker_env else None
+        self.worker = WorkerProcess(argv, env)
         self.worker.start()
         return self.worker
 
