@@ -71,7 +71,7 @@ async def _notify(state: AppState, event_id: str, event_type: str, number: str) 
     status, error = "applied", None
     try:
         client = await state.temporal()
-        handle = client.get_workflow_handle_for(InvoiceWorkflow.run, invoice_workflow_id(number))
+        handle = client.get_workflow_handle(invoice_workflow_id(number))
         await handle.signal(InvoiceWorkflow.stripe_notice, StripeNotice(event_id=event_id, type=event_type))
     except RPCError as failure:
         # No such workflow (an invoice we did not post, or already settled): keep the event.
