@@ -29,16 +29,11 @@ import argparse
 import asyncio
 import collections
 import functools
-import json
-import os
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -52,7 +47,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from activities.workspace import WorkspaceActivities
 from bench.load import bounded
 from bench.payments import STRIPE_API_KEY, Cards, stripe_queue
-from bench.stack import Stack, log
+from bench.stack import Stack, log, run_on_stack
 from billing import (
     AssignSeat,
     BillingState,
@@ -389,27 +384,15 @@ def main() -> None:
         "--emulator-rate-limit", type=float, default=100.0, help="the emulator's /v1 requests per second"
     )
     args = parser.parse_args()
-    # Temporal's core logs warnings straight to file descriptor 1: keep stdout for the result.
-    sys.stdout.flush()
-    result_out = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        with tempfile.TemporaryDirectory(prefix="tenure-storm-") as tmp:
-            stack = Stack(
-                Path(tmp),
-                emulator_args=["--rate-limit", f"{args.emulator_rate_limit:g}"],
-                worker_env={"TENURE_STRIPE_ACTIVITIES_PER_SECOND": f"{args.rate:g}"},
-            )
-            try:
-                stack.start()
-                result = asyncio.run(bench(args.subscriptions, args.rate, args.emulator_rate_limit, stack))
-            finally:
-                stack.stop()
-    finally:
-        sys.stdout.flush()
-        os.dup2(result_out, 1)
-        os.close(result_out)
-    print(json.dumps(result), flush=True)
+    run_on_stack(
+        "tenure-storm-",
+        lambda tmp: Stack(
+            tmp,
+            emulator_args=["--rate-limit", f"{args.emulator_rate_limit:g}"],
+            worker_env={"TENURE_STRIPE_ACTIVITIES_PER_SECOND": f"{args.rate:g}"},
+        ),
+        lambda stack: bench(args.subscriptions, args.rate, args.emulator_rate_limit, stack),
+    )
 
 
 if __name__ == "__main__":

@@ -29,17 +29,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import json
-import os
 import random
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -51,7 +46,7 @@ from bench.ceiling import BareEntityWorkflow
 from bench.load import PhaseResult, bounded, closed_loop
 from bench.payments import Cards, stripe_queue
 from bench.periods import PERIODS, PeriodFigures, measure_periods
-from bench.stack import Stack, WorkerProcess, log
+from bench.stack import Stack, WorkerProcess, log, run_on_stack
 from billing import AssignSeat, Catalog, Member, UnassignSeat, load_catalog, seats_held
 from billing.records import WorkspaceSetup
 from billing.workspace import Member as WorkspaceMember
@@ -332,23 +327,9 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
-    # Temporal's core logs warnings straight to file descriptor 1: keep stdout for the result.
-    sys.stdout.flush()
-    result_out = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        with tempfile.TemporaryDirectory(prefix="tenure-bench-") as tmp:
-            stack = Stack(Path(tmp))
-            try:
-                stack.start()
-                result = asyncio.run(bench(args.subscriptions, args.callers, args.seconds, stack))
-            finally:
-                stack.stop()
-    finally:
-        sys.stdout.flush()
-        os.dup2(result_out, 1)
-        os.close(result_out)
-    print(json.dumps(result), flush=True)
+    run_on_stack(
+        "tenure-bench-", Stack, lambda stack: bench(args.subscriptions, args.callers, args.seconds, stack)
+    )
 
 
 if __name__ == "__main__":

@@ -6,13 +6,18 @@ Everything lives in one temporary directory on free ports and is stopped by pid 
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import json
 import os
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -177,3 +182,31 @@ class Stack:
         self.stripe.stop()
         self.temporal.stop()
         self.postgres.stop()
+
+
+def run_on_stack(
+    prefix: str,
+    build: Callable[[Path], Stack],
+    measure: Callable[[Stack], Coroutine[Any, Any, dict[str, Any]]],
+) -> None:
+    """Start a stack in a temporary directory, run ``measure`` on it, stop it, print the JSON.
+
+    Temporal's core logs warnings straight to file descriptor 1: while the benchmark runs,
+    fd 1 points at stderr, so stdout carries only the result line.
+    """
+    sys.stdout.flush()
+    result_out = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            stack = build(Path(tmp))
+            try:
+                stack.start()
+                result: dict[str, Any] = asyncio.run(measure(stack))
+            finally:
+                stack.stop()
+    finally:
+        sys.stdout.flush()
+        os.dup2(result_out, 1)
+        os.close(result_out)
+    print(json.dumps(result), flush=True)
