@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.billing import router as billing_router
+from api.entities import router as entities_router
 from api.errors import install_error_handlers
 from api.health import router as health_router
 from api.members import router as members_router
@@ -15,6 +16,7 @@ from api.overview import router as overview_router
 from api.state import AppState
 from api.subscriptions import router as subscriptions_router
 from api.subscriptions import tenure_error_response
+from api.support import router as support_router
 from api.webhooks import router as webhook_router
 from client import TenureError
 from config.settings import Settings
@@ -49,5 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(overview_router)
     app.include_router(subscriptions_router)
     app.include_router(members_router)
+    app.include_router(entities_router)
+    app.include_router(support_router)
     app.add_exception_handler(TenureError, lambda _, error: tenure_error_response(error))
     return app

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import Iterator
 from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -32,11 +33,12 @@ from api.billing_models import (
     TaxIdIn,
     TaxIdOut,
 )
-from api.headers import IdempotencyKey, request_id
+from api.headers import ActingUser, IdempotencyKey, request_id
 from api.state import AppState
 from billing.catalog import load_catalog
 from billing.payments import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
 from db import invoice_repo as repo
+from db.audit import JsonObject, write_audit
 from db.engine import session_factory
 from db.workspace_models import MemberRow
 from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
@@ -52,6 +54,21 @@ class _Context:
         self.state: AppState = request.app.state.tenure
         self.workspace_id = workspace_id
         self.sessions = session_factory(self.state.engine)
+        self.actor: str | None = None  # set by `_billing_admin` for changes
+
+    async def audit(self, action: str, before: JsonObject | None, after: JsonObject | None) -> None:
+        """The change's audit row (after Stripe accepted it: a refusal changed nothing)."""
+        assert self.actor is not None, "changes go through _billing_admin"
+        async with self.sessions.begin() as session:
+            await write_audit(
+                session,
+                workspace_id=self.workspace_id,
+                request_id=uuid.uuid4().hex,
+                actor=self.actor,
+                action=action,
+                before=before,
+                after=after,
+            )
 
     def details(self) -> BillingDetailsActivities:
         if self.state.gateway is None:
@@ -70,15 +87,14 @@ async def _workspace(request: Request, workspace_id: str) -> _Context:
 Workspace = Annotated[_Context, Depends(_workspace)]
 
 
-async def _billing_admin(
-    ws: Workspace, actor: Annotated[str, Header(alias="X-Acting-User", min_length=1, max_length=200)]
-) -> _Context:
+async def _billing_admin(ws: Workspace, actor: ActingUser) -> _Context:
     """Billing changes need the acting member to hold a billing admin role (SPEC §2)."""
     async with ws.sessions() as session:
         member = await session.get(MemberRow, (ws.workspace_id, actor))
     admin_roles = load_catalog(ws.state.settings.catalog).roles.billing_admin
     if member is None or member.status != "active" or member.role not in admin_roles:
         raise HTTPException(403, f"{actor!r} is not an organization admin of {ws.workspace_id!r}")
+    ws.actor = actor
     return ws
 
 
@@ -171,9 +187,18 @@ async def get_billing_details(ws: Workspace) -> BillingDetailsOut:
 @router.put("/billing-details", summary="Set the billing contact and company")
 async def put_billing_details(ws: Admin, body: BillingDetailsIn) -> BillingDetailsOut:
     details = BillingDetails(workspace_id=ws.workspace_id, **body.model_dump())
+    before = await get_billing_details(ws)
     with _stripe_errors():
         await ws.details().save_billing_details(details)
-    return await get_billing_details(ws)
+    after = await get_billing_details(ws)
+    await ws.audit("set_billing_details", _contact(before), _contact(after))
+    return after
+
+
+def _contact(details: BillingDetailsOut) -> JsonObject:
+    return details.model_dump(
+        mode="json", include={"billing_email", "company_name", "purchasing_as_business", "country"}
+    )
 
 
 @router.post("/payment-method/setup", summary="Start a card change (Stripe SetupIntent)")
@@ -189,12 +214,19 @@ async def start_card_setup(ws: Admin, idempotency_key: IdempotencyKey = None) ->
 
 @router.post("/payment-method", summary="Finish a card change: the confirmed card becomes the default")
 async def finish_card_setup(ws: Admin, body: CardSetupDone) -> CardOut:
+    before = (await get_billing_details(ws)).card
     with _stripe_errors():
         card = await ws.details().finish_card_setup(
             FinishCardSetup(workspace_id=ws.workspace_id, setup_intent_id=body.setup_intent_id)
         )
+    out = CardOut(brand=card.brand, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year)
+    await ws.audit("set_payment_method", _json(before), _json(out))
     await _retry_open_invoices(ws)
-    return CardOut(brand=card.brand, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year)
+    return out
+
+
+def _json(card: CardOut | None) -> JsonObject | None:
+    return None if card is None else card.model_dump(mode="json")
 
 
 async def _retry_open_invoices(ws: _Context) -> None:
@@ -226,10 +258,13 @@ async def add_tax_id(ws: Admin, body: TaxIdIn, idempotency_key: IdempotencyKey =
         t = await ws.details().add_tax_id(
             AddTaxId(workspace_id=ws.workspace_id, request_id=tax_request, type=body.type, value=body.value)
         )
-    return _tax_out(t)
+    out = _tax_out(t)
+    await ws.audit("add_tax_id", None, out.model_dump(mode="json"))
+    return out
 
 
 @router.delete("/tax-ids/{tax_id}", summary="Remove a tax id", status_code=204)
 async def remove_tax_id(ws: Admin, tax_id: str) -> None:
     with _stripe_errors():
         await ws.details().remove_tax_id(RemoveTaxId(workspace_id=ws.workspace_id, stripe_tax_id=tax_id))
+    await ws.audit("remove_tax_id", {"id": tax_id}, None)

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from activities.records import WORKSPACE_DELETED, WORKSPACE_NOT_FOUND
 from billing import errors as codes
 from billing.errors import DomainError
 
@@ -24,6 +25,9 @@ _STATUS_BY_CODE: dict[str, int] = {
     codes.MEMBER_EXISTS: 409,
     codes.FORBIDDEN: 403,
     "not_found": 404,
+    "invoice_not_open": 409,
+    WORKSPACE_NOT_FOUND: 404,
+    WORKSPACE_DELETED: 409,
 }
 
 

@@ -17,15 +17,14 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.service import RPCError
 
 from billing.overview import Overview
 from cli.errors import REJECTED, USAGE, fail, friendly_errors, load_settings
 from cli.listing import list_subscriptions
 from client import TenureClient, TenureError
 from db import invoice_repo
+from db.audit import audit_void
 from db.engine import async_engine, session_factory
-from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
 
 console = Console()
 T = TypeVar("T")
@@ -145,16 +144,10 @@ def void(
     """Void an invoice that is still being collected (it will not be charged)."""
     login = _staff(staff)
 
-    async def work(client: TenureClient, _: AsyncEngine) -> str:
-        handle = client.temporal.get_workflow_handle(invoice_workflow_id(invoice))
-        try:
-            await handle.signal(InvoiceWorkflow.void)
-            result: str = await asyncio.wait_for(handle.result(), timeout=60)
-        except RPCError as error:
-            raise TenureError(
-                "invoice_not_open", f"invoice {invoice} is not being collected: {error.message}"
-            ) from None
-        return result
+    async def work(client: TenureClient, engine: AsyncEngine) -> str:
+        outcome = await client.void_invoice(invoice)
+        await audit_void(engine, invoice, f"staff:{login}", outcome)
+        return outcome
 
     outcome = _run(work)
     if outcome != "void":  # paid before the void arrived: the money was collected

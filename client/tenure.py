@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -34,12 +35,14 @@ from billing import (
     Preview,
     Reactivate,
     SelectPlan,
+    SetContract,
     UnassignSeat,
 )
 from billing.overview import Overview
 from billing.state import BillingState
 from config.settings import Settings
 from config.temporal import connect
+from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
 from workflows.messages import CancellationRequest, PreviewRequest, SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
 
@@ -181,6 +184,28 @@ class TenureClient:
         """Support staff: extend the trial by ``days``."""
         command = ExtendTrial(request_id=_request_id(request_id), actor=f"staff:{staff}", days=days)
         return await self.execute(workspace_id, "extend_trial", command)
+
+    async def set_contract(self, workspace_id: str, contract: SetContract) -> CommandResult:
+        """Support staff: set a sales contract (``contract.actor`` must be ``staff:<login>``)."""
+        return await self.execute(workspace_id, "set_contract", contract)
+
+    async def void_invoice(self, number: str, *, timeout_s: float = 60) -> str:
+        """Support staff: void an invoice still being collected; its final status.
+
+        "void" unless the invoice was paid before the void arrived (the money was collected).
+
+        Raises:
+            TenureError: ``invoice_not_open`` when no collection of ``number`` is running.
+        """
+        handle = self.temporal.get_workflow_handle(invoice_workflow_id(number))
+        try:
+            await handle.signal(InvoiceWorkflow.void)
+            result: str = await asyncio.wait_for(handle.result(), timeout=timeout_s)
+        except RPCError as error:
+            raise TenureError(
+                "invoice_not_open", f"invoice {number} is not being collected: {error.message}"
+            ) from None
+        return result
 
     async def request_cancellation(
         self, workspace_id: str, *, reason: str, staff: str, request_id: str | None = None

@@ -3,9 +3,11 @@ the Stripe emulator behind the Stripe activities."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from unittest.mock import patch
 
 import httpx
@@ -22,7 +24,7 @@ from config.settings import Settings
 from db.engine import session_factory
 from db.tokens import issue
 from devstack.postgres import EmbeddedPostgres
-from devstack.stripe_emulator.server import EmulatorServer
+from devstack.stripe_emulator.server import BackgroundServer, EmulatorServer
 from tests.workflows.driver import Driver
 from tests.workflows.payments import API_KEY, Payments
 from worker.composition import WORKFLOWS, activities, stripe_activities, workflow_runner
@@ -39,6 +41,15 @@ def emulator() -> Iterator[EmulatorServer]:
 def payments(emulator: EmulatorServer, migrated_engine: AsyncEngine) -> Payments:
     """Cards and charges through the emulator."""
     return Payments(emulator.url, migrated_engine)
+
+
+@dataclass(frozen=True)
+class ApiServer:
+    """Where the test API listens and the tokens it accepts."""
+
+    url: str
+    service_token: str
+    staff_token: str
 
 
 def stripe_queue(task_queue: str) -> str:
@@ -71,10 +82,11 @@ async def task_queue(
 
 
 @pytest.fixture
-async def api(
+async def api_server(
     postgres: EmbeddedPostgres, time_skipping: WorkflowEnvironment, driver: Driver
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The HTTP API on the test stack (the driver's task queues), with a fresh service token."""
+) -> AsyncIterator[ApiServer]:
+    """The HTTP API served by uvicorn on 127.0.0.1 (real HTTP) on the test stack and the
+    driver's task queues, with a fresh service token and a fresh staff token."""
     settings = Settings(
         database_url=postgres.url,
         temporal_address=time_skipping.client.service_client.config.target_host,
@@ -84,15 +96,23 @@ async def api(
         stripe_api_base=driver.payments.url,
     )
     async with session_factory(driver.engine)() as session:
-        token = await session.run_sync(lambda s: issue(s, "workflow tests", "service"))
+        service = await session.run_sync(lambda s: issue(s, "workflow tests", "service"))
+        staff = await session.run_sync(lambda s: issue(s, "support desk", "staff"))
         await session.commit()
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        headers = {"Authorization": f"Bearer {token.secret}"}
-        base = "http://tenure.test"
-        async with httpx.AsyncClient(transport=transport, base_url=base, headers=headers) as client:
-            yield client
+    server = BackgroundServer(create_app(settings))
+    await asyncio.to_thread(server.start)
+    try:
+        yield ApiServer(server.url, service.secret, staff.secret)
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+@pytest.fixture
+async def api(api_server: ApiServer) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `api_server` presenting the service token."""
+    headers = {"Authorization": f"Bearer {api_server.service_token}"}
+    async with httpx.AsyncClient(base_url=api_server.url, headers=headers, timeout=60) as client:
+        yield client
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The billing endpoints against the real stack: PostgreSQL, Temporal (time-skipping), the
-Stripe emulator, the worker; HTTP through the ASGI app."""
+Stripe emulator, the worker; real HTTP to the API on uvicorn."""
 
 from __future__ import annotations
 

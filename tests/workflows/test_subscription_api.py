@@ -3,40 +3,14 @@ user's role checked, idempotency keys, previews, refusals that change nothing.""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.workflows.driver import Driver
-from workflows.messages import workflow_id
-from workflows.subscription import SubscriptionWorkflow
-
-
-async def _created(api: httpx.AsyncClient, driver: Driver) -> str:
-    ws = f"http-{uuid.uuid4().hex[:8]}"
-    setup = {
-        "workspace_id": ws,
-        "billing_contact_email": "billing@acme.test",
-        "members": [
-            {"user_id": "alice", "role": "admin", "role_granted_at": "2026-01-05T00:00:00Z"},
-            {"user_id": "bob", "role": "member", "role_granted_at": "2026-02-01T00:00:00Z"},
-        ],
-    }
-    first = await api.post("/v1/workspaces", json=setup)
-    assert (first.status_code, first.json()) == (200, {"workspace_id": ws, "created": True}), first.text
-    again = await api.post("/v1/workspaces", json=setup)
-    assert again.json() == {"workspace_id": ws, "created": False}
-    # The driver's fixture terminates what it knows of when the test ends.
-    driver.workspace_id = ws
-    driver.handle = driver.env.client.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(ws))
-    await driver.payments.give_card(ws)
-    return ws
-
-
-def _as(user: str, key: str | None = None) -> dict[str, str]:
-    return {"X-Acting-User": user} | ({"Idempotency-Key": key} if key else {})
+from tests.workflows.http import as_user as _as
+from tests.workflows.http import created as _created
 
 
 async def test_an_admin_runs_the_subscription_through_the_api(api: httpx.AsyncClient, driver: Driver) -> None:

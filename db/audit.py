@@ -1,0 +1,73 @@
+"""Audit rows for changes made outside the workflow (entities, billing details, cards, tax ids, voids).
+
+Subscription commands are audited by the workflow's decision record; these changes never go
+through the workflow, so the endpoint writes the row in the same transaction as the change
+(or, for Stripe-backed changes, right after Stripe accepted it). ``request_id`` is unique
+per workspace: a retried request with the same ``Idempotency-Key`` is audited once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import JsonValue
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from db.engine import session_factory
+from db.invoice_models import InvoiceRow
+from db.models import ApiToken
+from db.records_repo import insert_audit
+
+JsonObject = dict[str, JsonValue]
+
+
+def actor_of(token: ApiToken, acting_user: str | None) -> str:
+    """The person acting, or the calling service when no person is named."""
+    return acting_user or f"service:{token.name}"
+
+
+async def write_audit(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    request_id: str,
+    actor: str,
+    action: str,
+    before: JsonObject | None,
+    after: JsonObject | None,
+    reason: str | None = None,
+) -> None:
+    """Append one audit row (once per ``request_id``)."""
+    await insert_audit(
+        session,
+        {
+            "workspace_id": workspace_id,
+            "request_id": request_id,
+            "at": datetime.now(UTC),
+            "actor": actor,
+            "action": action,
+            "reason": reason,
+            "before": before,
+            "after": after,
+        },
+    )
+
+
+async def audit_void(
+    engine: AsyncEngine, number: str, actor: str, outcome: str, reason: str | None = None
+) -> None:
+    """Audit a staff void of invoice ``number`` under its workspace (once per invoice)."""
+    async with session_factory(engine).begin() as session:
+        invoice = await session.get(InvoiceRow, number)
+        if invoice is None:  # voided before it was ever persisted: nothing to attach it to
+            return
+        await write_audit(
+            session,
+            workspace_id=invoice.workspace_id,
+            request_id=f"void:{number}",
+            actor=actor,
+            action="void_invoice",
+            before=None,
+            after={"invoice": number, "status": outcome},
+            reason=reason,
+        )

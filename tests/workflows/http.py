@@ -1,0 +1,38 @@
+"""Helpers of the HTTP API tests: a workspace created through the API, acting-user headers."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from tests.workflows.driver import Driver
+from workflows.messages import workflow_id
+from workflows.subscription import SubscriptionWorkflow
+
+
+async def created(api: httpx.AsyncClient, driver: Driver) -> str:
+    """A fresh workspace (admin alice, member bob, a card) created twice through the API."""
+    ws = f"http-{uuid.uuid4().hex[:8]}"
+    setup = {
+        "workspace_id": ws,
+        "billing_contact_email": "billing@acme.test",
+        "members": [
+            {"user_id": "alice", "role": "admin", "role_granted_at": "2026-01-05T00:00:00Z"},
+            {"user_id": "bob", "role": "member", "role_granted_at": "2026-02-01T00:00:00Z"},
+        ],
+    }
+    first = await api.post("/v1/workspaces", json=setup)
+    assert (first.status_code, first.json()) == (200, {"workspace_id": ws, "created": True}), first.text
+    again = await api.post("/v1/workspaces", json=setup)
+    assert again.json() == {"workspace_id": ws, "created": False}
+    # The driver's fixture terminates what it knows of when the test ends.
+    driver.workspace_id = ws
+    driver.handle = driver.env.client.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(ws))
+    await driver.payments.give_card(ws)
+    return ws
+
+
+def as_user(user: str, key: str | None = None) -> dict[str, str]:
+    """Headers naming the acting user (and an idempotency key)."""
+    return {"X-Acting-User": user} | ({"Idempotency-Key": key} if key else {})
