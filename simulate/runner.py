@@ -1,0 +1,359 @@
+"""Run a checked scenario on a stack: real workers, real workflows, real activities (SPEC §7).
+
+The workers are composed exactly as the production worker composes them
+(`worker.main.build_workers`). The workspace is registered and given its test card the
+way the product does it, the subscription starts at the scenario's ``start``, and each
+step is sent at its instant as the Update (or, for usage and cards, the write) that
+production would receive. A step the engine refuses is recorded under ``rejected`` and
+the run goes on. At ``end`` the report is read from the database and the workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import stripe
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
+from temporalio.service import RPCError
+
+from activities.stripe_gateway import StripeGateway, stripe_client
+from activities.workspace import WorkspaceActivities
+from billing import (
+    AddMember,
+    AssignSeat,
+    Cancel,
+    ChangePlan,
+    ChangeSeat,
+    Command,
+    DeleteWorkspaceCommand,
+    Reactivate,
+    SelectPlan,
+    SetContract,
+    SetRole,
+    StartTrial,
+    UnassignSeat,
+)
+from billing.periods import add_months
+from billing.records import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
+from billing.state import BillingState, Member
+from billing.usage import parse_event
+from billing.workspace import Agent
+from billing.workspace import Member as WorkspaceMember
+from client.tenure import TenureClient, TenureError
+from config.settings import Settings
+from db import usage_repo
+from db.engine import session_factory
+from devstack.test_cards import give_test_card
+from simulate import report
+from simulate.clock import SimulatedClock
+from simulate.scenario import LoadedScenario, Step
+from simulate.stack import Progress, Stack, no_progress, private_stack
+from worker.main import build_workers
+from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
+from workflows.messages import SubscriptionStart, workflow_id
+from workflows.subscription import SubscriptionWorkflow
+
+STRIPE_KEY = "sk_test_tenure_simulate"
+STAFF = "staff:simulate"
+CARDS = {"ok": "pm_card_visa", "declined": "pm_card_chargeCustomerFail"}
+# Wall-clock bound for the engine to finish what an instant started (collection included).
+SETTLE_TIMEOUT_S = 60.0
+
+
+class SimulationError(RuntimeError):
+    """The run could not go on (not a refused step: those are reported)."""
+
+
+@dataclass
+class Run:
+    """One scenario on one stack."""
+
+    loaded: LoadedScenario
+    stack: Stack
+    progress: Progress = no_progress
+    workspace_id: str = ""
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        scenario_id = self.loaded.scenario.workspace.id
+        # On a shared stack (tests, benchmarks) earlier runs may have used the id: the run
+        # works under a suffixed id and the report speaks of the scenario's own id.
+        self.workspace_id = scenario_id if self.stack.private else f"{scenario_id}-{uuid.uuid4().hex[:8]}"
+        self.queue = f"simulate-{uuid.uuid4().hex[:12]}"
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.stack.engine)
+        self.gateway = StripeGateway(stripe_client(STRIPE_KEY, self.stack.stripe_url, timeout_s=10))
+        self.browser = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": self.stack.stripe_url})
+        self.clock = SimulatedClock(self.stack.env)
+        self.client = TenureClient(self.stack.env.client, self.queue, f"{self.queue}-stripe")
+        self.handle: WorkflowHandle[SubscriptionWorkflow, str] = (
+            self.stack.env.client.get_workflow_handle_for(
+                SubscriptionWorkflow.run, workflow_id(self.workspace_id)
+            )
+        )
+
+    def _settings(self) -> Settings:
+        return Settings(
+            task_queue=self.queue,
+            stripe_task_queue=f"{self.queue}-stripe",
+            stripe_api_key=SecretStr(STRIPE_KEY),
+            stripe_api_base=self.stack.stripe_url,
+        )
+
+    async def execute(self) -> dict[str, Any]:
+        """Run every step, advance to ``end`` and return the report (SPEC §7)."""
+        main, payments = build_workers(
+            self.stack.env.client, self._settings(), self.stack.engine, self.gateway
+        )
+        async with main, payments:
+            try:
+                await self._start()
+                scenario = self.loaded.scenario
+                for index, step in enumerate(scenario.steps):
+                    await self.clock.advance_to(step.at)
+                    await self.settle()
+                    self.progress(f"{step.at:%Y-%m-%d %H:%M} {step.verb}")
+                    await self._step(index, step)
+                    await self.settle()
+                self.progress(f"advancing to {scenario.end:%Y-%m-%d %H:%M}")
+                await self.clock.advance_to(scenario.end)
+                await self.settle()
+                return await report.build(self)
+            finally:
+                await self._terminate()
+
+    # --- setup -----------------------------------------------------------------------
+
+    def setup(self) -> WorkspaceSetup:
+        """The workspace as the scenario describes it."""
+        spec, start = self.loaded.scenario.workspace, self.loaded.scenario.start
+        return WorkspaceSetup(
+            workspace_id=self.workspace_id,
+            billing_contact_email=spec.billing_contact_email or f"billing@{spec.id}.test",
+            spaces=spec.spaces,
+            members=[
+                WorkspaceMember(
+                    user_id=m.user, role=m.role, role_granted_at=m.role_granted_at or start, email=m.email
+                )
+                for m in spec.members
+            ],
+            connections=[
+                ConnectionSetup(
+                    id=c.id,
+                    kind=c.kind,
+                    documents=[DocumentSetup(id=f"{c.id}-synced", bytes=c.bytes)] if c.bytes else [],
+                )
+                for c in spec.connection_specs()
+            ],
+            data_sources=[DataSourceSetup(id=d.id, bytes=d.bytes) for d in spec.data_sources],
+            agents=[Agent(id=a) for a in spec.agents],
+            slack_bot=spec.slack_bot,
+        )
+
+    async def _start(self) -> None:
+        scenario = self.loaded.scenario
+        setup = self.setup()
+        await WorkspaceActivities(self.sessions).register_workspace(setup)
+        if scenario.workspace.card != "none":
+            await self._give_card(scenario.workspace.card)
+        await self.clock.start_at(scenario.start)
+        members = {
+            m.user_id: Member(role=m.role, role_granted_at=m.role_granted_at or scenario.start)
+            for m in setup.members
+        }
+        self.progress(f"{scenario.start:%Y-%m-%d %H:%M} subscription started ({self.loaded.catalog.name})")
+        await self.stack.env.client.start_workflow(
+            SubscriptionWorkflow.run,
+            SubscriptionStart(
+                workspace_id=self.workspace_id,
+                catalog=self.loaded.catalog,
+                members=members,
+                stripe_task_queue=f"{self.queue}-stripe",
+                clock_offset_seconds=self.clock.offset,
+            ),
+            id=workflow_id(self.workspace_id),
+            task_queue=self.queue,
+        )
+        await self.settle()
+
+    async def _give_card(self, card: str) -> None:
+        await give_test_card(self.sessions, self.gateway, self.browser, self.workspace_id, CARDS[card])
+
+    # --- steps -------------------------------------------------------------------------
+
+    def admin(self) -> str:
+        """The acting member of billing changes: the earliest-granted billing admin."""
+        scenario = self.loaded.scenario
+        admins = [m for m in scenario.workspace.members if m.role in self.loaded.catalog.roles.billing_admin]
+        earliest = min(admins, key=lambda m: (m.role_granted_at or scenario.start, m.user))
+        return earliest.user
+
+    def _actor(self, step: Step) -> str:
+        if step.actor == "staff":
+            return STAFF
+        return step.actor or self.admin()
+
+    async def _step(self, index: int, step: Step) -> None:
+        if step.usage is not None:
+            await self._usage(index)
+            return
+        if step.payment_method is not None:
+            await self._give_card(step.payment_method.card)
+            await self._retry_open_invoices()
+            return
+        command = self.command(index, step)
+        try:
+            await self.client.execute(self.workspace_id, step.verb, command)
+        except TenureError as refused:
+            self.rejected.append(
+                {
+                    "at": step.at,
+                    "step": step.verb,
+                    "line": self.loaded.step_lines[index],
+                    "error": refused.code,
+                    "message": refused.message,
+                }
+            )
+
+    def command(self, index: int, step: Step) -> Command:
+        """The command a step sends (request ids follow the step numbers: reruns match)."""
+        common: dict[str, Any] = {"request_id": f"simulate-step-{index + 1}", "actor": self._actor(step)}
+        args = step.args.model_dump(exclude_none=True)
+        match step.verb:
+            case "start_trial":
+                return StartTrial(**common)
+            case "select_plan":
+                return SelectPlan(**common, **args)
+            case "change_plan":
+                return ChangePlan(**common, **args)
+            case "assign_seat":
+                return AssignSeat.model_validate({**common, **args})
+            case "unassign_seat":
+                return UnassignSeat(**common, **args)
+            case "change_seat":
+                return ChangeSeat.model_validate({**common, **args})
+            case "add_member":
+                return AddMember(**common, **args)
+            case "set_role":
+                return SetRole(**common, **args)
+            case "cancel":
+                return Cancel(**common, **args)
+            case "reactivate":
+                return Reactivate(**common)
+            case "set_contract":
+                starts_at: datetime = args.pop("starts_at", step.at)
+                ends_at: datetime = args.pop(
+                    "ends_at",
+                    add_months(starts_at, 12).replace(
+                        hour=starts_at.hour, minute=starts_at.minute, second=starts_at.second
+                    ),
+                )
+                contract = {**args, "starts_at": starts_at, "ends_at": ends_at}
+                return SetContract(
+                    **{**common, "actor": STAFF if step.actor is None else common["actor"]}, **contract
+                )
+            case "delete_workspace":
+                return DeleteWorkspaceCommand(**common, confirm=self.workspace_id)
+        raise SimulationError(f"no command for verb {step.verb!r}")
+
+    async def _usage(self, index: int) -> None:
+        events = [parse_event(e) for e in self.loaded.usage[index]]
+        async with self.sessions.begin() as session:
+            await usage_repo.add_events(session, self.workspace_id, events, self.loaded.catalog.credit_rules)
+
+    async def _retry_open_invoices(self) -> None:
+        """A new card during dunning tries every open invoice again at once (as the API does)."""
+        for ref in (await self.state()).invoices:
+            if ref.status in ("unpaid", "overdue"):
+                handle = self.stack.env.client.get_workflow_handle(invoice_workflow_id(ref.number))
+                with contextlib.suppress(RPCError):  # settled meanwhile: nothing to retry
+                    await handle.signal(InvoiceWorkflow.retry_now)
+
+    # --- observing ---------------------------------------------------------------------
+
+    async def state(self) -> BillingState:
+        """The subscription's state (query)."""
+        return await self.handle.query(SubscriptionWorkflow.state)
+
+    async def _workflow_ids(self) -> list[str]:
+        try:
+            numbers = [i.number for i in (await self.state()).invoices]
+        except (RPCError, WorkflowQueryFailedError):
+            numbers = []
+        return [workflow_id(self.workspace_id), *(invoice_workflow_id(n) for n in numbers)]
+
+    async def _busy(self) -> bool:
+        """Whether any of the workspace's workflows has work outstanding.
+
+        The raw service call: the SDK's `describe` decodes search attributes, and the test
+        server returns Datetime ones in a shape it cannot read.
+        """
+        client = self.stack.env.client
+        for wf_id in await self._workflow_ids():
+            request = DescribeWorkflowExecutionRequest(
+                namespace=client.namespace, execution=WorkflowExecution(workflow_id=wf_id)
+            )
+            try:
+                raw = await client.workflow_service.describe_workflow_execution(request)
+            except RPCError:
+                continue  # not started yet (a child being created) or gone
+            if (
+                raw.workflow_execution_info.status
+                != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+            ):
+                continue
+            if raw.pending_activities or raw.HasField("pending_workflow_task"):
+                return True
+        return False
+
+    async def settle(self) -> None:
+        """Wait (wall clock; the simulated clock stands) until what this instant started is
+        done: Updates applied, invoices persisted and collected, facts reported back."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + SETTLE_TIMEOUT_S
+        quiet = 0
+        while quiet < 2:
+            quiet = 0 if await self._busy() else quiet + 1
+            if loop.time() > give_up:
+                raise SimulationError("the engine did not settle within a minute (see the worker's log)")
+            if quiet < 2:
+                await asyncio.sleep(0.02)
+
+    async def _terminate(self) -> None:
+        """Stop what is still running: a shared server must not keep our timers firing."""
+        client = self.stack.env.client
+        for wf_id in await self._workflow_ids():
+            with contextlib.suppress(RPCError):  # already finished
+                await client.get_workflow_handle(wf_id).terminate("simulation finished")
+
+
+async def simulate(
+    loaded: LoadedScenario,
+    stack: Stack | None = None,
+    *,
+    stable: bool = False,
+    progress: Progress = no_progress,
+) -> dict[str, Any]:
+    """Run ``loaded`` on ``stack`` (None: a private stack, stopped before returning).
+
+    Args:
+        stable: replace Stripe's generated ids with placeholders (`report.stable_ids`).
+        progress: told what is happening, one short line at a time.
+
+    Raises:
+        SimulationError: the run could not go on (a refused step is reported, not raised).
+    """
+    if stack is None:
+        async with private_stack(progress) as own:
+            return await simulate(loaded, own, stable=stable, progress=progress)
+    document = await Run(loaded, stack, progress).execute()
+    return report.stable_ids(document) if stable else document
