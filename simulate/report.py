@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from temporalio.service import RPCError
 
+from billing.projection import project_contract
+from billing.state import BillingState
 from workflows.subscription import SubscriptionWorkflow
 
 if TYPE_CHECKING:
@@ -95,12 +97,67 @@ async def _final(run: Run) -> dict[str, Any]:
     return {
         "status": status,
         "plan": plan,
+        "usage": await _usage(run, state),
         "members": members,
         "connections": connections,
         "data_sources": data_sources,
         "agents": agents,
         "overview": overview,
     }
+
+
+async def _usage(run: Run, state: BillingState) -> dict[str, Any]:
+    """Usage recorded over the whole run and, under a contract, its projection (SPEC §1.3)."""
+    [totals] = await _rows(
+        run,
+        "SELECT count(*) AS events, coalesce(sum(credits), 0) AS credits,"
+        " coalesce(sum(serverless_minutes), 0) AS serverless_minutes"
+        " FROM usage_events WHERE workspace_id = :ws",
+    )
+    usage: dict[str, Any] = {k: int(v) for k, v in totals.items()}
+    contract = state.contract
+    if contract is not None:
+        as_of = min(max(run.loaded.scenario.end, contract.starts_at), contract.ends_at)
+        [used] = await _rows(
+            run,
+            "SELECT coalesce(sum(credits), 0) AS credits FROM usage_events"
+            " WHERE workspace_id = :ws AND at >= :start AND at < :end",
+            start=contract.starts_at,
+            end=as_of,
+        )
+        projection = project_contract(
+            used=int(used["credits"]),
+            in_contract=contract.credits,
+            rolled_over=contract.rollover_credits,
+            start=contract.starts_at,
+            end=contract.ends_at,
+            as_of=as_of,
+            overage_rate=contract.credit_overage_rate,
+        )
+        if projection is not None:
+            usage["contract_projection"] = projection.model_dump(
+                mode="json", exclude={"elapsed_fraction"}
+            ) | {"elapsed_fraction": str(projection.elapsed_fraction)}
+    usage["batches"] = await _batches(run)
+    return usage
+
+
+async def _batches(run: Run) -> list[dict[str, Any]]:
+    """Each `usage` step's events as stored, with the credits priced at ingestion."""
+    batches: list[dict[str, Any]] = []
+    for index, events in sorted(run.loaded.usage.items()):
+        [stored] = await _rows(
+            run,
+            "SELECT count(*) AS events, coalesce(sum(credits), 0) AS credits,"
+            " coalesce(sum(serverless_minutes), 0) AS serverless_minutes"
+            " FROM usage_events WHERE workspace_id = :ws AND event_id = ANY(:ids)",
+            ids=[e["id"] for e in events],
+        )
+        step = run.loaded.scenario.steps[index]
+        batches.append(
+            {"at": step.at, "line": run.loaded.step_lines[index]} | {k: int(v) for k, v in stored.items()}
+        )
+    return batches
 
 
 async def build(run: Run) -> dict[str, Any]:
