@@ -1,0 +1,84 @@
+"""`tenure simulate` as people run it: exit codes, clean stdout, no server left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+
+from simulate.stack import private_stack
+from tests.scenarios.conftest import EXAMPLES
+
+MARK = "TENURE_SIMULATE_TEST_RUN"
+
+
+def _marked(mark: str) -> list[psutil.Process]:
+    """Live processes whose environment carries ``mark`` (children inherit it)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get(MARK) == mark and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def _tenure(*args: str, mark: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "simulate", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, MARK: mark},
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+
+def test_the_cli_prints_the_report_and_leaves_no_server_running() -> None:
+    mark = uuid.uuid4().hex
+    done = _tenure(str(EXAMPLES / "seats-proration.yaml"), "--stable-ids", mark=mark)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)  # stdout is the JSON and nothing else
+    assert [i["total"] for i in report["invoices"]] == [6000, 10500]
+    assert _marked(mark) == []
+
+
+def test_a_malformed_scenario_exits_2_naming_the_line(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.yaml"
+    text = (
+        (EXAMPLES / "seats-proration.yaml")
+        .read_text()
+        .replace("assign_seat: {user: carol", "asign_seat: {user: carol")
+    )
+    scenario.write_text(text)
+    bad_line = text.splitlines().index("    asign_seat: {user: carol, type: pro, cycle: monthly}") + 1
+    mark = uuid.uuid4().hex
+    done = _tenure(str(scenario), mark=mark)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert f"bad.yaml:{bad_line}: unknown verb 'asign_seat'" in " ".join(done.stderr.split())
+    assert _marked(mark) == []
+
+
+async def _fail_inside_a_private_stack(seen: dict[str, psutil.Process]) -> None:
+    async with private_stack():
+        seen.update({f"{p.name()}:{p.pid}": p for p in psutil.Process().children(recursive=True)})
+        raise RuntimeError("boom")
+
+
+async def test_a_private_stack_stops_everything_when_the_run_fails() -> None:
+    started: dict[str, psutil.Process] = {}
+    with pytest.raises(RuntimeError, match="boom"):
+        await _fail_inside_a_private_stack(started)
+    names = {key.split(":")[0] for key in started}
+    assert "postgres" in names
+    assert any("temporal" in n for n in names), names
+    assert [k for k, p in started.items() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
