@@ -67,6 +67,7 @@ class ContractIn(_Body):
     credit_overage_rate: int = Field(default=0, ge=0, le=10**9)
     minute_overage_rate: int = Field(default=0, ge=0, le=10**9)
     seat_unit_price: int = Field(default=0, ge=0, le=10**9)
+    reason: str | None = Field(default=None, max_length=500, description="Recorded in the audit log.")
 
 
 class VoidOut(BaseModel):
@@ -83,7 +84,7 @@ async def _client(request: Request) -> TenureClient:
 async def extend_trial(
     request: Request, workspace_id: str, body: ExtendTrialIn, staff: Staff, key: IdempotencyKey = None
 ) -> CommandResult:
-    command = ExtendTrial(request_id=request_id(key), actor=staff, days=body.days)
+    command = ExtendTrial(request_id=request_id(key), actor=staff, days=body.days, reason=body.reason)
     return await (await _client(request)).execute(workspace_id, "extend_trial", command)
 
 

@@ -23,6 +23,8 @@ class _Command(BaseModel):
 
     request_id: str = Field(min_length=1, max_length=255)
     actor: str | None = None
+    # Why, in the actor's words: recorded in the audit log (and, for a cancellation, shown).
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class StartTrial(_Command):
@@ -86,7 +88,6 @@ class RemoveMember(_Command):
 
 class Cancel(_Command):
     kind: Literal["cancel"] = "cancel"
-    reason: str | None = None
 
 
 class ClearCancellation(_Command):

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,47 +17,17 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.overview import Overview
-from cli.errors import REJECTED, USAGE, fail, friendly_errors, load_settings
+from cli.contracts import contract_app
+from cli.errors import REJECTED, fail
 from cli.listing import list_subscriptions
+from cli.runner import Staff, run_with_client, staff_login
 from client import TenureClient, TenureError
 from db import invoice_repo
 from db.audit import audit_void
-from db.engine import async_engine, session_factory
+from db.engine import session_factory
 
 console = Console()
-T = TypeVar("T")
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-Staff = Annotated[
-    str,
-    typer.Option(help="Your support login (audited as staff:<login>; default: $USER).", show_default=False),
-]
-
-
-def _staff(login: str | None) -> str:
-    name = login or os.environ.get("USER", "")
-    if not name:
-        fail("name yourself with --staff LOGIN (recorded in the audit log)", USAGE)
-    return name
-
-
-def _run(work: Callable[[TenureClient, AsyncEngine], Awaitable[T]]) -> T:
-    """Run ``work`` with a client and the database; refusals exit 4 with their code."""
-
-    async def main() -> T:
-        settings = load_settings()
-        if settings.database_url is None:
-            fail("TENURE_DATABASE_URL is not set: point it at PostgreSQL (or run `tenure dev`)", USAGE)
-        engine = async_engine(settings.database_url, pool_size=2)
-        try:
-            return await work(await TenureClient.connect(settings), engine)
-        finally:
-            await engine.dispose()
-
-    with friendly_errors():
-        try:
-            return asyncio.run(main())
-        except TenureError as refused:
-            fail(f"{refused.code}: {refused.message}", REJECTED)
 
 
 def _money(cents: int, currency: str) -> str:
@@ -93,7 +61,7 @@ def show(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as_jso
     async def work(client: TenureClient, _: AsyncEngine) -> Overview:
         return await client.overview(workspace)
 
-    found = _run(work)
+    found = run_with_client(work)
     if as_json:
         print(found.model_dump_json(indent=2))
     else:
@@ -119,7 +87,7 @@ def invoices(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as
             for r in rows
         ]
 
-    found = _run(work)
+    found = run_with_client(work)
     if as_json:
         print(json.dumps(found, indent=2))
         return
@@ -142,14 +110,14 @@ def void(
     staff: Staff = "",
 ) -> None:
     """Void an invoice that is still being collected (it will not be charged)."""
-    login = _staff(staff)
+    login = staff_login(staff)
 
     async def work(client: TenureClient, engine: AsyncEngine) -> str:
         outcome = await client.void_invoice(invoice)
         await audit_void(engine, invoice, f"staff:{login}", outcome)
         return outcome
 
-    outcome = _run(work)
+    outcome = run_with_client(work, f"voiding {invoice}: waiting for its collection to stop")
     if outcome != "void":  # paid before the void arrived: the money was collected
         fail(f"invoice {invoice} ended {outcome}, not void", REJECTED)
     console.print(f"invoice {invoice} voided by staff:{login}")
@@ -161,7 +129,7 @@ def cancel(
     staff: Staff = "",
 ) -> None:
     """Cancel at period end (the request_cancellation signal), then confirm by query."""
-    login = _staff(staff)
+    login = staff_login(staff)
 
     async def work(client: TenureClient, engine: AsyncEngine) -> Overview:
         await client.request_cancellation(workspace, reason=reason, staff=login)
@@ -174,18 +142,18 @@ def cancel(
             "not_cancelled", f"the subscription is {found.status}: see its history in the Web UI"
         )
 
-    found = _run(work)
+    found = run_with_client(work, "cancelling: waiting for the subscription to confirm")
     console.print(f"{workspace} cancels at {found.cancel_at:%Y-%m-%d %H:%M} UTC (requested by staff:{login})")
 
 
 def reactivate(workspace: Annotated[str, typer.Argument(help="Workspace id.")], staff: Staff = "") -> None:
     """Withdraw a cancellation, or restore a reverted workspace."""
-    login = _staff(staff)
+    login = staff_login(staff)
 
     async def work(client: TenureClient, _: AsyncEngine) -> str:
         return (await client.reactivate(workspace, actor=f"staff:{login}")).status
 
-    console.print(f"{workspace} is {_run(work)}")
+    console.print(f"{workspace} is {run_with_client(work)}")
 
 
 def extend_trial(
@@ -194,13 +162,13 @@ def extend_trial(
     staff: Staff = "",
 ) -> None:
     """Extend a trial by some days."""
-    login = _staff(staff)
+    login = staff_login(staff)
 
     async def work(client: TenureClient, _: AsyncEngine) -> Overview:
         await client.extend_trial(workspace, days=days, staff=login)
         return await client.overview(workspace)
 
-    found = _run(work)
+    found = run_with_client(work)
     ends = found.trial.ends_at if found.trial else None
     console.print(
         f"{workspace}: trial now ends {ends:%Y-%m-%d %H:%M} UTC" if ends else f"{workspace}: {found.status}"
@@ -216,3 +184,4 @@ def register(app: typer.Typer) -> None:
     app.command()(reactivate)
     app.command("extend-trial")(extend_trial)
     app.command("list")(list_subscriptions)
+    app.add_typer(contract_app, name="contract")

@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -223,11 +223,13 @@ class TenureClient:
         """The exact invoice lines ``command`` would charge now, without applying it."""
         request = PreviewRequest(command=command, at=datetime.now(UTC))
         try:
-            return await self._handle(workspace_id).query(SubscriptionWorkflow.quote, request)
-        except WorkflowQueryFailedError as refused:
-            raise TenureError("preview_refused", str(refused)) from None
+            answer = await self._handle(workspace_id).query(SubscriptionWorkflow.quote, request)
         except RPCError as error:
             raise _missing(workspace_id, error) from None
+        if answer.refusal is not None:
+            raise TenureError(answer.refusal.code, answer.refusal.message, dict(answer.refusal.details))
+        assert answer.preview is not None
+        return answer.preview
 
     async def overview(self, workspace_id: str) -> Overview:
         """What the billing page shows that the subscription knows."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from billing.catalog import Catalog
 from billing.commands import Command
+from billing.preview import Preview
 from billing.state import BillingState, Member
 from billing.usage import UtcDatetime
 from billing.workspace import RevertPlan
@@ -78,3 +79,22 @@ class PreviewRequest(_Message):
 
     command: Command
     at: UtcDatetime | None = None
+
+
+class Refusal(_Message):
+    """A domain refusal: its stable code, a sentence, structured details."""
+
+    code: str
+    message: str
+    details: dict[str, JsonValue] = {}
+
+
+class QuoteAnswer(_Message):
+    """The `quote` query's answer: the preview, or why the command would be refused.
+
+    A failed query reaches the client as a bare message (no error type), so the domain code
+    travels in the answer instead.
+    """
+
+    preview: Preview | None = None
+    refusal: Refusal | None = None

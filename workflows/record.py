@@ -127,7 +127,7 @@ def build_record(
             at=now,
             actor=command.actor,
             action=command.kind,
-            reason=getattr(command, "reason", None),
+            reason=command.reason,
             before=_summary(before),
             after=_summary(after),
         )

@@ -30,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         DeleteWorkspaceCommand,
         DomainError,
         ExtendTrial,
-        Preview,
         Reactivate,
         RemoveMember,
         SelectPlan,
@@ -56,6 +55,8 @@ with workflow.unsafe.imports_passed_through():
         CancellationRequest,
         InvoiceFact,
         PreviewRequest,
+        QuoteAnswer,
+        Refusal,
         SubscriptionStart,
     )
     from workflows.publish import Published, publish
@@ -395,10 +396,11 @@ class SubscriptionWorkflow:
         return self._state
 
     @workflow.query
-    def quote(self, request: PreviewRequest) -> Preview:
-        """The invoice lines a command would add, without applying it."""
+    def quote(self, request: PreviewRequest) -> QuoteAnswer:
+        """The invoice lines a command would add, without applying it (or its refusal)."""
         try:
             at = max(self._now(), request.at) if request.at else self._now()
-            return preview(self._state, request.command, at, self._catalog)
+            return QuoteAnswer(preview=preview(self._state, request.command, at, self._catalog))
         except DomainError as error:
-            raise _rejection(error) from None
+            details = {k: v for k, v in error.details.items() if isinstance(v, str | int | float | bool)}
+            return QuoteAnswer(refusal=Refusal(code=error.code, message=error.message, details=details))

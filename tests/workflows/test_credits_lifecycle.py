@@ -433,9 +433,11 @@ async def test_upgrade_quote_is_priced_at_the_current_time(driver: Driver) -> No
     upgrade = ChangePlan(request_id=request_id(), actor="alice", plan="starter")
     assert driver.handle is not None
     # The caller's clock: a query runs at the workflow's last task time otherwise.
-    quote = await driver.handle.query(
+    answer = await driver.handle.query(
         SubscriptionWorkflow.quote, PreviewRequest(command=upgrade, at=await driver.now())
     )
+    quote = answer.preview
+    assert quote is not None
     assert quote.effective_at is not None
     assert _day(quote.effective_at) == _t("2026-03-12T00:00:00")
     assert [(ln.kind, ln.amount, ln.period_end) for ln in quote.accrued] == [

@@ -8,11 +8,12 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from billing import AssignSeat
 from devstack.postgres import EmbeddedPostgres
 from tests.workflows.driver import Driver, request_id
+from tests.workflows.test_credits_lifecycle import _start as _start_trial
 from tests.workflows.test_revert import _setup
 
 
@@ -87,3 +88,23 @@ async def test_void_an_invoice_being_dunned(driver: Driver, postgres: EmbeddedPo
     assert again.returncode == 4
     assert "invoice_not_open" in again.stderr
     assert [i["status"] for i in driver.payments.stripe_invoices(ws)] == ["void"]
+
+
+async def test_contract_set(driver: Driver, postgres: EmbeddedPostgres) -> None:
+    await _start_trial(driver, _t("2026-03-10T00:00:00"))
+    ws = driver.workspace_id
+    now = await driver.now()
+    dates = ["--starts", now.isoformat(), "--ends", (now + timedelta(days=365)).isoformat()]
+    base = ["contract", "set", ws, *dates, "--price", "1200000", "--staff", "sam"]
+    bad_date = await _tenure(driver, postgres, *base, "--plan", "pro", "--starts", "soon")
+    assert (bad_date.returncode, "--starts" in bad_date.stderr) == (2, True)
+    self_serve = await _tenure(driver, postgres, *base, "--plan", "solo")
+    assert (self_serve.returncode, "invalid_argument" in self_serve.stderr) == (4, True)
+    assert (await driver.state()).contract is None
+
+    done = await _tenure(driver, postgres, *base, "--plan", "pro", "--credits", "100000", "--json")
+    assert done.returncode == 0, done.stderr
+    assert (json.loads(done.stdout)["status"], json.loads(done.stdout)["plan"]) == ("active", "pro")
+    contract = (await driver.state()).contract
+    assert contract is not None
+    assert (contract.price, contract.credits, contract.plan) == (1_200_000, 100_000, "pro")

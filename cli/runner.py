@@ -1,0 +1,56 @@
+"""What the support commands share: the staff login and running work against the stack."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cli.errors import REJECTED, USAGE, fail, friendly_errors, load_settings
+from client import TenureClient, TenureError
+from db.engine import async_engine
+
+T = TypeVar("T")
+Staff = Annotated[
+    str,
+    typer.Option(help="Your support login (audited as staff:<login>; default: $USER).", show_default=False),
+]
+
+
+def staff_login(login: str | None) -> str:
+    """The staff member acting: ``--staff`` or $USER (exit 2 if neither names anyone)."""
+    name = login or os.environ.get("USER", "")
+    if not name:
+        fail("name yourself with --staff LOGIN (recorded in the audit log)", USAGE)
+    return name
+
+
+def run_with_client(
+    work: Callable[[TenureClient, AsyncEngine], Awaitable[T]], doing: str = "asking Temporal"
+) -> T:
+    """Run ``work`` with a client and the database; refusals exit 4 with their code.
+
+    A spinner on stderr says what is being waited for (stdout stays clean for ``--json``;
+    Rich shows nothing when stderr is not a terminal).
+    """
+
+    async def main() -> T:
+        settings = load_settings()
+        if settings.database_url is None:
+            fail("TENURE_DATABASE_URL is not set: point it at PostgreSQL (or run `tenure dev`)", USAGE)
+        engine = async_engine(settings.database_url, pool_size=2)
+        try:
+            return await work(await TenureClient.connect(settings), engine)
+        finally:
+            await engine.dispose()
+
+    with friendly_errors(), Console(stderr=True).status(doing):
+        try:
+            return asyncio.run(main())
+        except TenureError as refused:
+            fail(f"{refused.code}: {refused.message}", REJECTED)

@@ -1,0 +1,76 @@
+"""The support endpoints over real HTTP with a staff token: extend a trial, set a contract,
+void an invoice being dunned; each audited under the staff login."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from tests.workflows.conftest import ApiServer
+from tests.workflows.driver import Driver
+from tests.workflows.test_credits_lifecycle import _start, _t
+from tests.workflows.test_support_cli import _paying_workspace
+
+
+@pytest.fixture
+async def staff(api_server: ApiServer) -> AsyncIterator[httpx.AsyncClient]:
+    """A client presenting the staff token, acting as support login "sam"."""
+    headers = {"Authorization": f"Bearer {api_server.staff_token}", "X-Acting-User": "sam"}
+    async with httpx.AsyncClient(base_url=api_server.url, headers=headers, timeout=90) as client:
+        yield client
+
+
+async def _audit(driver: Driver, action: str) -> list[dict[str, object]]:
+    return await driver.rows(
+        f"SELECT actor, reason FROM audit_log WHERE workspace_id = :ws AND action = '{action}'"
+    )
+
+
+async def test_staff_extend_a_trial_then_set_a_contract(staff: httpx.AsyncClient, driver: Driver) -> None:
+    trial_end = await _start(driver, _t("2026-03-10T00:00:00"))
+    ws = driver.workspace_id
+    extended = await staff.post(
+        f"/v1/support/workspaces/{ws}/extend-trial", json={"days": 7, "reason": "evaluation took longer"}
+    )
+    assert (extended.status_code, extended.json()["status"]) == (200, "trialing"), extended.text
+    trial = (await driver.state()).trial
+    assert trial is not None
+    assert trial.ends_at == trial_end + timedelta(days=7)
+    assert await _audit(driver, "extend_trial") == [
+        {"actor": "staff:sam", "reason": "evaluation took longer"}
+    ]
+
+    now = await driver.now()
+    contract = {
+        "plan": "pro",
+        "starts_at": now.isoformat(),
+        "ends_at": (now + timedelta(days=365)).isoformat(),
+        "price": 1_200_000,
+        "credits": 100_000,
+        "credit_overage_rate": 2,
+    }
+    bad = await staff.put(f"/v1/support/workspaces/{ws}/contract", json=contract | {"plan": "solo"})
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_argument")  # solo is self-serve
+    assert (await driver.state()).contract is None
+    set_ = await staff.put(f"/v1/support/workspaces/{ws}/contract", json=contract)
+    assert set_.status_code == 200, set_.text
+    assert (set_.json()["status"], set_.json()["plan"]) == ("active", "pro")
+    state = await driver.state()
+    assert state.contract is not None
+    assert (state.contract.price, state.contract.credits) == (1_200_000, 100_000)
+    assert [a["actor"] for a in await _audit(driver, "set_contract")] == ["staff:sam"]
+
+
+async def test_staff_void_an_invoice_being_dunned(staff: httpx.AsyncClient, driver: Driver) -> None:
+    ws = await _paying_workspace(driver, "pm_card_chargeCustomerFail")
+    number = (await driver.state()).invoices[0].number
+    voided = await staff.post(f"/v1/support/invoices/{number}/void", json={"reason": "goodwill"})
+    assert (voided.status_code, voided.json()) == (200, {"invoice": number, "status": "void"}), voided.text
+    await driver.wait_for(lambda s: s.invoices[0].status == "void", "void in the subscription")
+    assert await _audit(driver, "void_invoice") == [{"actor": "staff:sam", "reason": "goodwill"}]
+    again = await staff.post(f"/v1/support/invoices/{number}/void", json={"reason": "twice"})
+    assert (again.status_code, again.json()["code"]) == (409, "invoice_not_open")
+    assert [i["status"] for i in driver.payments.stripe_invoices(ws)] == ["void"]
