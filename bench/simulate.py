@@ -142,7 +142,9 @@ async def _fleet(stack: Stack, subscriptions: int, months: int) -> float:
         await _wait_paid(stack, ids, 1)
         log(f"fleet: skipping {months} months")
         started = time.perf_counter()
-        await clock.advance_to(add_months(ANCHOR, months) + timedelta(hours=2))
+        # Month by month: one skip of a year under load outlasts the test server's RPC timeout.
+        for month in range(1, months + 1):
+            await clock.advance_to(add_months(ANCHOR, month) + timedelta(hours=2))
         await _wait_paid(stack, ids, months + 1)
         elapsed = time.perf_counter() - started
         for ws in ids:
