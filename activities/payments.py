@@ -12,6 +12,7 @@ plain `PaymentProviderUnavailable`, which Temporal retries with the activity's p
 
 from __future__ import annotations
 
+import hashlib
 from typing import Final, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,8 +48,17 @@ class PaymentProviderUnavailable(Exception):
     """Stripe could not answer now (429, 5xx, network): retryable."""
 
 
+def _header_safe(key: str) -> str:
+    """The key itself when it can travel in an HTTP header (printable ASCII, no edge spaces, <= 255 chars),
+    else its digest. Parts come from callers (request ids, workspace ids); keys that were
+    already safe keep their value, so idempotency holds across this rule's introduction."""
+    if len(key) <= 255 and key.isascii() and key.isprintable() and key == key.strip():
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def customer_key(workspace_id: str) -> str:
-    return f"customer:{workspace_id}:create"
+    return _header_safe(f"customer:{workspace_id}:create")
 
 
 def invoice_key(number: str, step: str) -> str:
@@ -57,16 +67,16 @@ def invoice_key(number: str, step: str) -> str:
 
 
 def setup_key(workspace_id: str, request_id: str) -> str:
-    return f"setup:{workspace_id}:{request_id}"
+    return _header_safe(f"setup:{workspace_id}:{request_id}")
 
 
 def default_card_key(workspace_id: str, payment_method_id: str) -> str:
-    return f"customer:{workspace_id}:default_pm:{payment_method_id}"
+    return _header_safe(f"customer:{workspace_id}:default_pm:{payment_method_id}")
 
 
 def tax_id_key(workspace_id: str, request_id: str) -> str:
     # Per request, not per value: re-adding a deleted value must create it again.
-    return f"customer:{workspace_id}:tax_id:{request_id}"
+    return _header_safe(f"customer:{workspace_id}:tax_id:{request_id}")
 
 
 class PaymentGateway(Protocol):

@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api.billing import router as billing_router
 from api.entities import router as entities_router
 from api.errors import install_error_handlers
 from api.health import router as health_router
+from api.limits import BodyLimit
 from api.members import router as members_router
 from api.overview import router as overview_router
 from api.state import AppState
 from api.subscriptions import router as subscriptions_router
 from api.subscriptions import tenure_error_response
 from api.support import router as support_router
+from api.unicode import valid_unicode
 from api.webhooks import router as webhook_router
 from client import TenureError
 from config.settings import Settings
@@ -43,7 +45,9 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         summary="Subscription lifecycle engine: plans, seats, invoices, usage.",
         lifespan=lifespan,
+        dependencies=[Depends(valid_unicode)],
     )
+    app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(webhook_router)

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -264,7 +264,9 @@ async def add_tax_id(ws: Admin, body: TaxIdIn, idempotency_key: IdempotencyKey =
 
 
 @router.delete("/tax-ids/{tax_id}", summary="Remove a tax id", status_code=204)
-async def remove_tax_id(ws: Admin, tax_id: str) -> None:
+async def remove_tax_id(
+    ws: Admin, tax_id: Annotated[str, Path(pattern=r"^txi_[A-Za-z0-9]{1,64}$", examples=["txi_123"])]
+) -> None:
     with _stripe_errors():
         await ws.details().remove_tax_id(RemoveTaxId(workspace_id=ws.workspace_id, stripe_tax_id=tax_id))
     await ws.audit("remove_tax_id", {"id": tax_id}, None)

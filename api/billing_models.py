@@ -88,4 +88,6 @@ class CardSetupDone(_Body):
 
 class TaxIdIn(_Body):
     type: str = Field(min_length=2, max_length=20, pattern=r"^[a-z]{2,3}_[a-z]{2,5}$", examples=["eu_vat"])
-    value: str = Field(min_length=2, max_length=64)
+    value: str = Field(
+        min_length=2, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$", examples=["DE123456789"]
+    )

@@ -21,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.records import WORKSPACE_DELETED, WORKSPACE_NOT_FOUND, snapshot_of
 from api.auth import authenticated
 from api.headers import IdempotencyKey
+from api.ids import EntityId
 from api.state import AppState
-from billing.errors import FORBIDDEN, DomainError
+from api.workspace_in import MAX_ITEMS, DocumentIn
+from billing.errors import FORBIDDEN, INVALID_ARGUMENT, DomainError
 from billing.records import DocumentSetup
 from billing.usage import UtcDatetime
 from billing.workspace import WorkspaceSnapshot
@@ -35,7 +37,6 @@ from db.workspace_models import AgentRow, ConnectionRow, DataSourceRow, Document
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["entities"])
 
-EntityId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@-]+$")]
 # Optional here: a service syncing sizes acts as itself; a member acting must be active.
 OptionalActor = Annotated[str | None, Header(alias="X-Acting-User", min_length=1, max_length=200)]
 Token = Annotated[ApiToken, Depends(authenticated)]
@@ -47,8 +48,8 @@ class _Body(BaseModel):
 
 class ConnectionIn(_Body):
     kind: str = Field(default="generic", min_length=1, max_length=40)
-    documents: list[DocumentSetup] | None = Field(
-        default=None, max_length=10_000, description="The documents synced from it; omitted: unchanged."
+    documents: list[DocumentIn] | None = Field(
+        default=None, max_length=MAX_ITEMS, description="The documents synced from it; omitted: unchanged."
     )
 
 
@@ -56,7 +57,7 @@ class DataSourceIn(_Body):
     bytes: int = Field(
         ge=0, le=10**15, description="Combined size of its documents (the revert's 50 MB test)."
     )
-    documents: list[DocumentSetup] | None = Field(default=None, max_length=10_000)
+    documents: list[DocumentIn] | None = Field(default=None, max_length=MAX_ITEMS)
 
 
 class ConnectionOut(BaseModel):
@@ -132,6 +133,13 @@ async def _change(
         yield _Change(session, workspace_id, actor_of(token, acting_user), key or uuid.uuid4().hex)
 
 
+def _documents(documents: list[DocumentIn]) -> list[DocumentSetup]:
+    ids = [d.id for d in documents]
+    if len(set(ids)) != len(ids):
+        raise DomainError(INVALID_ARGUMENT, "document ids must be unique", {"documents": len(ids)})
+    return [DocumentSetup(id=d.id, bytes=d.bytes) for d in documents]
+
+
 def _missing(what: str, entity_id: str) -> DomainError:
     return DomainError("not_found", f"no {what} {entity_id!r}", {"id": entity_id})
 
@@ -182,12 +190,13 @@ async def put_connection(
     actor: OptionalActor = None,
     key: IdempotencyKey = None,
 ) -> ConnectionOut:
+    documents = None if body.documents is None else _documents(body.documents)
     async with _change(request, workspace_id, token, actor, key) as change:
         before = await _connection(change.session, workspace_id, connection_id)
         await entity_repo.put_connection(change.session, workspace_id, connection_id, body.kind)
-        if body.documents is not None:
+        if documents is not None:
             await entity_repo.replace_documents(
-                change.session, workspace_id, DocumentRow.connection_id, connection_id, body.documents
+                change.session, workspace_id, DocumentRow.connection_id, connection_id, documents
             )
         after = await _connection(change.session, workspace_id, connection_id)
         await change.audit("put_connection", before, after)
@@ -218,12 +227,13 @@ async def put_data_source(
     actor: OptionalActor = None,
     key: IdempotencyKey = None,
 ) -> DataSourceOut:
+    documents = None if body.documents is None else _documents(body.documents)
     async with _change(request, workspace_id, token, actor, key) as change:
         before = await _data_source(change.session, workspace_id, source_id)
         await entity_repo.put_data_source(change.session, workspace_id, source_id, body.bytes)
-        if body.documents is not None:
+        if documents is not None:
             await entity_repo.replace_documents(
-                change.session, workspace_id, DocumentRow.data_source_id, source_id, body.documents
+                change.session, workspace_id, DocumentRow.data_source_id, source_id, documents
             )
         after = await _data_source(change.session, workspace_id, source_id)
         await change.audit("put_data_source", before, after)

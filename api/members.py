@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import authenticated
 from api.headers import ActingUser, IdempotencyKey, request_id
+from api.ids import Role, UserId
 from api.state import AppState
 from billing import AddMember, CommandResult, RemoveMember, SetRole
 
@@ -23,14 +24,14 @@ router = APIRouter(
 class MemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user: str = Field(min_length=1, max_length=200)
-    role: str | None = Field(default=None, min_length=1, max_length=40, description="Default: the catalog's.")
+    user: UserId
+    role: Role | None = Field(default=None, description="Default: the catalog's.")
 
 
 class RoleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: str = Field(min_length=1, max_length=40)
+    role: Role
 
 
 async def _execute(

@@ -16,12 +16,15 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from temporalio.exceptions import ApplicationError
 
 from activities.workspace import WorkspaceActivities
 from api.auth import authenticated
 from api.errors import domain_status, error_body
 from api.headers import ActingUser, IdempotencyKey, request_id
+from api.ids import UserId
 from api.state import AppState
+from api.workspace_in import WorkspaceIn
 from billing import (
     AssignSeat,
     Cancel,
@@ -37,7 +40,7 @@ from billing import (
     UnassignSeat,
 )
 from billing.catalog import load_catalog
-from billing.records import WorkspaceSetup
+from billing.errors import INVALID_ARGUMENT, DomainError
 from client import TenureError
 from db import invoice_repo
 from db.engine import session_factory
@@ -54,13 +57,13 @@ class PlanIn(_Body):
 
 
 class SeatIn(_Body):
-    user: str = Field(min_length=1, max_length=64)
-    type: str = Field(min_length=1, max_length=64)
+    user: UserId
+    type: str = Field(min_length=1, max_length=60)
     cycle: Literal["monthly", "annual"] = "monthly"
 
 
 class SeatTypeIn(_Body):
-    type: str = Field(min_length=1, max_length=64)
+    type: str = Field(min_length=1, max_length=60)
 
 
 class CancelIn(_Body):
@@ -88,14 +91,18 @@ def _state(request: Request) -> AppState:
 
 
 @router.post("", summary="Register a workspace and start its subscription (twice is harmless)")
-async def create(request: Request, setup: WorkspaceSetup) -> CreatedOut:
+async def create(request: Request, body: WorkspaceIn) -> CreatedOut:
+    setup = body.setup()
     state = _state(request)
     catalog = load_catalog(state.settings.catalog)
     sessions = session_factory(state.engine)
     async with sessions() as session:
         exists = await invoice_repo.workspace_exists(session, setup.workspace_id)
     if not exists:
-        await WorkspaceActivities(sessions).register_workspace(setup)
+        try:
+            await WorkspaceActivities(sessions).register_workspace(setup)
+        except ApplicationError as refused:  # e.g. the id of a deleted workspace
+            raise DomainError(refused.type or INVALID_ARGUMENT, refused.message) from None
     now = datetime.now(UTC)
     members = {
         m.user_id: Member(role=m.role, role_granted_at=m.role_granted_at or now) for m in setup.members

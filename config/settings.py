@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     # --- API --------------------------------------------------------------------
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="Port of the HTTP API.")
+    api_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads (413 beyond; a 10,000-event usage batch is ~3 MB).",
+    )
     # --- product ----------------------------------------------------------------
     catalog: str = Field(
         default="seats",

@@ -94,6 +94,7 @@ async def api_server(
         stripe_task_queue=driver.stripe_task_queue,
         stripe_api_key=SecretStr(API_KEY),
         stripe_api_base=driver.payments.url,
+        stripe_webhook_secret=SecretStr("whsec_api_tests"),
     )
     async with session_factory(driver.engine)() as session:
         service = await session.run_sync(lambda s: issue(s, "workflow tests", "service"))

@@ -56,6 +56,9 @@ async def test_an_admin_runs_the_subscription_through_the_api(api: httpx.AsyncCl
         ("put", "plan", {"plan": "galactic"}, _as("alice"), 404, "plan_not_found"),
         ("post", "delete", {"confirm": "not-the-id"}, _as("alice"), 400, "confirmation_mismatch"),
         ("post", "cancel", {"reason": 5}, _as("alice"), 422, "invalid_argument"),
+        ("post", "reactivate", None, _as("alice"), 409, "not_allowed_in_status"),
+        ("post", "seats", {"user": "bob", "type": "pro"}, _as("staff:eve"), 403, "forbidden"),
+        ("post", "seats/preview", {"user": "bob", "type": "pro"}, _as("bob"), 403, "forbidden"),
     ],
 )
 async def test_refusals_have_their_code_and_change_nothing(
