@@ -69,8 +69,11 @@ def test_a_malformed_scenario_exits_2_naming_the_line(tmp_path: Path) -> None:
 
 
 async def _fail_inside_a_private_stack(seen: dict[str, psutil.Process]) -> None:
+    # Only what the stack started: the session's own servers are children of this process too.
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     async with private_stack():
-        seen.update({f"{p.name()}:{p.pid}": p for p in psutil.Process().children(recursive=True)})
+        children = psutil.Process().children(recursive=True)
+        seen.update({f"{p.name()}:{p.pid}": p for p in children if p.pid not in before})
         raise RuntimeError("boom")
 
 
