@@ -10,8 +10,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from billing.allowance import Allowance, allowance
 from billing.catalog import Catalog
-from billing.state import BillingState, seat_counts, seats_at_next_renewal, seats_held
+from billing.state import BillingState, Contract, seat_counts, seats_at_next_renewal, seats_held
 from billing.usage import UtcDatetime
 
 RECENT_INVOICES = 5
@@ -87,6 +88,9 @@ class Overview(_View):
     seat_limit: int | None
     seat_stock: int
     credit_balance: int
+    contract: Contract | None = None
+    next_contract: Contract | None = None
+    allowance: Allowance | None = None
     recent_invoices: tuple[InvoiceSummary, ...]
     warnings: tuple[str, ...]
 
@@ -112,8 +116,17 @@ def _seat_groups(state: BillingState) -> tuple[SeatGroup, ...]:
     )
 
 
-def _warnings(state: BillingState, at: datetime) -> tuple[str, ...]:
+def _warnings(state: BillingState, catalog: Catalog, at: datetime) -> tuple[str, ...]:
     found: list[str] = []
+    free = catalog.plans.get(catalog.free_plan or "")
+    active = len(state.active_members())
+    if (
+        free is not None
+        and state.plan in (None, free.code)
+        and free.max_members
+        and active > free.max_members
+    ):
+        found.append(f"Over the free plan's limit: {active} active members, {free.max_members} allowed.")
     for invoice in state.invoices:
         if invoice.status == "overdue":
             found.append(f"Payment failed: invoice {invoice.number} is overdue.")
@@ -176,5 +189,8 @@ def overview(state: BillingState, catalog: Catalog, at: datetime) -> Overview:
             InvoiceSummary(number=i.number, issued_at=i.issued_at, total=i.total, status=i.status)
             for i in reversed(state.invoices[-RECENT_INVOICES:])
         ),
-        warnings=_warnings(state, at),
+        contract=state.contract,
+        next_contract=state.next_contract,
+        allowance=allowance(state, catalog, at),
+        warnings=_warnings(state, catalog, at),
     )
