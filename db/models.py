@@ -7,7 +7,9 @@ from datetime import datetime
 from sqlalchemy import DateTime, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-import db.invoice_models  # noqa: F401  (registers the invoice and billing tables with the metadata)
+# Imported for their side effect: registering their tables with the metadata.
+import db.invoice_models  # (the invoice and billing tables)
+import db.rollup_models  # noqa: F401  (the daily usage roll-up tables)
 from db.base import Base
 from db.subscription_models import AuditLogRow, EmailOutboxRow, SubscriptionEventRow, SubscriptionRow
 from db.usage_models import UsageEventRow

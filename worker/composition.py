@@ -12,6 +12,7 @@ from activities.health import HealthActivities
 from activities.invoices import InvoiceActivities
 from activities.payments import PaymentGateway
 from activities.posting import post_invoice
+from activities.rollup import RollupActivities
 from activities.stripe_gateway import StripeGateway, gateway_for
 from activities.usage import UsageActivities
 from activities.workspace import WorkspaceActivities
@@ -19,9 +20,10 @@ from config.settings import Settings
 from db.engine import session_factory
 from workflows.health import WorkerHealthWorkflow
 from workflows.invoice import InvoiceWorkflow
+from workflows.rollup import UsageRollupWorkflow
 from workflows.subscription import SubscriptionWorkflow
 
-WORKFLOWS: Sequence[type] = (WorkerHealthWorkflow, SubscriptionWorkflow, InvoiceWorkflow)
+WORKFLOWS: Sequence[type] = (WorkerHealthWorkflow, SubscriptionWorkflow, InvoiceWorkflow, UsageRollupWorkflow)
 
 
 def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..., Any]]:
@@ -31,6 +33,7 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
     usage = UsageActivities(sessions)
     health = HealthActivities(engine)
     invoices = InvoiceActivities(sessions, gateway)
+    rollup = RollupActivities(sessions)
     return [
         health.database_ping,
         usage.usage_totals,
@@ -45,6 +48,7 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
         invoices.persist_invoice,
         invoices.mark_invoice,
         invoices.record_stripe_event,
+        rollup.rollup_usage,
     ]
 
 
