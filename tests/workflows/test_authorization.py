@@ -122,6 +122,10 @@ CONTRACT = {
     "price": 1_200_000,
     "seat_unit_price": 4_000,
 }
+# Any token may send usage; the cells run in order on one workspace, so after the member's
+# cell stored the event, the staff and admin cells replay it (still 200: nothing new).
+USAGE = {"events": [{"id": "matrix-1", "kind": "asset_check", "at": "2026-03-02T10:00:00Z"}]}
+BULK_USAGE = {"events": [{"workspace_id": "{workspace_id}", **USAGE["events"][0]}]}
 # In order: each row runs on the state the rows above left (the deletion comes last).
 ROWS: list[Row] = [
     Row("get", f"{W}/invoices", "token", 200),
@@ -171,6 +175,8 @@ ROWS: list[Row] = [
     Row("post", f"{W}/cancel", "admin", 200, {"reason": "budget"}),
     Row("post", f"{W}/reactivate", "admin", 200, None, _cancelled),
     Row("post", "/v1/workspaces", "token", 200, {"workspace_id": "{workspace_id}"}),
+    Row("post", f"{W}/usage", "token", 200, USAGE),
+    Row("post", "/v1/usage", "token", 200, BULK_USAGE),
     Row("post", f"{S}/extend-trial", "staff", 409, {"days": 7, "reason": "goodwill"}),  # not trialing
     Row("put", f"{S}/contract", "staff", 200, CONTRACT, _period_end),
     Row("post", f"{S}/cancel", "staff", 200, {"reason": "asked by phone"}),
@@ -196,6 +202,8 @@ def _filled(value: Any, values: dict[str, str]) -> Any:
         return value.format(**values)
     if isinstance(value, dict):
         return {k: _filled(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, values) for v in value]
     return value
 
 
