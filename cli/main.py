@@ -15,6 +15,7 @@ from cli.errors import USAGE, fail, friendly_errors, load_settings
 from cli.simulate import register as register_simulate
 from cli.support import register as register_support
 from cli.tokens import tokens_app
+from cli.usage import usage_app
 
 app = typer.Typer(
     name="tenure",
@@ -24,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(usage_app, name="usage")
 register_support(app)
 register_simulate(app)
 console = Console()

@@ -9,6 +9,7 @@ import signal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.payments import PaymentGateway
@@ -16,6 +17,7 @@ from config.settings import Settings
 from config.temporal import connect
 from db.engine import async_engine
 from worker.composition import WORKFLOWS, activities, stripe_activities, stripe_gateway, workflow_runner
+from worker.schedules import ROLLUP_SCHEDULE_ID, ensure_rollup_schedule
 
 log = logging.getLogger("tenure.worker")
 
@@ -48,6 +50,16 @@ def build_workers(
     return [main, payments]
 
 
+async def _ensure_schedules(client: Client, settings: Settings) -> None:
+    """Create (or update) the daily usage roll-up Schedule; a refusal does not stop billing."""
+    try:
+        outcome = await ensure_rollup_schedule(client, settings.task_queue)
+    except RPCError as error:
+        log.error("schedule %r could not be set up: %s", ROLLUP_SCHEDULE_ID, error.message)
+        return
+    log.info("schedule %r %s (daily at 00:15 UTC)", ROLLUP_SCHEDULE_ID, outcome)
+
+
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then drain and shut down gracefully."""
     if settings.database_url is None:
@@ -56,6 +68,7 @@ async def run_worker(settings: Settings) -> None:
     gateway = stripe_gateway(settings)
     client = await connect(settings)
     main, payments = build_workers(client, settings, engine, gateway)
+    await _ensure_schedules(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
