@@ -26,6 +26,7 @@ _STATUS_BY_CODE: dict[str, int] = {
     codes.FORBIDDEN: 403,
     "not_found": 404,
     "invoice_not_open": 409,
+    "seat_request_not_found": 404,
     WORKSPACE_NOT_FOUND: 404,
     WORKSPACE_DELETED: 409,
 }

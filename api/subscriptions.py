@@ -36,6 +36,7 @@ from billing import (
     Member,
     Preview,
     Reactivate,
+    RequestSeats,
     SelectPlan,
     UnassignSeat,
 )
@@ -72,6 +73,11 @@ class CancelIn(_Body):
 
 class DeleteIn(_Body):
     confirm: str = Field(description="Type the workspace id to confirm: deletion is irreversible.")
+
+
+class SeatRequestIn(_Body):
+    quantity: int = Field(ge=1, le=10_000, description="Seats to add under the contract.")
+    note: str | None = Field(default=None, max_length=500, description="For sales.")
 
 
 class CreatedOut(BaseModel):
@@ -190,6 +196,17 @@ async def delete_workspace(
 ) -> CommandResult:
     command = DeleteWorkspaceCommand(request_id=request_id(key), actor=actor, confirm=body.confirm)
     return await _send(request, workspace_id, "delete_workspace", command)
+
+
+@router.post(
+    "/{workspace_id}/seat-requests",
+    summary="Ask to buy more seats under the sales contract (charged once sales approve)",
+)
+async def request_seats(
+    request: Request, workspace_id: str, body: SeatRequestIn, actor: ActingUser, key: IdempotencyKey = None
+) -> CommandResult:
+    command = RequestSeats(request_id=request_id(key), actor=actor, quantity=body.quantity, reason=body.note)
+    return await _send(request, workspace_id, "request_seats", command)
 
 
 @router.post(

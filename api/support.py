@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from api.auth import authenticated
 from api.headers import IdempotencyKey, request_id
 from api.state import AppState
-from billing import Cancel, CommandResult, ExtendTrial, Reactivate, SetContract
+from billing import ApproveSeats, Cancel, CommandResult, ExtendTrial, Reactivate, SetContract
 from billing.commands import STAFF_PREFIX
 from billing.errors import FORBIDDEN, DomainError
 from billing.usage import UtcDatetime
@@ -110,6 +110,17 @@ async def reactivate(
 ) -> CommandResult:
     command = Reactivate(request_id=request_id(key), actor=staff)
     return await (await _client(request)).execute(workspace_id, "reactivate", command)
+
+
+@router.post(
+    "/workspaces/{workspace_id}/seat-requests/{seat_request}/approve",
+    summary="Approve a request for more contract seats: they are charged at the contract's unit price",
+)
+async def approve_seats(
+    request: Request, workspace_id: str, seat_request: str, staff: Staff, key: IdempotencyKey = None
+) -> CommandResult:
+    command = ApproveSeats(request_id=request_id(key), actor=staff, request=seat_request)
+    return await (await _client(request)).execute(workspace_id, "approve_seats", command)
 
 
 @router.post("/invoices/{number}/void", summary="Void an invoice still being collected")

@@ -10,6 +10,7 @@ from billing.clock import advance, arrears_lines, next_deadline, usage_due
 from billing.commands import (
     COMMAND_ADAPTER,
     AddMember,
+    ApproveSeats,
     AssignSeat,
     Cancel,
     ChangePlan,
@@ -20,6 +21,7 @@ from billing.commands import (
     ExtendTrial,
     Reactivate,
     RemoveMember,
+    RequestSeats,
     SelectPlan,
     SetContract,
     SetRole,
@@ -64,6 +66,7 @@ from billing.workspace import ScheduledDeletion
 __all__ = [
     "COMMAND_ADAPTER",
     "AddMember",
+    "ApproveSeats",
     "AssignSeat",
     "BillingState",
     "Cancel",
@@ -99,6 +102,7 @@ __all__ = [
     "ReactivateWorkspace",
     "RecordEvent",
     "RemoveMember",
+    "RequestSeats",
     "RevertWorkspace",
     "ScheduledDeletion",
     "Seat",

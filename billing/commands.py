@@ -121,6 +121,20 @@ class SetContract(_Command):
     seat_unit_price: int = Field(default=0, ge=0)
 
 
+class RequestSeats(_Command):
+    """An admin asks to buy ``quantity`` more seats under the contract (sales confirms)."""
+
+    kind: Literal["request_seats"] = "request_seats"
+    quantity: PositiveInt = Field(le=10_000)
+
+
+class ApproveSeats(_Command):
+    """Support staff only: approve a seat request; its seats are charged at once."""
+
+    kind: Literal["approve_seats"] = "approve_seats"
+    request: str = Field(min_length=1, max_length=255, description="The request's id.")
+
+
 class DeleteWorkspaceCommand(_Command):
     """Irreversible; ``confirm`` must equal the workspace id."""
 
@@ -143,6 +157,8 @@ Command = Annotated[
     | Reactivate
     | ExtendTrial
     | SetContract
+    | RequestSeats
+    | ApproveSeats
     | DeleteWorkspaceCommand,
     Field(discriminator="kind"),
 ]
@@ -165,6 +181,7 @@ ADMIN_KINDS: frozenset[str] = frozenset(
         "clear_cancellation",
         "reactivate",
         "delete_workspace",
+        "request_seats",
     }
 )
-STAFF_KINDS: frozenset[str] = frozenset({"extend_trial", "set_contract"})
+STAFF_KINDS: frozenset[str] = frozenset({"extend_trial", "set_contract", "approve_seats"})

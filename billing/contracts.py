@@ -11,15 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from billing.catalog import Catalog
-from billing.commands import SetContract
+from billing.commands import ApproveSeats, RequestSeats, SetContract
 from billing.decision import Outcome, event, require_status
 from billing.drafts import charge_in_advance
 from billing.effects import Effect
-from billing.errors import INVALID_ARGUMENT, DomainError
+from billing.errors import INVALID_ARGUMENT, NOT_ALLOWED_IN_STATUS, DomainError
 from billing.invoices import InvoiceLine, line
 from billing.invoicing import post_invoice
+from billing.periods import Period
 from billing.revert import end_paid_life, restore
-from billing.state import PAID_STATUSES, BillingState, Contract, PendingChange
+from billing.state import PAID_STATUSES, BillingState, Contract, PendingChange, SeatRequest
 from billing.usage import UsageTotals
 
 
@@ -124,3 +125,48 @@ def end_contract(state: BillingState, catalog: Catalog, usage: UsageTotals) -> O
         return Outcome(following.state, effects + following.effects)
     ended = end_paid_life(state, catalog, at, "canceled" if state.cancel_at else "contract_ended")
     return Outcome(ended.state, effects + ended.effects)
+
+
+SEAT_REQUEST_NOT_FOUND = "seat_request_not_found"
+
+
+def _under_contract(state: BillingState, action: str) -> Contract:
+    require_status(state, PAID_STATUSES, action)
+    if state.contract is None:
+        raise DomainError(
+            NOT_ALLOWED_IN_STATUS,
+            f"{action}: additional seats are bought under a sales contract",
+            {"status": state.status},
+        )
+    return state.contract
+
+
+def request_seats(state: BillingState, cmd: RequestSeats, at: datetime, catalog: Catalog) -> Outcome:
+    """Record a request for more seats for sales; nothing is charged until it is approved."""
+    _under_contract(state, "request seats")
+    request = SeatRequest(
+        id=cmd.request_id, quantity=cmd.quantity, requested_at=at, requested_by=cmd.actor, note=cmd.reason
+    )
+    state = state.model_copy(update={"seat_requests": (*state.seat_requests, request)})
+    effects: list[Effect] = [event("seats_requested", at, request=request.id, quantity=cmd.quantity)]
+    return Outcome(state, effects, f"{cmd.quantity} more seats requested: sales will confirm")
+
+
+def approve_seats(state: BillingState, cmd: ApproveSeats, at: datetime, catalog: Catalog) -> Outcome:
+    """Approve a pending request: its seats are charged at the contract's unit price."""
+    contract = _under_contract(state, "approve seats")
+    found = [r for r in state.seat_requests if r.id == cmd.request and r.status == "pending"]
+    if not found:
+        raise DomainError(
+            SEAT_REQUEST_NOT_FOUND, f"no pending seat request {cmd.request!r}", {"request": cmd.request}
+        )
+    request = found[0]
+    approved = request.model_copy(update={"status": "approved", "approved_at": at, "approved_by": cmd.actor})
+    requests = tuple(approved if r.id == request.id else r for r in state.seat_requests)
+    state = state.model_copy(update={"seat_requests": requests})
+    effects: list[Effect] = [event("seats_approved", at, request=request.id, quantity=request.quantity)]
+    term = Period(start=at, end=contract.ends_at)
+    description = f"{request.quantity} additional contract seats"
+    charges = [line("seat", description, request.quantity, contract.seat_unit_price, term)]
+    posted = charge_in_advance(state, catalog, at, term, [c for c in charges if c.amount])
+    return Outcome(posted.state, effects + posted.effects, f"{request.quantity} seats approved")

@@ -17,6 +17,7 @@ from billing.commands import (
     STAFF_KINDS,
     STAFF_PREFIX,
     AddMember,
+    ApproveSeats,
     AssignSeat,
     Cancel,
     ChangePlan,
@@ -27,13 +28,14 @@ from billing.commands import (
     ExtendTrial,
     Reactivate,
     RemoveMember,
+    RequestSeats,
     SelectPlan,
     SetContract,
     SetRole,
     StartTrial,
     UnassignSeat,
 )
-from billing.contracts import set_contract
+from billing.contracts import approve_seats, request_seats, set_contract
 from billing.decision import Decision, Outcome, event, require_status
 from billing.effects import DeleteWorkspace, Effect, PostInvoice, SendEmail
 from billing.errors import CONFIRMATION_MISMATCH, FORBIDDEN, NOT_ALLOWED_IN_STATUS, DomainError
@@ -207,6 +209,10 @@ def _dispatch(state: BillingState, command: Command, at: datetime, catalog: Cata
             return extend_trial(state, command, at, catalog)
         case SetContract():
             return set_contract(state, command, at, catalog)
+        case RequestSeats():
+            return request_seats(state, command, at, catalog)
+        case ApproveSeats():
+            return approve_seats(state, command, at, catalog)
         case DeleteWorkspaceCommand():
             return _delete(state, command, at, catalog)
 

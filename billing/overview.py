@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from billing.allowance import Allowance, allowance
 from billing.catalog import Catalog
-from billing.state import BillingState, Contract, seat_counts, seats_at_next_renewal, seats_held
+from billing.state import BillingState, Contract, SeatRequest, seat_counts, seats_at_next_renewal, seats_held
 from billing.usage import UtcDatetime
 
 RECENT_INVOICES = 5
@@ -91,6 +91,7 @@ class Overview(_View):
     contract: Contract | None = None
     next_contract: Contract | None = None
     allowance: Allowance | None = None
+    seat_requests: tuple[SeatRequest, ...] = ()
     recent_invoices: tuple[InvoiceSummary, ...]
     warnings: tuple[str, ...]
 
@@ -192,5 +193,6 @@ def overview(state: BillingState, catalog: Catalog, at: datetime) -> Overview:
         contract=state.contract,
         next_contract=state.next_contract,
         allowance=allowance(state, catalog, at),
+        seat_requests=state.seat_requests,
         warnings=_warnings(state, catalog, at),
     )

@@ -109,6 +109,20 @@ class Contract(_Model):
         return Period(start=self.starts_at, end=self.ends_at)
 
 
+class SeatRequest(_Model):
+    """A request to buy more seats under a contract: recorded for sales, charged at the
+    contract's seat unit price once support staff approve it."""
+
+    id: str
+    quantity: int = Field(ge=1)
+    requested_at: UtcDatetime
+    requested_by: str | None = None
+    note: str | None = None
+    status: Literal["pending", "approved"] = "pending"
+    approved_at: UtcDatetime | None = None
+    approved_by: str | None = None
+
+
 class PlanSegment(_Model):
     """The plan in effect from ``start`` within the current in-arrears period."""
 
@@ -152,6 +166,7 @@ class BillingState(_Model):
     restorable_seats: tuple[Seat, ...] = ()
     contract: Contract | None = None
     next_contract: Contract | None = None
+    seat_requests: tuple[SeatRequest, ...] = ()
     credit_balance: int = 0
     accrued: tuple[InvoiceLine, ...] = ()
     open_invoice: OpenInvoice | None = None

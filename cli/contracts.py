@@ -77,3 +77,25 @@ def set_contract(
         print(json.dumps(result.model_dump(mode="json"), indent=2))
     else:
         console.print(f"{workspace}: {result.message} (plan {result.plan}, {result.status})")
+
+
+@contract_app.command("approve-seats")
+def approve_seats(
+    workspace: Annotated[str, typer.Argument(help="Workspace id.")],
+    request: Annotated[str, typer.Argument(help="The seat request's id (see `tenure show`).")],
+    staff: Annotated[str, typer.Option(help="Your support login (audited as staff:<login>).")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Approve a request for more contract seats: they are charged at the contract's unit price."""
+    login = staff_login(staff)
+
+    async def work(client: TenureClient, _: AsyncEngine) -> CommandResult:
+        return await client.approve_seats(
+            workspace, request=request, staff=login, request_id=f"approve:{workspace}:{request}"
+        )
+
+    result = run_with_client(work, "approving the seats")
+    if as_json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2))
+    else:
+        console.print(f"{workspace}: {result.message}")

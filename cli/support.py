@@ -51,6 +51,8 @@ def _print_overview(o: Overview) -> None:
         for i in o.recent_invoices:
             table.add_row(i.number, f"{i.issued_at:%Y-%m-%d}", _money(i.total, o.currency), i.status)
         console.print(table)
+    for r in o.seat_requests:
+        console.print(f"seat request [bold]{r.id}[/]: {r.quantity} seats, {r.status} ({r.note or 'no note'})")
     for warning in o.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
 

@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from billing import (
+    ApproveSeats,
     AssignSeat,
     Cancel,
     Catalog,
@@ -34,6 +35,7 @@ from billing import (
     Member,
     Preview,
     Reactivate,
+    RequestSeats,
     SelectPlan,
     SetContract,
     UnassignSeat,
@@ -188,6 +190,28 @@ class TenureClient:
     async def set_contract(self, workspace_id: str, contract: SetContract) -> CommandResult:
         """Support staff: set a sales contract (``contract.actor`` must be ``staff:<login>``)."""
         return await self.execute(workspace_id, "set_contract", contract)
+
+    async def request_seats(
+        self,
+        workspace_id: str,
+        *,
+        quantity: int,
+        actor: str,
+        note: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResult:
+        """An admin asks to buy ``quantity`` more seats under the contract (sales confirm)."""
+        command = RequestSeats(
+            request_id=_request_id(request_id), actor=actor, quantity=quantity, reason=note
+        )
+        return await self.execute(workspace_id, "request_seats", command)
+
+    async def approve_seats(
+        self, workspace_id: str, *, request: str, staff: str, request_id: str | None = None
+    ) -> CommandResult:
+        """Support staff: approve seat request ``request``; its seats are charged at once."""
+        command = ApproveSeats(request_id=_request_id(request_id), actor=f"staff:{staff}", request=request)
+        return await self.execute(workspace_id, "approve_seats", command)
 
     async def void_invoice(self, number: str, *, timeout_s: float = 60) -> str:
         """Support staff: void an invoice still being collected; its final status.

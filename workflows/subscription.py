@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from billing import (
         AddMember,
+        ApproveSeats,
         AssignSeat,
         BillingState,
         Cancel,
@@ -32,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ExtendTrial,
         Reactivate,
         RemoveMember,
+        RequestSeats,
         SelectPlan,
         SetContract,
         SetRole,
@@ -360,6 +362,24 @@ class SubscriptionWorkflow:
 
     @set_contract.validator
     def _v_set_contract(self, command: SetContract) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def request_seats(self, command: RequestSeats) -> CommandResult:
+        """An admin asks to buy more seats under the contract (recorded for sales)."""
+        return await self._execute(command)
+
+    @request_seats.validator
+    def _v_request_seats(self, command: RequestSeats) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def approve_seats(self, command: ApproveSeats) -> CommandResult:
+        """Support staff: approve a seat request; its seats are charged at the unit price."""
+        return await self._execute(command)
+
+    @approve_seats.validator
+    def _v_approve_seats(self, command: ApproveSeats) -> None:
         self._validate(command)
 
     @workflow.update

@@ -172,6 +172,7 @@ ROWS: list[Row] = [
     Row("delete", f"{W}/seats/{{user}}", "admin", 200, None, _seat, {"user": "bob"}),
     Row("post", f"{W}/plan/preview", "admin", 200, {"plan": "business"}),
     Row("put", f"{W}/plan", "admin", 200, {"plan": "business"}),
+    Row("post", f"{W}/seat-requests", "admin", 409, {"quantity": 2}),  # no contract yet
     Row("post", f"{W}/cancel", "admin", 200, {"reason": "budget"}),
     Row("post", f"{W}/reactivate", "admin", 200, None, _cancelled),
     Row("post", "/v1/workspaces", "token", 200, {"workspace_id": "{workspace_id}"}),
@@ -179,6 +180,7 @@ ROWS: list[Row] = [
     Row("post", "/v1/usage", "token", 200, BULK_USAGE),
     Row("post", f"{S}/extend-trial", "staff", 409, {"days": 7, "reason": "goodwill"}),  # not trialing
     Row("put", f"{S}/contract", "staff", 200, CONTRACT, _period_end),
+    Row("post", f"{S}/seat-requests/{{seat_request}}/approve", "staff", 409, fill={"seat_request": "r1"}),
     Row("post", f"{S}/cancel", "staff", 200, {"reason": "asked by phone"}),
     Row("post", f"{S}/reactivate", "staff", 200),
     # Paid at once with the card on file: nothing left to void (the happy path: test_support_api).

@@ -51,6 +51,7 @@ async def test_staff_extend_a_trial_then_set_a_contract(staff: httpx.AsyncClient
         "price": 1_200_000,
         "credits": 100_000,
         "credit_overage_rate": 2,
+        "seat_unit_price": 4_000,
     }
     bad = await staff.put(f"/v1/support/workspaces/{ws}/contract", json=contract | {"plan": "solo"})
     assert (bad.status_code, bad.json()["code"]) == (400, "invalid_argument")  # solo is self-serve
@@ -74,3 +75,43 @@ async def test_staff_void_an_invoice_being_dunned(staff: httpx.AsyncClient, driv
     again = await staff.post(f"/v1/support/invoices/{number}/void", json={"reason": "twice"})
     assert (again.status_code, again.json()["code"]) == (409, "invoice_not_open")
     assert [i["status"] for i in driver.payments.stripe_invoices(ws)] == ["void"]
+
+
+async def test_more_contract_seats_are_requested_then_approved(
+    staff: httpx.AsyncClient, api: httpx.AsyncClient, driver: Driver
+) -> None:
+    await _start(driver, _t("2026-03-10T00:00:00"))
+    ws = driver.workspace_id
+    now = await driver.now()
+    contract = {
+        "plan": "pro",
+        "starts_at": now.isoformat(),
+        "ends_at": (now + timedelta(days=365)).isoformat(),
+        "price": 1_200_000,
+        "seat_unit_price": 4_000,
+    }
+    assert (await staff.put(f"/v1/support/workspaces/{ws}/contract", json=contract)).status_code == 200
+    asked = await api.post(
+        f"/v1/workspaces/{ws}/seat-requests",
+        json={"quantity": 3, "note": "new team"},
+        headers={"X-Acting-User": "alice", "Idempotency-Key": "more-seats-1"},
+    )
+    assert asked.status_code == 200, asked.text
+    request = asked.json()["request_id"]
+    assert request == "more-seats-1"
+    page = (await api.get(f"/v1/workspaces/{ws}/overview")).json()["subscription"]
+    assert [(r["quantity"], r["status"]) for r in page["seat_requests"]] == [(3, "pending")]
+
+    approve = f"/v1/support/workspaces/{ws}/seat-requests/{request}/approve"
+    approved = await staff.post(approve)
+    assert approved.status_code == 200, approved.text
+    await driver.advance_to(now + timedelta(hours=2))  # the draft window closes: posted
+    state = await driver.wait_for(lambda s: len(s.invoices) >= 2, "the seats invoiced")
+    lines = await driver.rows(
+        "SELECT kind, quantity, unit_amount, amount FROM invoice_lines l "
+        "JOIN invoices i ON i.number = l.invoice_number WHERE i.workspace_id = :ws AND kind = 'seat'"
+    )
+    assert lines == [{"kind": "seat", "quantity": 3, "unit_amount": 4_000, "amount": 12_000}]
+    assert state.seat_requests[0].approved_by == "staff:sam"
+    twice = await staff.post(approve)
+    assert (twice.status_code, twice.json()["code"]) == (404, "seat_request_not_found")
