@@ -12,7 +12,7 @@ from sqlalchemy import text
 from billing import AssignSeat
 from tests.workflows.driver import Driver, request_id
 from tests.workflows.test_revert import _setup
-from workflows.rollup import RollupRequest, RollupResult, UsageRollupWorkflow
+from workflows.rollup import RollupRequest, UsageRollupWorkflow
 
 
 def _t(text_: str) -> datetime:
@@ -62,7 +62,6 @@ async def test_the_overview_shows_usage_as_of_the_last_rollup(api: httpx.AsyncCl
         RollupRequest(),
         id=f"rollup-{ws}",
         task_queue=driver.task_queue,
-        result_type=RollupResult,
     )
     after = (await api.get(f"/v1/workspaces/{ws}/overview", params={"usage_days": "true"})).json()
     usage = after["usage"]
