@@ -82,7 +82,7 @@ async def _store(request: Request, workspace_id: str | None) -> ParsedBatch | JS
         )
         known = {ws: deleted_at for ws, deleted_at in (await session.execute(query)).tuples().all()}
         _check_workspaces(batch, known)
-        batch.new = await usage_ingest.ingest(session, batch.rows)
+        batch.new = await usage_ingest.ingest(session, batch.rows, batch.escape)
     return batch
 
 

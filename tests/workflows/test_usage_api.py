@@ -77,7 +77,7 @@ async def test_free_kinds_cost_nothing_and_minutes_are_counted(
     ws = await _workspace(driver)
     free = [
         _event("sensor", "sensor_evaluation"),
-        _event("observation", "asset_observation"),
+        _event("observation\\t\tcr\r \\N é", "asset_observation"),  # COPY-special characters
         _event("check", "asset_check"),
         _event("reported", "asset_materialization", partitions=40, step_execution=False),
         _event("partitions", "dynamic_partitions_added", count=10_000),
@@ -95,6 +95,8 @@ async def test_free_kinds_cost_nothing_and_minutes_are_counted(
             )
         ).all()
     reported = next(r for r in rows if r.event_id == "reported")
+    odd = next(r for r in rows if r.kind == "asset_observation")
+    assert odd.event_id == odd.payload["id"] == "observation\\t\tcr\r \\N é"
     assert reported.kind == "asset_materialization"
     assert reported.payload["step_execution"] is False
     assert reported.payload["partitions"] == 40
