@@ -18,6 +18,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.service import RPCError
 
 from cli.errors import FAILED, UNAVAILABLE, fail, friendly_errors, load_settings
+from config.settings import Settings
 from config.temporal import connect
 from worker.schedules import ROLLUP_SCHEDULE_ID, trigger_rollup
 from workflows.rollup import RollupResult
@@ -26,16 +27,16 @@ usage_app = typer.Typer(help="Usage: the daily roll-up behind the overview's usa
 console = Console()
 
 
-async def _connect() -> Client:
+async def _connect(settings: Settings) -> Client:
     try:
-        return await connect(load_settings())
+        return await connect(settings)
     except RuntimeError as error:  # the SDK's "Failed client connect: ..."
         fail(f"cannot reach Temporal ({error}); check TEMPORAL_ADDRESS", UNAVAILABLE)
 
 
 async def _rollup(wait: bool, status: Console) -> tuple[str, RollupResult | None]:
-    client = await _connect()
     settings = load_settings()
+    client = await _connect(settings)
     with status.status("starting the roll-up"):
         workflow_id = await trigger_rollup(client, settings.task_queue)
     if not wait:
