@@ -4,8 +4,10 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,7 +17,9 @@ from activities.workspace import WorkspaceActivities
 from api.usage_in import MAX_EVENTS
 from billing.records import WorkspaceSetup
 from config.settings import Settings
+from db import usage_ingest
 from db.engine import session_factory
+from db.usage_ingest import UsageRow
 from tests.workflows.driver import Driver
 from tests.workflows.http import created
 
@@ -204,3 +208,26 @@ def test_a_full_batch_of_the_longest_events_fits_the_body_limit() -> None:
     events = [{**longest, "id": f"{i:04d}{longest['id']}"} for i in range(MAX_EVENTS)]
     size = len(json.dumps({"events": events}).encode())
     assert size < Settings().api_max_body_bytes, size
+
+
+async def test_overlapping_batches_committed_at_once_count_each_id_once(driver: Driver) -> None:
+    ws = await _workspace(driver)
+
+    def rows(ids: range) -> list[UsageRow]:
+        return [
+            UsageRow(ws, f"c{i}", "asset_check", datetime(2026, 3, 2, tzinfo=UTC), 0, 0, "{}") for i in ids
+        ]
+
+    sessions = session_factory(driver.engine)
+    async with sessions() as first, sessions() as second:
+        await first.begin()
+        assert await usage_ingest.ingest(first, rows(range(100))) == {ws: 100}
+        await second.begin()
+        # The second batch overlaps the first, still uncommitted: it waits for it, then skips its ids.
+        pending = asyncio.create_task(usage_ingest.ingest(second, rows(range(50, 150))))
+        await asyncio.sleep(0.5)
+        assert not pending.done()
+        await first.commit()
+        assert await asyncio.wait_for(pending, 10) == {ws: 50}
+        await second.commit()
+    assert (await _stored(driver, ws))["events"] == 150
