@@ -49,9 +49,12 @@ router = APIRouter(
 )
 
 
-class _Context:
-    def __init__(self, request: Request, workspace_id: str) -> None:
-        self.state: AppState = request.app.state.tenure
+class WorkspaceContext:
+    """One workspace's request context: the app's resources and, for changes, the actor.
+    Built from a request by the dependencies below, or directly (the CLI's `show`)."""
+
+    def __init__(self, state: AppState, workspace_id: str) -> None:
+        self.state = state
         self.workspace_id = workspace_id
         self.sessions = session_factory(self.state.engine)
         self.actor: str | None = None  # set by `_billing_admin` for changes
@@ -76,18 +79,18 @@ class _Context:
         return BillingDetailsActivities(self.sessions, self.state.gateway)
 
 
-async def _workspace(request: Request, workspace_id: str) -> _Context:
-    context = _Context(request, workspace_id)
+async def _workspace(request: Request, workspace_id: str) -> WorkspaceContext:
+    context = WorkspaceContext(request.app.state.tenure, workspace_id)
     async with context.sessions() as session:
         if not await repo.workspace_exists(session, workspace_id):
             raise HTTPException(404, f"no workspace {workspace_id!r}")
     return context
 
 
-Workspace = Annotated[_Context, Depends(_workspace)]
+Workspace = Annotated[WorkspaceContext, Depends(_workspace)]
 
 
-async def _billing_admin(ws: Workspace, actor: ActingUser) -> _Context:
+async def _billing_admin(ws: Workspace, actor: ActingUser) -> WorkspaceContext:
     """Billing changes need the acting member to hold a billing admin role (SPEC §2)."""
     async with ws.sessions() as session:
         member = await session.get(MemberRow, (ws.workspace_id, actor))
@@ -98,7 +101,7 @@ async def _billing_admin(ws: Workspace, actor: ActingUser) -> _Context:
     return ws
 
 
-Admin = Annotated[_Context, Depends(_billing_admin)]
+Admin = Annotated[WorkspaceContext, Depends(_billing_admin)]
 
 
 class _TaxId(Protocol):
@@ -229,7 +232,7 @@ def _json(card: CardOut | None) -> JsonObject | None:
     return None if card is None else card.model_dump(mode="json")
 
 
-async def _retry_open_invoices(ws: _Context) -> None:
+async def _retry_open_invoices(ws: WorkspaceContext) -> None:
     """A new card during dunning: every unpaid or overdue invoice is tried again at once."""
     async with ws.sessions() as session:
         rows = await repo.workspace_invoices(session, ws.workspace_id)

@@ -15,9 +15,10 @@ from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import authenticated
-from api.billing import Workspace, get_billing_details, list_invoices
+from api.billing import Workspace, WorkspaceContext, get_billing_details, list_invoices
 from api.billing_models import BillingDetailsOut, InvoiceOut
 from api.usage_overview import UsageOut, usage_section
+from billing.allowance import UsageCards, usage_cards
 from billing.overview import Overview
 from workflows.messages import workflow_id
 from workflows.subscription import SubscriptionWorkflow
@@ -34,16 +35,22 @@ class OverviewOut(BaseModel):
 
     subscription: Overview
     usage: UsageOut
+    usage_cards: UsageCards | None = None
     invoices: list[InvoiceOut]
     billing: BillingDetailsOut
     warnings: list[str]
 
 
-@router.get("/overview", summary="The billing overview (subscription, invoices, billing details)")
+@router.get("/overview", summary="The billing overview (subscription, usage, invoices, billing details)")
 async def overview(
     ws: Workspace,
     usage_days: Annotated[bool, Query(description="Also list the usage of each day.")] = False,
 ) -> OverviewOut:
+    return await overview_of(ws, usage_days)
+
+
+async def overview_of(ws: WorkspaceContext, usage_days: bool = False) -> OverviewOut:
+    """The whole billing page of ``ws`` (the endpoint's answer; also `tenure show`'s)."""
     client = await ws.state.temporal()
     handle = client.get_workflow_handle(workflow_id(ws.workspace_id))
     try:
@@ -54,18 +61,23 @@ async def overview(
         raise HTTPException(503, f"the subscription cannot be read now: {error.message}") from None
     billing = await get_billing_details(ws)
     invoices = (await list_invoices(ws))[:RECENT_INVOICES]
-    usage = await usage_section(
-        ws.sessions,
-        ws.workspace_id,
-        subscription.period_start,
-        subscription.period_end,
-        datetime.now(UTC),
-        usage_days,
+    allowance = subscription.allowance
+    # Usage is counted over the allowance's window (a contract's dates, else the period).
+    start, end = (
+        (allowance.window_start, allowance.window_end)
+        if allowance
+        else (subscription.period_start, subscription.period_end)
     )
+    usage = await usage_section(ws.sessions, ws.workspace_id, start, end, datetime.now(UTC), usage_days)
+    cards = (
+        usage_cards(allowance, usage.credits, usage.serverless_minutes, usage.as_of) if allowance else None
+    )
+    projected = [c.warning for c in (cards.credits, cards.serverless_minutes) if c.warning] if cards else []
     return OverviewOut(
         subscription=subscription,
         usage=usage,
+        usage_cards=cards,
         invoices=invoices,
         billing=billing,
-        warnings=[*subscription.warnings, *billing.warnings],
+        warnings=[*subscription.warnings, *billing.warnings, *projected],
     )

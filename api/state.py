@@ -17,10 +17,10 @@ from config.temporal import connect
 class AppState:
     """The database engine, a lazily connected Temporal client and the Stripe adapter."""
 
-    def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
+    def __init__(self, settings: Settings, engine: AsyncEngine, temporal: Client | None = None) -> None:
         self.settings = settings
         self.engine = engine
-        self._client: Client | None = None
+        self._client: Client | None = temporal  # given: already connected (the CLI's)
         self._lock = asyncio.Lock()
         self.gateway: PaymentGateway | None = gateway_for(settings)
 

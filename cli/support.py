@@ -11,15 +11,19 @@ import json
 from typing import Annotated, Any
 
 import typer
+from fastapi import HTTPException
 from rich.console import Console
-from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.billing import WorkspaceContext
+from api.overview import OverviewOut, overview_of
+from api.state import AppState
 from billing.overview import Overview
 from cli.contracts import contract_app
-from cli.errors import REJECTED, fail
+from cli.errors import REJECTED, fail, load_settings
 from cli.listing import list_subscriptions
+from cli.overview_view import money, print_overview
 from cli.runner import Staff, run_with_client, staff_login
 from client import TenureClient, TenureError
 from db import invoice_repo
@@ -30,44 +34,21 @@ console = Console()
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
-def _money(cents: int, currency: str) -> str:
-    return f"{cents / 100:,.2f} {currency.upper()}"
-
-
-def _print_overview(o: Overview) -> None:
-    lines = [f"status [bold]{o.status}[/]  plan [bold]{o.plan or '-'}[/]  catalog {o.catalog}"]
-    if o.period_start and o.period_end:
-        lines.append(f"period {o.period_start:%Y-%m-%d} → {o.period_end:%Y-%m-%d}")
-    if o.trial:
-        lines.append(f"trial ends {o.trial.ends_at:%Y-%m-%d}: {o.trial.message}")
-    if o.cancel_at:
-        lines.append(f"[yellow]cancels at {o.cancel_at:%Y-%m-%d %H:%M} UTC[/]")
-    for change in o.pending_changes:
-        lines.append(f"pending: {change}")
-    lines.append(f"paid seats {o.paid_seat_count} (limit {o.seat_limit or '-'}, stock {o.seat_stock})")
-    console.print(Panel("\n".join(lines), title=f"workspace {o.workspace_id}"))
-    if o.recent_invoices:
-        table = Table("invoice", "issued", "total", "status", title="recent invoices")
-        for i in o.recent_invoices:
-            table.add_row(i.number, f"{i.issued_at:%Y-%m-%d}", _money(i.total, o.currency), i.status)
-        console.print(table)
-    for r in o.seat_requests:
-        console.print(f"seat request [bold]{r.id}[/]: {r.quantity} seats, {r.status} ({r.note or 'no note'})")
-    for warning in o.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
-
-
 def show(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as_json: Json = False) -> None:
-    """The billing overview of a workspace."""
+    """The billing overview of a workspace: the API's overview as panels (or its JSON)."""
 
-    async def work(client: TenureClient, _: AsyncEngine) -> Overview:
-        return await client.overview(workspace)
+    async def work(client: TenureClient, engine: AsyncEngine) -> OverviewOut:
+        state = AppState(load_settings(), engine, temporal=client.temporal)
+        try:
+            return await overview_of(WorkspaceContext(state, workspace))
+        except HTTPException as missing:
+            raise TenureError("not_found", str(missing.detail)) from None
 
-    found = run_with_client(work)
+    found = run_with_client(work, "reading the subscription and its usage")
     if as_json:
         print(found.model_dump_json(indent=2))
     else:
-        _print_overview(found)
+        print_overview(found, console)
 
 
 def invoices(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as_json: Json = False) -> None:
@@ -99,7 +80,7 @@ def invoices(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as
         table.add_row(
             i["number"],
             issued,
-            _money(i["total"], i["currency"]),
+            money(i["total"], i["currency"]),
             i["status"],
             str(i["attempt_count"]),
             i["pdf_url"] or "",

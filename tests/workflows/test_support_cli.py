@@ -49,7 +49,8 @@ async def test_show_invoices_cancel_reactivate(driver: Driver, postgres: Embedde
     await driver.pay_all()
     shown = await _tenure(driver, postgres, "show", ws, "--json")
     assert shown.returncode == 0, shown.stderr
-    assert (json.loads(shown.stdout)["status"], json.loads(shown.stdout)["paid_seat_count"]) == ("active", 1)
+    page = json.loads(shown.stdout)["subscription"]
+    assert (page["status"], page["paid_seat_count"]) == ("active", 1)
     table = await _tenure(driver, postgres, "show", ws)
     assert "status active" in table.stdout
     assert "recent invoices" in table.stdout
