@@ -1,0 +1,79 @@
+"""The API's overview JSON of a trialing, an active, a canceling and a reverted workspace,
+against golden files (tests/workflows/golden/). What varies between runs is normalised: the
+workspace id, Stripe's ids and links, the sub-minute jitter of the simulated clock, and the
+calendar month a workspace without a period counts its usage in (the real month).
+
+After a deliberate change: ``TENURE_UPDATE_GOLDEN=1 uv run pytest tests/workflows/test_overview_golden.py``
+rewrites them; review the diff like code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from billing import AssignSeat, Cancel
+from tests.workflows.driver import Driver, request_id
+from tests.workflows.test_credits_lifecycle import _setup as _credits_setup
+from tests.workflows.test_credits_lifecycle import _t
+from tests.workflows.test_revert import _setup as _seats_setup
+
+GOLDEN = Path(__file__).parent / "golden"
+_INSTANT = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}):\d{2}(\.\d+)?(Z|\+00:00)")
+_STRIPE = re.compile(r"\b(in|cus|pm|seti|txi|ch|pi)_[A-Za-z0-9]+\b")
+_URL = re.compile(r"https?://127\.0\.0\.1:\d+")
+
+
+def _normalised(page: dict[str, Any], ws: str) -> Any:
+    usage = page["usage"]
+    if usage["window"] == "calendar month":  # the real month: varies with the day the test runs
+        usage["first_day"] = usage["last_day"] = "<this month>"
+    text = json.dumps(page, indent=2, sort_keys=True)
+    text = text.replace(ws, "acme")
+    text = _INSTANT.sub(r"\1Z", text)  # the simulated clock is exact to the second at best
+    text = _STRIPE.sub(r"\1_…", text)
+    return json.loads(_URL.sub("http://stripe.test", text))
+
+
+async def _matches(api: httpx.AsyncClient, ws: str, name: str) -> None:
+    answer = await api.get(f"/v1/workspaces/{ws}/overview")
+    assert answer.status_code == 200, answer.text
+    found = _normalised(answer.json(), ws)
+    path = GOLDEN / f"overview-{name}.json"
+    if os.environ.get("TENURE_UPDATE_GOLDEN"):
+        path.write_text(json.dumps(found, indent=2, sort_keys=True) + "\n")
+    assert found == json.loads(path.read_text()), f"{name}: the overview changed (see the module docstring)"
+
+
+async def test_a_trialing_workspace(api: httpx.AsyncClient, driver: Driver) -> None:
+    ws = f"gold-{uuid.uuid4().hex[:8]}"
+    await driver.start(_credits_setup(ws), "credits", _t("2026-03-10T09:00:00"))
+    await driver.advance_to(_t("2026-03-20T12:00:00"))
+    await _matches(api, ws, "trialing")
+
+
+async def test_active_then_canceling_then_reverted(api: httpx.AsyncClient, driver: Driver) -> None:
+    ws = f"gold-{uuid.uuid4().hex[:8]}"
+    await driver.start(_seats_setup(ws), "seats", _t("2026-09-03T09:00:00"))
+    for user in ("alice", "bob"):
+        seat = AssignSeat(request_id=request_id(), actor="alice", user=user, seat_type="pro")
+        await driver.update("assign_seat", seat)
+    await driver.advance_to(_t("2026-09-03T12:00:00"))
+    await driver.pay_all()
+    await driver.advance_to(_t("2026-10-03T12:00:00"))
+    await driver.pay_all()
+    await _matches(api, ws, "active")
+
+    await driver.advance_to(_t("2026-10-10T00:00:00"))
+    await driver.update("cancel", Cancel(request_id=request_id(), actor="bob", reason="too expensive"))
+    await _matches(api, ws, "canceling")
+
+    await driver.advance_to(_t("2026-11-04T00:00:00"))
+    await driver.wait_for(lambda s: s.status == "free", "the revert")
+    await _matches(api, ws, "reverted")
