@@ -274,6 +274,25 @@ async def _wait_healthy(url: str, child: ChildProcess, lines: list[str]) -> None
     raise RuntimeError("the API did not start:\n" + "\n".join(lines[-40:]))
 
 
+async def _overview_runs(
+    stack: Stack, engine: AsyncEngine, queue: str, url: str, token: str, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    client = await Client.connect(stack.temporal.address, data_converter=pydantic_data_converter)
+    log(f"starting {args.workspaces} subscriptions")
+    started = time.perf_counter()
+    workspaces = await start_subscriptions(client, engine, queue, args.workspaces)
+    log(f"{len(workspaces)} subscriptions running after {time.perf_counter() - started:.1f} s")
+    overview_runs: list[dict[str, Any]] = []
+    for run in range(args.runs):
+        figures = {
+            str(callers): await measure_overview(url, token, workspaces, args.requests, callers)
+            for callers in args.callers
+        }
+        overview_runs.append(figures)
+        log(f"overview run {run + 1}: {figures}")
+    return overview_runs
+
+
 async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     """Set up, run the ingestion and the overview measurements ``args.runs`` times each."""
     queue = f"bench-ingest-{uuid.uuid4().hex[:6]}"
@@ -305,19 +324,9 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
             ratio = via_api["events_per_s"] / ceiling["events_per_s"]
             ingest_runs.append({"api": via_api, "copy": ceiling, "ratio": round(ratio, 3)})
             log(f"ingest run {run + 1}: {via_api} against COPY {ceiling}: ratio {ratio:.3f}")
-        client = await Client.connect(stack.temporal.address, data_converter=pydantic_data_converter)
-        log(f"starting {args.workspaces} subscriptions")
-        started = time.perf_counter()
-        workspaces = await start_subscriptions(client, engine, queue, args.workspaces)
-        log(f"{len(workspaces)} subscriptions running after {time.perf_counter() - started:.1f} s")
         overview_runs: list[dict[str, Any]] = []
-        for run in range(args.runs):
-            figures = {
-                str(callers): await measure_overview(url, token, workspaces, args.requests, callers)
-                for callers in args.callers
-            }
-            overview_runs.append(figures)
-            log(f"overview run {run + 1}: {figures}")
+        if args.workspaces > 0:
+            overview_runs = await _overview_runs(stack, engine, queue, url, token, args)
     finally:
         api.stop()
         await engine.dispose()
@@ -342,6 +351,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
                 "per_s": median([r[str(c)]["per_s"] for r in overview_runs]),
             }
             for c in args.callers
+            if overview_runs
         },
         "ingest_runs": ingest_runs,
         "overview_runs": overview_runs,
@@ -355,7 +365,9 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=40, help="fresh batches per run")
     parser.add_argument("--batch-size", type=int, default=5_000)
     parser.add_argument("--ingest-callers", type=int, default=4, help="concurrent ingestion callers")
-    parser.add_argument("--workspaces", type=int, default=1_000, help="live subscriptions for the overview")
+    parser.add_argument(
+        "--workspaces", type=int, default=1_000, help="live subscriptions for the overview (0: skip it)"
+    )
     parser.add_argument("--requests", type=int, default=2_000, help="overview requests per run")
     parser.add_argument(
         "--callers", type=lambda v: [int(c) for c in v.split(",")], default=[1, 4], help="e.g. 1,4"
