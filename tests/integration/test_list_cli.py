@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,24 +28,9 @@ from billing.state import Member
 from billing.workspace import Member as WorkspaceMember
 from client import TenureClient
 from db.engine import session_factory
-from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.temporal import TemporalDevServer
 from worker.composition import WORKFLOWS, activities, workflow_runner
-
-
-def _quiet(name: str, line: str) -> None:
-    """The dev server's log is noise unless it fails to start (it raises then)."""
-
-
-@pytest.fixture(scope="module")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemporalDevServer]:
-    server = TemporalDevServer(tmp_path_factory.mktemp("temporal"), free_port(), None, _quiet)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -27,20 +27,6 @@ from devstack.temporal import TemporalDevServer
 from worker.composition import WORKFLOWS, activities, workflow_runner
 from worker.schedules import ROLLUP_SCHEDULE_ID, ensure_rollup_schedule, trigger_rollup
 from workflows.rollup import RollupResult
-
-
-def _quiet(name: str, line: str) -> None:
-    """The dev server's log is noise unless it fails to start (it raises then)."""
-
-
-@pytest.fixture(scope="module")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemporalDevServer]:
-    server = TemporalDevServer(tmp_path_factory.mktemp("temporal"), free_port(), None, _quiet)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -26,6 +25,7 @@ from billing import BillingState, Catalog, Command, CommandResult, Member, load_
 from billing.overview import Overview
 from billing.records import WorkspaceSetup
 from db.engine import session_factory
+from simulate.clock import SimulatedClock
 from tests.workflows.payments import Payments
 from workflows.invoice import invoice_workflow_id
 from workflows.messages import SubscriptionStart, workflow_id
@@ -52,7 +52,7 @@ class Driver:
         self.task_queue = task_queue
         self.stripe_task_queue = stripe_task_queue or f"{task_queue}-stripe"
         self.payments = payments
-        self.offset = 0
+        self.clock = SimulatedClock(env)
         self.handle: WorkflowHandle[SubscriptionWorkflow, str] | None = None
         self.workspace_id = ""
         self.catalog: Catalog | None = None
@@ -68,9 +68,7 @@ class Driver:
         await WorkspaceActivities(session_factory(self.engine)).register_workspace(setup)
         if card is not None:
             await self.payments.give_card(setup.workspace_id, card)
-        server_now = await self.env.get_current_time()
-        # Whole seconds, rounded up: the subscription starts within a second after ``at``.
-        self.offset = math.ceil((at - server_now).total_seconds())
+        await self.clock.start_at(at)  # the subscription starts within a second after ``at``
         members = {
             m.user_id: Member(role=m.role, role_granted_at=m.role_granted_at or at) for m in setup.members
         }
@@ -81,7 +79,7 @@ class Driver:
                 catalog=self.catalog,
                 members=members,
                 stripe_task_queue=self.stripe_task_queue,
-                clock_offset_seconds=self.offset,
+                clock_offset_seconds=self.clock.offset,
             ),
             id=workflow_id(setup.workspace_id),
             task_queue=self.task_queue,
@@ -89,24 +87,11 @@ class Driver:
 
     async def now(self) -> datetime:
         """The subscription's current time."""
-        return await self.env.get_current_time() + timedelta(seconds=self.offset)
+        return await self.clock.now()
 
     async def advance_to(self, at: datetime) -> None:
-        """Let time pass until ``at`` (timers fire on the way).
-
-        The test server does not skip time while an activity runs; a skip blocked that
-        long (a worker died mid-activity and the activity waits for its timeout) ends
-        with an RPC timeout: ask again for what is left.
-        """
-        failures = 0
-        while (gap := at - await self.now()).total_seconds() > 0:
-            try:
-                await self.env.sleep(gap)
-            except RPCError:
-                # "Timeout expired" or a reset stream, after a long block: retry a few times.
-                failures += 1
-                if failures > 10:
-                    raise
+        """Let time pass until ``at`` (timers fire on the way; see `SimulatedClock`)."""
+        await self.clock.advance_to(at)
 
     async def update(self, name: str, command: Command) -> CommandResult:
         """Send a command Update; the request id doubles as the Update id."""

@@ -1,7 +1,8 @@
 """The API's overview JSON of a trialing, an active, a canceling and a reverted workspace,
 against golden files (tests/workflows/golden/). What varies between runs is normalised: the
-workspace id, Stripe's ids and links, the sub-minute jitter of the simulated clock, and the
-calendar month a workspace without a period counts its usage in (the real month).
+workspace id, Stripe's ids and links, the sub-minute jitter of the simulated clock, the
+calendar month a workspace without a period counts its usage in (the real month), and the
+time of the last roll-up (global, real time).
 
 After a deliberate change: ``TENURE_UPDATE_GOLDEN=1 uv run pytest tests/workflows/test_overview_golden.py``
 rewrites them; review the diff like code.
@@ -34,6 +35,10 @@ def _normalised(page: dict[str, Any], ws: str) -> Any:
     usage = page["usage"]
     if usage["window"] == "calendar month":  # the real month: varies with the day the test runs
         usage["first_day"] = usage["last_day"] = "<this month>"
+    # The roll-up is global: whether (and when) one ran depends on the tests before this one.
+    usage["as_of"] = "<last roll-up, if any>"
+    if page["usage_cards"] is not None:
+        page["usage_cards"]["as_of"] = "<last roll-up, if any>"
     text = json.dumps(page, indent=2, sort_keys=True)
     text = text.replace(ws, "acme")
     text = _INSTANT.sub(r"\1Z", text)  # the simulated clock is exact to the second at best
