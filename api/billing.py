@@ -167,8 +167,9 @@ async def list_invoices(ws: Workspace) -> list[InvoiceOut]:
 
 @router.get("/billing-details", summary="Billing contact, company, card and tax ids, with warnings")
 async def get_billing_details(ws: Workspace) -> BillingDetailsOut:
-    async with ws.sessions.begin() as session:
-        profile = await repo.lock_profile(session, ws.workspace_id)
+    # A read: no lock and no write (the billing page must not queue behind an invoice push).
+    async with ws.sessions() as session:
+        profile = await repo.read_profile(session, ws.workspace_id)
         tax_rows = await repo.tax_ids(session, ws.workspace_id)
     card = None
     if profile.default_payment_method is not None:

@@ -7,6 +7,7 @@ usage as of the last daily roll-up (`api.usage_overview`, over the workflow's pe
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -49,18 +50,24 @@ async def overview(
     return await overview_of(ws, usage_days)
 
 
-async def overview_of(ws: WorkspaceContext, usage_days: bool = False) -> OverviewOut:
-    """The whole billing page of ``ws`` (the endpoint's answer; also `tenure show`'s)."""
+async def _subscription(ws: WorkspaceContext) -> Overview:
     client = await ws.state.temporal()
     handle = client.get_workflow_handle(workflow_id(ws.workspace_id))
     try:
-        subscription = await handle.query(SubscriptionWorkflow.billing_overview)
+        return await handle.query(SubscriptionWorkflow.billing_overview)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise HTTPException(404, f"workspace {ws.workspace_id!r} has no subscription") from None
         raise HTTPException(503, f"the subscription cannot be read now: {error.message}") from None
-    billing = await get_billing_details(ws)
-    invoices = (await list_invoices(ws))[:RECENT_INVOICES]
+
+
+async def overview_of(ws: WorkspaceContext, usage_days: bool = False) -> OverviewOut:
+    """The whole billing page of ``ws`` (the endpoint's answer; also `tenure show`'s)."""
+    # The workflow query and the database reads that do not depend on it run together.
+    subscription, billing, invoices = await asyncio.gather(
+        _subscription(ws), get_billing_details(ws), list_invoices(ws)
+    )
+    invoices = invoices[:RECENT_INVOICES]
     allowance = subscription.allowance
     # Usage is counted over the allowance's window (a contract's dates, else the period).
     start, end = (

@@ -99,6 +99,15 @@ async def lock_profile(session: AsyncSession, workspace_id: str) -> BillingProfi
     return row
 
 
+async def read_profile(session: AsyncSession, workspace_id: str) -> BillingProfileRow:
+    """The workspace's billing profile for reading: no lock, nothing written (a workspace
+    without one reads as the empty profile `lock_profile` would create)."""
+    row = await session.get(BillingProfileRow, workspace_id)
+    return (
+        row if row is not None else BillingProfileRow(workspace_id=workspace_id, purchasing_as_business=False)
+    )
+
+
 async def update_profile(session: AsyncSession, workspace_id: str, values: Values) -> None:
     await session.execute(
         update(BillingProfileRow).where(BillingProfileRow.workspace_id == workspace_id).values(dict(values))
