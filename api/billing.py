@@ -11,7 +11,6 @@ invoice still being collected to try again now (`InvoiceWorkflow.retry_now`).
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import uuid
 from collections.abc import Iterator
@@ -36,7 +35,6 @@ from api.billing_models import (
 )
 from api.headers import ActingUser, IdempotencyKey, request_id
 from api.state import AppState
-from billing.catalog import Catalog, load_catalog
 from billing.payments import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
 from db import invoice_repo as repo
 from db.audit import JsonObject, write_audit
@@ -45,12 +43,6 @@ from db.workspace_models import MemberRow
 from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
 
 log = logging.getLogger("tenure.api.billing")
-
-
-@functools.cache
-def _catalog(name: str) -> Catalog:
-    # Validated data, loaded once per process (parsing the TOML took ~4 ms a request).
-    return load_catalog(name)
 
 
 router = APIRouter(
@@ -103,7 +95,7 @@ async def _billing_admin(ws: Workspace, actor: ActingUser) -> WorkspaceContext:
     """Billing changes need the acting member to hold a billing admin role (SPEC §2)."""
     async with ws.sessions() as session:
         member = await session.get(MemberRow, (ws.workspace_id, actor))
-    admin_roles = _catalog(ws.state.settings.catalog).roles.billing_admin
+    admin_roles = ws.state.catalog.roles.billing_admin
     if member is None or member.status != "active" or member.role not in admin_roles:
         raise HTTPException(403, f"{actor!r} is not an organization admin of {ws.workspace_id!r}")
     ws.actor = actor
@@ -179,7 +171,7 @@ async def get_billing_details(ws: Workspace) -> BillingDetailsOut:
             exp_month=profile.card_exp_month,
             exp_year=profile.card_exp_year,
         )
-    required = _catalog(ws.state.settings.catalog).tax.business_tax_id_required_countries
+    required = ws.state.catalog.tax.business_tax_id_required_countries
     warnings = []
     if profile.purchasing_as_business and profile.country in required and not tax_rows:
         warnings.append(f"a business purchasing from {profile.country} must add a tax ID")

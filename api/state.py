@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from activities.payments import PaymentGateway
 from activities.stripe_gateway import gateway_for
+from billing.catalog import Catalog, load_catalog
 from client import TenureClient
 from config.settings import Settings
 from config.temporal import connect
@@ -23,6 +25,11 @@ class AppState:
         self._client: Client | None = temporal  # given: already connected (the CLI's)
         self._lock = asyncio.Lock()
         self.gateway: PaymentGateway | None = gateway_for(settings)
+
+    @functools.cached_property
+    def catalog(self) -> Catalog:
+        """The deployment's catalog, loaded and validated once (parsing it costs ~4 ms)."""
+        return load_catalog(self.settings.catalog)
 
     async def temporal(self) -> Client:
         """The Temporal client, connected on first use so the API starts before Temporal."""

@@ -40,7 +40,6 @@ from billing import (
     SelectPlan,
     UnassignSeat,
 )
-from billing.catalog import load_catalog
 from billing.errors import INVALID_ARGUMENT, DomainError
 from client import TenureError
 from db import invoice_repo
@@ -100,7 +99,7 @@ def _state(request: Request) -> AppState:
 async def create(request: Request, body: WorkspaceIn) -> CreatedOut:
     setup = body.setup()
     state = _state(request)
-    catalog = load_catalog(state.settings.catalog)
+    catalog = state.catalog
     sessions = session_factory(state.engine)
     async with sessions() as session:
         exists = await invoice_repo.workspace_exists(session, setup.workspace_id)

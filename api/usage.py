@@ -30,15 +30,12 @@ from api.usage_in import (
     parse_batch,
     valid_workspace_id,
 )
-from billing.catalog import load_catalog
 from billing.errors import DomainError
-from billing.usage import CreditRules
 from db import usage_ingest
 from db.engine import session_factory
 from db.workspace_models import WorkspaceRow
 
 router = APIRouter(tags=["usage"], dependencies=[Depends(authenticated)])
-_RULES: dict[str, CreditRules] = {}
 
 
 class UsageCounts(BaseModel):
@@ -55,14 +52,6 @@ class BulkUsageOut(UsageCounts):
     workspaces: dict[str, UsageCounts]
 
 
-def _rules(state: AppState) -> CreditRules:
-    # The catalog is loaded once per process (it is validated data, passed as a value).
-    name = state.settings.catalog
-    if name not in _RULES:
-        _RULES[name] = load_catalog(name).credit_rules
-    return _RULES[name]
-
-
 async def _store(request: Request, workspace_id: str | None) -> ParsedBatch | JSONResponse:
     state: AppState = request.app.state.tenure
     if workspace_id is not None and not valid_workspace_id(workspace_id):
@@ -70,7 +59,7 @@ async def _store(request: Request, workspace_id: str | None) -> ParsedBatch | JS
             WORKSPACE_NOT_FOUND, f"no workspace {workspace_id!r}", {"workspace_ids": [workspace_id]}
         )
     try:
-        batch = parse_batch(await request.body(), _rules(state), workspace_id)
+        batch = parse_batch(await request.body(), state.catalog.credit_rules, workspace_id)
     except BatchRefused as refused:
         return JSONResponse(error_body(refused.code, refused.message, refused.details), status_code=422)
     if workspace_id is not None:
