@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from api.overview import OverviewOut
-from billing.allowance import UsageCard
+if TYPE_CHECKING:  # the API's model; importing FastAPI at CLI start-up is not free
+    from api.overview import OverviewOut
+    from billing.allowance import UsageCard
 
 
 def money(cents: int, currency: str) -> str:

@@ -11,19 +11,15 @@ import json
 from typing import Annotated, Any
 
 import typer
-from fastapi import HTTPException
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.billing import WorkspaceContext
-from api.overview import OverviewOut, overview_of
-from api.state import AppState
 from billing.overview import Overview
 from cli.contracts import contract_app
 from cli.errors import REJECTED, fail, load_settings
 from cli.listing import list_subscriptions
-from cli.overview_view import money, print_overview
+from cli.overview_view import money
 from cli.runner import Staff, run_with_client, staff_login
 from client import TenureClient, TenureError
 from db import invoice_repo
@@ -36,6 +32,13 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables
 
 def show(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as_json: Json = False) -> None:
     """The billing overview of a workspace: the API's overview as panels (or its JSON)."""
+    # The API's assembly, imported here: FastAPI and friends cost every other command ~1 s.
+    from fastapi import HTTPException
+
+    from api.billing import WorkspaceContext
+    from api.overview import OverviewOut, overview_of
+    from api.state import AppState
+    from cli.overview_view import print_overview
 
     async def work(client: TenureClient, engine: AsyncEngine) -> OverviewOut:
         state = AppState(load_settings(), engine, temporal=client.temporal)
