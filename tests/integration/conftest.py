@@ -4,12 +4,19 @@ server has neither)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
 
+from activities.stripe_gateway import StripeGateway, stripe_client
 from devstack.ports import free_port
 from devstack.temporal import TemporalDevServer
+from worker.composition import WORKFLOWS, activities, workflow_runner
 
 
 def _quiet(name: str, line: str) -> None:
@@ -25,3 +32,25 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemporalDev
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+async def dev_client(dev_server: TemporalDevServer) -> Client:
+    """A client of `dev_server` with Tenure's data converter."""
+    return await Client.connect(dev_server.address, data_converter=pydantic_data_converter)
+
+
+@pytest.fixture(scope="session")
+async def dev_queue(dev_client: Client, migrated_engine: AsyncEngine) -> AsyncIterator[str]:
+    """A task queue on `dev_server` served by a worker with every workflow and database
+    activity. Nothing on it posts an invoice (drafts wait an hour), so Stripe is never called."""
+    queue = f"dev-{uuid.uuid4()}"
+    unused = StripeGateway(stripe_client("sk_test_unused", "http://127.0.0.1:9"))
+    async with Worker(
+        dev_client,
+        task_queue=queue,
+        workflows=list(WORKFLOWS),
+        activities=activities(migrated_engine, unused),
+        workflow_runner=workflow_runner(),
+    ):
+        yield queue

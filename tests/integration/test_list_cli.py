@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
 
-from activities.stripe_gateway import StripeGateway, stripe_client
 from activities.workspace import WorkspaceActivities
 from billing import load_catalog
 from billing.records import WorkspaceSetup
@@ -30,23 +26,11 @@ from client import TenureClient
 from db.engine import session_factory
 from devstack.postgres import EmbeddedPostgres
 from devstack.temporal import TemporalDevServer
-from worker.composition import WORKFLOWS, activities, workflow_runner
 
 
 @pytest.fixture(scope="module")
-async def tenure(dev_server: TemporalDevServer, migrated_engine: AsyncEngine) -> AsyncIterator[TenureClient]:
-    client = await Client.connect(dev_server.address, data_converter=pydantic_data_converter)
-    queue = f"list-{uuid.uuid4()}"
-    # Nothing here posts an invoice (drafts wait an hour): the gateway is never called.
-    unused = StripeGateway(stripe_client("sk_test_unused", "http://127.0.0.1:9"))
-    async with Worker(
-        client,
-        task_queue=queue,
-        workflows=list(WORKFLOWS),
-        activities=activities(migrated_engine, unused),
-        workflow_runner=workflow_runner(),
-    ):
-        yield TenureClient(client, queue, f"{queue}-stripe")
+def tenure(dev_client: Client, dev_queue: str) -> TenureClient:
+    return TenureClient(dev_client, dev_queue, f"{dev_queue}-stripe")
 
 
 async def _subscribed(tenure: TenureClient, engine: AsyncEngine, ws: str) -> None:

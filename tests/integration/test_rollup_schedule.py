@@ -10,43 +10,28 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
 
-from activities.stripe_gateway import StripeGateway, stripe_client
 from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.temporal import TemporalDevServer
-from worker.composition import WORKFLOWS, activities, workflow_runner
 from worker.schedules import ROLLUP_SCHEDULE_ID, ensure_rollup_schedule, trigger_rollup
 from workflows.rollup import RollupResult
 
 
 @pytest.fixture(scope="module")
-async def client(dev_server: TemporalDevServer) -> Client:
-    return await Client.connect(dev_server.address, data_converter=pydantic_data_converter)
+def client(dev_client: Client) -> Client:
+    return dev_client
 
 
 @pytest.fixture(scope="module")
-async def task_queue(client: Client, migrated_engine: AsyncEngine) -> AsyncIterator[str]:
-    """A worker with every workflow and database activity (nothing here calls Stripe)."""
-    queue = f"rollup-{uuid.uuid4()}"
-    unused = StripeGateway(stripe_client("sk_test_unused", "http://127.0.0.1:9"))
-    async with Worker(
-        client,
-        task_queue=queue,
-        workflows=list(WORKFLOWS),
-        activities=activities(migrated_engine, unused),
-        workflow_runner=workflow_runner(),
-    ):
-        yield queue
+def task_queue(dev_queue: str) -> str:
+    return dev_queue
 
 
 async def _store(engine: AsyncEngine, ws: str, at: str, credits: int, minutes: int) -> None:
