@@ -24,6 +24,7 @@ async def _recipient(session: AsyncSession, row: WorkspaceRow | None, record: De
         .where(
             MemberRow.workspace_id == record.workspace_id,
             MemberRow.role.in_(record.admin_roles),
+            MemberRow.status == "active",
             MemberRow.email.is_not(None),
         )
         .order_by(MemberRow.role_granted_at, MemberRow.user_id)
@@ -42,6 +43,8 @@ async def write_decision(session: AsyncSession, record: DecisionRecord) -> None:
     ws = record.workspace_id
     row = await repo.lock_workspace(session, ws)
     if row is not None and row.deleted_at is None:
+        if record.removed_members:
+            await repo.remove_members(session, ws, record.removed_members)
         for member in record.new_members:
             await repo.upsert_member(session, member_values(ws, member))
         for change in record.role_changes:

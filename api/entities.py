@@ -26,6 +26,7 @@ from api.state import AppState
 from api.workspace_in import MAX_ITEMS, DocumentIn
 from billing.errors import FORBIDDEN, INVALID_ARGUMENT, DomainError
 from billing.records import DocumentSetup
+from billing.retention import refuse_beyond_free_limit
 from billing.usage import UtcDatetime
 from billing.workspace import WorkspaceSnapshot
 from db import entity_repo
@@ -33,6 +34,7 @@ from db import workspace_repo as repo
 from db.audit import JsonObject, actor_of, write_audit
 from db.engine import session_factory
 from db.models import ApiToken
+from db.subscription_models import SubscriptionRow
 from db.workspace_models import AgentRow, ConnectionRow, DataSourceRow, DocumentRow, MemberRow, SlackBotRow
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["entities"])
@@ -180,6 +182,18 @@ async def list_entities(request: Request, workspace_id: str, _: Token) -> Worksp
         return snapshot_of(await repo.load(session, row))
 
 
+async def _refuse_beyond_free_connectors(request: Request, session: AsyncSession, ws: str) -> None:
+    """A free workspace adds no connector beyond the free plan's limit (SPEC §2)."""
+    catalog = request.app.state.tenure.catalog
+    if catalog.free_plan is None:
+        return
+    subscription = await session.get(SubscriptionRow, ws)
+    if subscription is None or subscription.status != "free":
+        return
+    active = await entity_repo.count_active(session, ConnectionRow, ws)
+    refuse_beyond_free_limit("connectors", active, catalog.plans[catalog.free_plan].connectors)
+
+
 @router.put("/connections/{connection_id}", summary="A connection was created or changed")
 async def put_connection(
     request: Request,
@@ -193,6 +207,8 @@ async def put_connection(
     documents = None if body.documents is None else _documents(body.documents)
     async with _change(request, workspace_id, token, actor, key) as change:
         before = await _connection(change.session, workspace_id, connection_id)
+        if before is None or before.status != "active":
+            await _refuse_beyond_free_connectors(request, change.session, workspace_id)
         await entity_repo.put_connection(change.session, workspace_id, connection_id, body.kind)
         if documents is not None:
             await entity_repo.replace_documents(

@@ -2,7 +2,8 @@
 
 `advance` processes every deadline ``<= at`` in time order (ties in a fixed order:
 draft invoice posting, trial end, invoice overdue, seat stock release, data-source
-deletion, period end: a draft's agreed charges post before anything else happens).
+deletion or the end of a prepaid annual term, period end: a draft's agreed charges post
+before anything else happens, and a prepaid term ending at a renewal joins its invoice).
 Period ends renew in advance (seats) or close in arrears (credits), apply the pending
 change, or end the paid life when a cancellation falls due.
 
@@ -17,7 +18,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from billing.catalog import Catalog
-from billing.contracts import end_contract, start_contract
+from billing.commands import Command, DeleteWorkspaceCommand
+from billing.contracts import contract_overage_lines, end_contract, start_contract
 from billing.decision import Decision, Outcome, event
 from billing.drafts import charge_in_advance, post_open_invoice
 from billing.dunning import mark_overdue
@@ -31,6 +33,7 @@ from billing.projection import overage, prorated_included_credits
 from billing.revert import end_paid_life
 from billing.seats import apply_scheduled_seat_changes
 from billing.state import PAID_STATUSES, BillingState, seats_held
+from billing.terms import paid_stock, release_monthly, top_up
 from billing.usage import UsageTotals
 
 UsageLookup = Callable[[Period], UsageTotals]
@@ -48,6 +51,8 @@ def _deadlines(state: BillingState) -> list[tuple[datetime, int, str]]:
     found += [(r.overdue_at, 2, f"overdue:{r.number}") for r in state.invoices if r.status == "unpaid"]
     found += [(s.reassignable_at, 3, f"stock:{i}") for i, s in enumerate(state.seat_stock) if not s.released]
     found += [(d.delete_at, 4, f"delete:{d.data_source_id}") for d in state.data_source_deletions]
+    if state.status in PAID_STATUSES:
+        found += [(p.paid_until, 4, f"prepaid:{p.user}") for p in state.prepaid_seats]
     if state.status in PAID_STATUSES and state.period_end is not None:
         found.append((state.period_end, 5, "period_end"))
     return found
@@ -86,16 +91,51 @@ def advance(
     return _run(state, at, catalog, lookup)
 
 
-def usage_due(state: BillingState, at: datetime, catalog: Catalog) -> list[Period]:
-    """The usage windows `advance` will need to reach ``at`` (in-arrears and contract ends)."""
+def usage_due(
+    state: BillingState, at: datetime, catalog: Catalog, command: Command | None = None
+) -> list[Period]:
+    """The usage windows `advance` (then ``command``) will need at ``at``.
+
+    In-arrears and contract ends; and for a deletion, the used part of the open period.
+    """
     needed: list[Period] = []
 
     def record(period: Period) -> UsageTotals:
         needed.append(period)
         return UsageTotals()
 
-    _run(state, at, catalog, record)
+    caught_up = _run(state, at, catalog, record)
+    if isinstance(command, DeleteWorkspaceCommand):
+        window = final_usage_window(caught_up.state, at, catalog)
+        if window is not None:
+            needed.append(window)
     return needed
+
+
+def final_usage_window(state: BillingState, at: datetime, catalog: Catalog) -> Period | None:
+    """The window a deletion at ``at`` closes early: the used part of the open in-arrears
+    period (or contract), whose plan days and usage are billed on a final invoice."""
+    period = state.period
+    if state.status not in PAID_STATUSES or period is None or at <= period.start:
+        return None
+    if state.contract is None and catalog.invoicing != "in_arrears":
+        return None  # in advance: the period was billed when it began
+    return Period(start=period.start, end=min(at, period.end))
+
+
+def close_early(state: BillingState, catalog: Catalog, window: Period, usage: UsageTotals) -> Outcome:
+    """The final invoice of a period cut short at ``window.end`` (delete everything).
+
+    In arrears: the plan prorated to the deletion day (that day is not billed), the
+    included credits prorated alike, overage and serverless minutes so far. Under a
+    contract (paid in advance): the overage so far at the contract's rates.
+    """
+    at = window.end
+    if state.contract is not None:
+        lines = contract_overage_lines(state.contract, usage)
+    else:
+        lines = arrears_lines(state.model_copy(update={"period_end": at}), catalog, usage)
+    return post_invoice(state, catalog, at, window, lines)
 
 
 def _run(state: BillingState, at: datetime, catalog: Catalog, usage: UsageLookup) -> Decision:
@@ -125,6 +165,8 @@ def _handle(state: BillingState, when: datetime, key: str, catalog: Catalog, usa
         seat_stock = (*state.seat_stock[:index], released, *state.seat_stock[index + 1 :])
         state = state.model_copy(update={"seat_stock": seat_stock})
         return Outcome(state, [event("seat_stock_released", when, seat_type=stock.seat_type)])
+    if kind == "prepaid":
+        return top_up(state, ref, when, catalog)
     if kind == "delete":
         remaining = tuple(d for d in state.data_source_deletions if d.data_source_id != ref)
         state = state.model_copy(update={"data_source_deletions": remaining})
@@ -158,11 +200,15 @@ def _renew_in_advance(state: BillingState, catalog: Catalog) -> Outcome:
     if state.cancel_at is not None and state.cancel_at <= end:
         return end_paid_life(state, catalog, end, "canceled")
     state, effects = apply_scheduled_seat_changes(state, end)[:2]
+    if state.cancel_at is not None:
+        # Cancelled, but annual terms run on: the monthly seats end with this period.
+        state, released = release_monthly(state, end)[:2]
+        effects += released
     contract = _start_pending_contract(state, end, catalog)
     if contract is not None:
         return Outcome(contract.state, effects + contract.effects)
     held = seats_held(state)
-    if not held:
+    if not held and not paid_stock(state, end):
         ended = end_paid_life(state, catalog, end, "no_paid_seats")
         return Outcome(ended.state, effects + ended.effects)
     index = state.period_index + 1

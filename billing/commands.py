@@ -18,6 +18,11 @@ from billing.usage import UtcDatetime
 STAFF_PREFIX = "staff:"
 
 
+def is_staff(actor: str | None) -> bool:
+    """Whether ``actor`` is support staff (``staff:<login>``)."""
+    return actor is not None and actor.startswith(STAFF_PREFIX)
+
+
 class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

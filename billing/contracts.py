@@ -15,7 +15,7 @@ from billing.commands import ApproveSeats, RequestSeats, SetContract
 from billing.decision import Outcome, event, require_status
 from billing.drafts import charge_in_advance
 from billing.effects import Effect
-from billing.errors import INVALID_ARGUMENT, NOT_ALLOWED_IN_STATUS, DomainError
+from billing.errors import CONTRACT_SCHEDULED, INVALID_ARGUMENT, NOT_ALLOWED_IN_STATUS, DomainError
 from billing.invoices import InvoiceLine, line
 from billing.invoicing import post_invoice
 from billing.periods import Period
@@ -43,13 +43,48 @@ def set_contract(state: BillingState, cmd: SetContract, at: datetime, catalog: C
                 "a contract for a paid workspace starts when the current period ends",
                 {"starts_at": boundary.isoformat() if boundary else None},
             )
+        effects: list[Effect] = []
+        if state.cancel_at is not None:
+            # The contract is what follows this period: a pending cancellation would end the
+            # paid life first and the contract would never start (SPEC §2).
+            status = "past_due" if state.status == "past_due" else "active"
+            clear = {"status": status, "cancel_at": None, "cancel_reason": None, "cancel_actor": None}
+            state = state.model_copy(update=clear)
+            effects.append(event("cancellation_cleared", at, actor=cmd.actor, reason="contract_scheduled"))
+        boundary = state.period_end
+        assert boundary is not None
         change = PendingChange(kind="contract", effective_at=boundary, to_plan=plan.code)
         state = state.model_copy(update={"next_contract": contract, "pending_change": change})
-        effects: list[Effect] = [event("contract_scheduled", at, plan=plan.code, starts_at=boundary)]
+        effects.append(event("contract_scheduled", at, plan=plan.code, starts_at=boundary))
         return Outcome(state, effects, f"contract starts {boundary.date()}", boundary)
     if cmd.starts_at > at:
         raise DomainError(INVALID_ARGUMENT, "this contract must start now (starts_at <= now)")
     return start_contract(state, contract, at, catalog)
+
+
+def contract_scheduled(state: BillingState) -> DomainError:
+    """The refusal of a self-serve change while a sales contract is scheduled (SPEC §2)."""
+    contract = state.next_contract
+    assert contract is not None
+    return DomainError(
+        CONTRACT_SCHEDULED,
+        f"a sales contract for {contract.plan} starts {contract.starts_at.date()}: "
+        "contact sales to change it",
+        {"plan": contract.plan, "starts_at": contract.starts_at.isoformat()},
+    )
+
+
+def unschedule_contract(state: BillingState, at: datetime) -> Outcome:
+    """Drop the scheduled contract (support staff cancelling the subscription), recorded."""
+    contract = state.next_contract
+    assert contract is not None
+    pending = (
+        state.pending_change if state.pending_change and state.pending_change.kind != "contract" else None
+    )
+    state = state.model_copy(update={"next_contract": None, "pending_change": pending})
+    return Outcome(
+        state, [event("contract_unscheduled", at, plan=contract.plan, starts_at=contract.starts_at)]
+    )
 
 
 def start_contract(state: BillingState, contract: Contract, at: datetime, catalog: Catalog) -> Outcome:

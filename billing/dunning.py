@@ -27,6 +27,11 @@ def dunning_schedule(issued_at: datetime, catalog: Catalog) -> list[datetime]:
     return [issued_at + timedelta(days=d) for d in catalog.dunning.retry_days]
 
 
+def next_retry(ref: InvoiceRef, catalog: Catalog, at: datetime) -> datetime | None:
+    """The next payment attempt of an unpaid invoice after ``at``, if one is left."""
+    return next((r for r in dunning_schedule(ref.issued_at, catalog) if r > at), None)
+
+
 def overdue_at(issued_at: datetime, catalog: Catalog) -> datetime:
     """When an invoice issued at ``issued_at`` becomes Overdue if still unpaid."""
     return issued_at + timedelta(days=catalog.dunning.overdue_after_days)
@@ -89,6 +94,11 @@ def on_invoice_event(
     if ref.status in {"paid", "void"}:
         return Decision(state=state, effects=[])
     if event_kind == "payment_failed":
+        invoices = tuple(
+            r.model_copy(update={"payment_failed_at": at}) if r.number == invoice_number else r
+            for r in state.invoices
+        )
+        state = state.model_copy(update={"invoices": invoices})
         effects = [
             event("payment_failed", at, number=invoice_number),
             SendEmail(

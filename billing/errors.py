@@ -29,6 +29,7 @@ DUPLICATE_EVENT_ID: Final = "duplicate_event_id"
 FORBIDDEN: Final = "forbidden"
 NOT_SUPPORTED: Final = "not_supported_by_catalog"
 USAGE_MISSING: Final = "usage_missing"
+CONTRACT_SCHEDULED: Final = "contract_scheduled"
 
 
 class DomainError(Exception):

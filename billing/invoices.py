@@ -134,3 +134,5 @@ class InvoiceRef(BaseModel):
     total: int
     status: InvoiceStatus
     overdue_at: UtcDatetime
+    # The last failed payment attempt: the overview warns from the first one (SPEC §5).
+    payment_failed_at: UtcDatetime | None = None

@@ -11,11 +11,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from billing.catalog import Catalog
-from billing.clock import advance
+from billing.clock import advance, close_early, final_usage_window
 from billing.commands import (
     ADMIN_KINDS,
     STAFF_KINDS,
-    STAFF_PREFIX,
     AddMember,
     ApproveSeats,
     AssignSeat,
@@ -34,11 +33,19 @@ from billing.commands import (
     SetRole,
     StartTrial,
     UnassignSeat,
+    is_staff,
 )
-from billing.contracts import approve_seats, request_seats, set_contract
+from billing.contracts import (
+    approve_seats,
+    contract_scheduled,
+    request_seats,
+    set_contract,
+    unschedule_contract,
+)
 from billing.decision import Decision, Outcome, event, require_status
+from billing.drafts import post_open_invoice
 from billing.effects import DeleteWorkspace, Effect, PostInvoice, SendEmail
-from billing.errors import CONFIRMATION_MISMATCH, FORBIDDEN, NOT_ALLOWED_IN_STATUS, DomainError
+from billing.errors import CONFIRMATION_MISMATCH, FORBIDDEN, NOT_ALLOWED_IN_STATUS, USAGE_MISSING, DomainError
 from billing.members import add_member, remove_member, set_role
 from billing.periods import Period
 from billing.plans import extend_trial, open_arrears_period, select_plan, start_trial
@@ -52,6 +59,7 @@ from billing.state import (
     Member,
     Trial,
 )
+from billing.terms import paid_through
 from billing.usage import UsageTotals
 from billing.workspace import ScheduledDeletion
 
@@ -89,19 +97,42 @@ def new_subscription(
     return Decision(state=state, effects=effects)
 
 
+def _cancel_trial(state: BillingState, cmd: Cancel, at: datetime) -> Outcome:
+    """Cancelling during a trial clears the selected plan: nothing is billed and the trial
+    ends ``trial_expired`` (SPEC §2)."""
+    assert state.trial is not None
+    trial = state.trial.model_copy(update={"selected_plan": None})
+    state = state.model_copy(update={"trial": trial})
+    effects: list[Effect] = [
+        event("cancel_requested", at, reason=cmd.reason, actor=cmd.actor, cancel_at=trial.ends_at),
+    ]
+    return Outcome(state, effects, "the trial ends without a plan: nothing will be billed", trial.ends_at)
+
+
 def _cancel(state: BillingState, cmd: Cancel, at: datetime, catalog: Catalog) -> Outcome:
+    if state.status == "trialing":
+        return _cancel_trial(state, cmd, at)
     require_status(state, PAID_STATUSES, "cancel")
     if state.cancel_at is not None:
         return Outcome(state, [], "already canceling", state.cancel_at)
+    if state.next_contract is not None:
+        if not is_staff(cmd.actor):
+            raise contract_scheduled(state)
+        state, dropped = unschedule_contract(state, at)[:2]
+    else:
+        dropped = []
     status = "past_due" if state.status == "past_due" else "canceling"
+    # Monthly seats and plans end with the period; annual seats run to their term end.
+    cancel_at = paid_through(state)
     update = {
         "status": status,
-        "cancel_at": state.period_end,
+        "cancel_at": cancel_at,
         "cancel_reason": cmd.reason,
         "cancel_actor": cmd.actor,
     }
     state = state.model_copy(update=update)
     effects: list[Effect] = [
+        *dropped,
         event("cancel_requested", at, reason=cmd.reason, actor=cmd.actor, cancel_at=state.cancel_at),
         SendEmail(at=at, template="cancel_requested", to_role="billing_contact"),
     ]
@@ -131,15 +162,35 @@ def _reactivate(state: BillingState, cmd: Reactivate, at: datetime, catalog: Cat
     plan = state.plan
     if plan is None or not catalog.plan(plan).self_serve:
         raise DomainError(NOT_ALLOWED_IN_STATUS, "select a plan to resubscribe")
-    state, effects = restore(state, at)[:2]
+    effects: list[Effect] = []
+    if state.reverted_at is not None:
+        state, effects = restore(state, at)[:2]
     state = open_arrears_period(state, at, plan)
     return Outcome(state, effects, f"{plan} from now", at)
 
 
-def _delete(state: BillingState, cmd: DeleteWorkspaceCommand, at: datetime, catalog: Catalog) -> Outcome:
+def _delete(
+    state: BillingState,
+    cmd: DeleteWorkspaceCommand,
+    at: datetime,
+    catalog: Catalog,
+    usage: Mapping[Period, UsageTotals],
+) -> Outcome:
     if cmd.confirm != state.workspace_id:
         raise DomainError(CONFIRMATION_MISMATCH, "type the workspace id to confirm the deletion")
-    state, effects = flush_accrued(state, catalog, at)[:2]
+    window = final_usage_window(state, at, catalog)
+    if window is None:
+        state, effects = flush_accrued(state, catalog, at)[:2]
+    else:
+        if window not in usage:
+            raise DomainError(
+                USAGE_MISSING,
+                "usage totals are needed to bill the open period",
+                {"period_start": window.start.isoformat(), "period_end": window.end.isoformat()},
+            )
+        state, effects = post_open_invoice(state, catalog, at)[:2]
+        state, final = close_early(state, catalog, window, usage[window])[:2]
+        effects += final
     state = state.model_copy(
         update={
             "status": "deleted",
@@ -158,7 +209,7 @@ def _delete(state: BillingState, cmd: DeleteWorkspaceCommand, at: datetime, cata
 
 def _authorize(state: BillingState, command: Command, catalog: Catalog) -> None:
     actor = command.actor
-    if actor is None or actor.startswith(STAFF_PREFIX):
+    if actor is None or is_staff(actor):
         return
     if command.kind in STAFF_KINDS:
         raise DomainError(FORBIDDEN, f"{command.kind} is for support staff")
@@ -173,11 +224,23 @@ def _authorize(state: BillingState, command: Command, catalog: Catalog) -> None:
         )
 
 
-def run_command(state: BillingState, command: Command, at: datetime, catalog: Catalog) -> Outcome:
-    """The command's own transition, without clock catch-up or request-id bookkeeping."""
+def run_command(
+    state: BillingState,
+    command: Command,
+    at: datetime,
+    catalog: Catalog,
+    usage: Mapping[Period, UsageTotals] | None = None,
+) -> Outcome:
+    """The command's own transition, without clock catch-up or request-id bookkeeping.
+
+    Args:
+        usage: totals of the windows the command closes (`billing.clock.usage_due`).
+    """
     if state.status == "deleted":
         raise DomainError(NOT_ALLOWED_IN_STATUS, "the workspace is deleted", {"status": "deleted"})
     _authorize(state, command, catalog)
+    if isinstance(command, DeleteWorkspaceCommand):
+        return _delete(state, command, at, catalog, usage or {})
     return _dispatch(state, command, at, catalog)
 
 
@@ -214,7 +277,7 @@ def _dispatch(state: BillingState, command: Command, at: datetime, catalog: Cata
         case ApproveSeats():
             return approve_seats(state, command, at, catalog)
         case DeleteWorkspaceCommand():
-            return _delete(state, command, at, catalog)
+            raise AssertionError("run_command handles deletions")  # pragma: no cover
 
 
 def apply(
@@ -236,7 +299,7 @@ def apply(
     if command.request_id in state.processed:
         return Decision(state=state, effects=[], result=state.processed[command.request_id])
     caught_up = advance(state, at, catalog, usage)
-    outcome = run_command(caught_up.state, command, at, catalog)
+    outcome = run_command(caught_up.state, command, at, catalog, usage)
     result = CommandResult(
         request_id=command.request_id,
         kind=command.kind,

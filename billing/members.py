@@ -12,13 +12,13 @@ from billing.catalog import Catalog
 from billing.commands import AddMember, RemoveMember, SetRole, UnassignSeat
 from billing.decision import Outcome, event
 from billing.errors import (
-    FREE_LIMIT_EXCEEDED,
     INVALID_ARGUMENT,
     MEMBER_EXISTS,
     MEMBER_NOT_FOUND,
     SEAT_LIMIT_REACHED,
     DomainError,
 )
+from billing.retention import refuse_beyond_free_limit
 from billing.seats import unassign_seat
 from billing.state import BillingState, Member, seats_held
 
@@ -59,13 +59,9 @@ def add_member(state: BillingState, cmd: AddMember, at: datetime, catalog: Catal
     _check_role(role, catalog)
     if cmd.user in state.members:
         raise DomainError(MEMBER_EXISTS, f"{cmd.user!r} is already a member", {"user": cmd.user})
-    free_limit = catalog.plans[catalog.free_plan].max_members if catalog.free_plan else None
-    if state.status == "free" and free_limit is not None and len(state.active_members()) >= free_limit:
-        raise DomainError(
-            FREE_LIMIT_EXCEEDED,
-            f"the free plan allows {free_limit} members",
-            {"limit": free_limit},
-        )
+    if state.status == "free" and catalog.free_plan is not None:
+        allowed = catalog.plans[catalog.free_plan].max_members
+        refuse_beyond_free_limit("members", len(state.active_members()), allowed)
     if role in catalog.roles.paid:
         _check_paid_users(state, catalog)
     member = Member(role=role, role_granted_at=at)

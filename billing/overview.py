@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 from billing.allowance import Allowance, allowance
 from billing.catalog import Catalog
+from billing.dunning import next_retry
+from billing.members import paid_user_limit
 from billing.state import BillingState, Contract, SeatRequest, seat_counts, seats_at_next_renewal, seats_held
 from billing.usage import UtcDatetime
 
@@ -129,8 +131,14 @@ def _warnings(state: BillingState, catalog: Catalog, at: datetime) -> tuple[str,
     ):
         found.append(f"Over the free plan's limit: {active} active members, {free.max_members} allowed.")
     for invoice in state.invoices:
-        if invoice.status == "overdue":
-            found.append(f"Payment failed: invoice {invoice.number} is overdue.")
+        if invoice.status not in {"unpaid", "overdue"}:
+            continue
+        if invoice.status == "unpaid" and invoice.payment_failed_at is None:
+            continue  # not attempted yet, or the first attempt is still running
+        retry = next_retry(invoice, catalog, at)
+        then = f" Next attempt on {retry.date().isoformat()}." if retry else " No attempt is left."
+        state_of = "is overdue" if invoice.status == "overdue" else "could not be collected"
+        found.append(f"Payment failed: invoice {invoice.number} {state_of}.{then}")
     for deletion in state.data_source_deletions:
         if deletion.delete_at > at:
             found.append(
@@ -146,6 +154,14 @@ def overview(state: BillingState, catalog: Catalog, at: datetime) -> Overview:
     """The overview of ``state`` as of ``at``."""
     groups = _seat_groups(state)
     seat_plan = catalog.plans.get(catalog.seat_plan or "")
+    if catalog.seat_based:
+        paid_count, limit = sum(g.count for g in groups), seat_plan.max_seats if seat_plan else None
+    else:
+        # Credits catalog: the paid seats are the members with a paid role (SPEC §5).
+        paid_count = sum(
+            1 for m in state.members.values() if m.status == "active" and m.role in catalog.roles.paid
+        )
+        limit = paid_user_limit(state, catalog)
     pending = [state.pending_change] if state.pending_change else []
     pending += list(state.pending_seat_changes)
     return Overview(
@@ -180,8 +196,8 @@ def overview(state: BillingState, catalog: Catalog, at: datetime) -> Overview:
         ),
         cancel_at=state.cancel_at,
         paid_seats=groups,
-        paid_seat_count=sum(g.count for g in groups),
-        seat_limit=seat_plan.max_seats if seat_plan else None,
+        paid_seat_count=paid_count,
+        seat_limit=limit,
         # Stock seats stay in stock until their term ends; `released` only says they may
         # be reassigned already.
         seat_stock=sum(1 for s in state.seat_stock if s.term_end > at),

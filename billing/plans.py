@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from billing.catalog import Catalog, Plan
 from billing.commands import ChangePlan, ExtendTrial, SelectPlan, StartTrial
+from billing.contracts import contract_scheduled
 from billing.decision import Outcome, event, require_status
 from billing.effects import Effect, SendEmail
 from billing.errors import (
@@ -70,6 +71,8 @@ def select_plan(state: BillingState, cmd: SelectPlan | ChangePlan, at: datetime,
         )
     if state.contract is not None:
         raise DomainError(NOT_ALLOWED_IN_STATUS, "the workspace is under a sales contract")
+    if state.next_contract is not None:
+        raise contract_scheduled(state)
     require_status(state, {"trialing", "trial_expired", "canceled", *PAID_STATUSES}, "select a plan")
     _check_fits(state, plan, catalog)
     if state.status == "trialing" and state.trial is not None:

@@ -163,6 +163,8 @@ class DecisionRecord(_Message):
 
     Attributes:
         new_members: members the decision added to the roster.
+        removed_members: members the decision removed (their row goes: they keep no role,
+            get no billing e-mail and are never restored; the timeline keeps their history).
         role_changes: members whose role changed (their grant time restarts).
         seats: users whose paid seat changed: the seat now held, or None.
         seat_entries: new rows of the append-only seat ledger.
@@ -176,6 +178,7 @@ class DecisionRecord(_Message):
     workspace_id: str
     admin_roles: list[str] = []
     new_members: list[Member] = []
+    removed_members: list[str] = []
     role_changes: list[RoleChange] = []
     seats: dict[str, MemberSeat | None] = {}
     seat_entries: list[SeatLedgerEntry] = []

@@ -9,12 +9,13 @@ suspend, so reactivation takes the recorded `RevertPlan`, not a fresh one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveInt
 
+from billing.errors import FREE_LIMIT_EXCEEDED, DomainError
 from billing.workspace import (
     DeletionWarningEmail,
     LimitViolation,
@@ -83,6 +84,23 @@ def members_to_keep(
     return [m.user_id for m in sorted(active, key=lambda m: _keep_rank(m, admin_roles))][:count]
 
 
+def refuse_beyond_free_limit(
+    limit: Literal["members", "connectors", "spaces"], current: int, allowed: int | None
+) -> None:
+    """Refuse one more ``limit`` item when ``current`` already reaches the free plan's
+    ``allowed`` (None: unlimited). Members, connectors and spaces alike (SPEC §2).
+
+    Raises:
+        DomainError: ``free_limit_exceeded``, naming the limit.
+    """
+    if allowed is not None and current >= allowed:
+        raise DomainError(
+            FREE_LIMIT_EXCEEDED,
+            f"the free plan allows {allowed} {limit}",
+            {"limit": limit, "allowed": allowed, "current": current},
+        )
+
+
 def free_limit_violations(
     members: int, connectors: int, spaces: int, limits: FreeLimits
 ) -> list[LimitViolation]:
@@ -106,6 +124,7 @@ def plan_revert(
     admin_roles: frozenset[str],
     *,
     limits: FreeLimits,
+    roster: tuple[Sequence[str], Sequence[str]] | None = None,
 ) -> RevertPlan:
     """Decide what reverting ``snapshot`` to the free tier at ``at`` does.
 
@@ -116,13 +135,20 @@ def plan_revert(
         admin_roles: roles that count as admin (``{"admin"}`` for seats,
             ``{"org_admin"}`` for credits).
         limits: the catalog's free-plan limits, for the "over free limits" report.
+        roster: (kept, suspended) user ids as the subscription decided them from its own
+            roster (`billing.revert.end_paid_life`): the one decision of who stays. Without
+            it (a snapshot alone), the same rule is applied to the snapshot's members.
 
     Returns:
         The plan. Sources already pending deletion keep their deadline and are not warned
         about again; already deleted or suspended things are left alone.
     """
-    kept = members_to_keep(snapshot.members, admin_roles, policy.keep_members)
     active = [m for m in snapshot.members if m.status == "active"]
+    if roster is None:
+        kept = members_to_keep(snapshot.members, admin_roles, policy.keep_members)
+        suspended = [m.user_id for m in active if m.user_id not in kept]
+    else:
+        kept, suspended = list(roster[0]), list(roster[1])
     delete_at = at + timedelta(days=policy.deletion_delay_days)
     deletions = [
         ScheduledDeletion(data_source_id=d.id, bytes=d.bytes, delete_at=delete_at)
@@ -145,7 +171,7 @@ def plan_revert(
         workspace_id=snapshot.workspace_id,
         at=at,
         kept_member_ids=kept,
-        suspended_member_ids=[m.user_id for m in active if m.user_id not in kept],
+        suspended_member_ids=suspended,
         previous_seats=[SeatHolding(user_id=m.user_id, seat=m.seat) for m in active if m.seat],
         deleted_connection_ids=[c.id for c in snapshot.connections if c.status == "active"],
         remove_slack_bot=snapshot.slack_bot,
@@ -158,7 +184,10 @@ def plan_revert(
 
 
 def plan_reactivation(
-    snapshot: WorkspaceSnapshot, revert: RevertPlan | None, at: datetime
+    snapshot: WorkspaceSnapshot,
+    revert: RevertPlan | None,
+    at: datetime,
+    restored: Sequence[str] | None = None,
 ) -> ReactivationPlan:
     """Decide what reactivating at ``at`` restores.
 
@@ -167,21 +196,28 @@ def plan_reactivation(
     suspended member and deactivated agent comes back, with seats from the snapshot.
     Pending deletions due strictly after ``at`` are cancelled, whatever scheduled them;
     one already due is not (it happens on time).
+
+    Args:
+        restored: the members the subscription restores (its own roster: a member removed
+            since the revert is not among them); None restores as described above.
     """
     by_id = {m.user_id: m for m in snapshot.members}
     suspended = [m.user_id for m in snapshot.members if m.status == "suspended"]
     deactivated = [a.id for a in snapshot.agents if a.status == "deactivated"]
     if revert is None:
-        restored, agents = suspended, deactivated
-        seats = [SeatHolding(user_id=u, seat=s) for u in restored if (s := by_id[u].seat)]
+        back, agents = suspended, deactivated
+        seats = [SeatHolding(user_id=u, seat=s) for u in back if (s := by_id[u].seat)]
     else:
-        restored = [u for u in revert.suspended_member_ids if u in suspended]
+        back = [u for u in revert.suspended_member_ids if u in suspended]
         agents = [a for a in revert.deactivated_agent_ids if a in deactivated]
         seats = [h for h in revert.previous_seats if h.user_id in by_id]
+    if restored is not None:
+        back = [u for u in back if u in restored]
+        seats = [h for h in seats if h.user_id in restored or h.user_id not in suspended]
     return ReactivationPlan(
         workspace_id=snapshot.workspace_id,
         at=at,
-        restored_member_ids=restored,
+        restored_member_ids=back,
         restored_seats=seats,
         reactivated_agent_ids=agents,
         cancelled_deletion_ids=[

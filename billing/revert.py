@@ -17,6 +17,7 @@ from billing.invoicing import post_invoice
 from billing.periods import Period
 from billing.retention import members_to_keep
 from billing.state import BillingState, Member, SeatEntry, seats_held
+from billing.terms import restorable_seats
 from billing.workspace import Member as WorkspaceMember
 
 
@@ -29,6 +30,17 @@ def kept_member(state: BillingState, catalog: Catalog) -> str | None:
     ]
     kept = members_to_keep(roster, frozenset(catalog.roles.billing_admin), count=1)
     return kept[0] if kept else None
+
+
+def billing_admin(state: BillingState, catalog: Catalog) -> str | None:
+    """The active member holding a billing admin role whose role was granted earliest
+    (ties by user id), if any: who acts for the workspace by default."""
+    admins = [
+        (m.role_granted_at, u)
+        for u, m in state.members.items()
+        if m.status == "active" and m.role in catalog.roles.billing_admin
+    ]
+    return min(admins)[1] if admins else None
 
 
 def flush_accrued(state: BillingState, catalog: Catalog, at: datetime) -> Outcome:
@@ -64,15 +76,17 @@ def end_paid_life(state: BillingState, catalog: Catalog, at: datetime, reason: s
         "cancel_actor": None,
         "contract": None,
         "next_contract": None,
-        "reverted_at": at,
+        "prepaid_seats": (),
     }
     if catalog.free_plan is None:
+        # No free tier to revert to: entitlements stop, and the workspace's members and
+        # data are kept untouched (SPEC §2), so there is nothing to restore either.
         state = state.model_copy(update={**common, "status": "canceled"})
-        effects += [RevertWorkspace(at=at, reason=reason), event("canceled", at, reason=reason)]
-        return Outcome(state, effects, "subscription ended")
+        return Outcome(state, [*effects, event("canceled", at, reason=reason)], "subscription ended")
     keep = kept_member(state, catalog)
     suspended = tuple(u for u in state.active_members() if u != keep)
     held = seats_held(state)
+    restorable = restorable_seats(state, at)
     released = tuple(
         SeatEntry(user=s.user, seat_type=s.seat_type, cycle=s.cycle, quantity=-1, at=at, reason="revert")
         for s in held.values()
@@ -89,7 +103,8 @@ def end_paid_life(state: BillingState, catalog: Catalog, at: datetime, reason: s
             "members": members,
             "seat_ledger": state.seat_ledger + released,
             "seat_stock": (),
-            "restorable_seats": tuple(held.values()),
+            "restorable_seats": restorable,
+            "reverted_at": at,
         }
     )
     effects += [

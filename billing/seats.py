@@ -38,18 +38,20 @@ from billing.invoicing import (
     seat_price,
     seat_term,
 )
-from billing.periods import anchored_period, day_start, remaining_fraction
+from billing.periods import Period, anchored_period, day_start, remaining_fraction, span_fraction
 from billing.revert import restore
 from billing.state import (
     PAID_STATUSES,
     BillingState,
     PendingChange,
+    PrepaidSeat,
     Seat,
     SeatEntry,
     StockSeat,
     reassignable_stock,
     seats_held,
 )
+from billing.terms import annual_paid_end, annual_term_end, prepaid_until, split_prepaid
 
 
 def _require_seats_catalog(catalog: Catalog) -> None:
@@ -68,7 +70,7 @@ def _held_seat(state: BillingState, user: str) -> Seat:
 
 def _entry(seat: Seat, quantity: int, at: datetime, reason: str) -> SeatEntry:
     return SeatEntry.model_validate(
-        {**seat.model_dump(exclude={"since"}), "quantity": quantity, "at": at, "reason": reason}
+        {**seat.model_dump(exclude={"since", "paid_until"}), "quantity": quantity, "at": at, "reason": reason}
     )
 
 
@@ -108,6 +110,7 @@ def open_seat_period(
         state, effects = restore(state, at)[:2]
     anchor = day_start(at)
     period = anchored_period(anchor, 0)
+    billed, prepaid = split_prepaid(seats, at)
     entries = tuple(_entry(s, 1, at, reason) for s in seats)
     previous_plan = state.plan
     state = state.model_copy(
@@ -120,13 +123,15 @@ def open_seat_period(
             "period_end": period.end,
             "seat_ledger": state.seat_ledger + entries,
             "restorable_seats": (),
+            "prepaid_seats": tuple(PrepaidSeat(user=u, paid_until=until) for u, until in prepaid),
         }
     )
     effects += [
         event("plan_changed", at, from_plan=previous_plan, to_plan=catalog.seat_plan),
         *(event("seat_assigned", at, user=s.user, seat_type=s.seat_type, cycle=s.cycle) for s in seats),
     ]
-    by_user = {s.user: s for s in seats}
+    # An annual seat whose earlier term is still paid is not billed again (`billing.terms`).
+    by_user = {s.user: s for s in billed}
     lines = recurring_seat_lines(catalog, by_user, anchor, 0, period, annual_too=True)
     posted = charge_in_advance(state, catalog, at, period, lines)
     return Outcome(
@@ -145,8 +150,16 @@ def _add_mid_period(state: BillingState, seat: Seat, at: datetime, catalog: Cata
         return Outcome(state, effects, "seat assigned (covered by the contract)")
     stock = reassignable_stock(state, seat.seat_type, at) if seat.cycle == "annual" else None
     if stock is not None:
+        taken = state.seat_stock[stock]
         remaining = state.seat_stock[:stock] + state.seat_stock[stock + 1 :]
-        return Outcome(state.model_copy(update={"seat_stock": remaining}), effects, "seat taken from stock")
+        update: dict[str, object] = {"seat_stock": remaining}
+        if taken.term_end < annual_term_end(state):
+            # A stock seat paid by an earlier term: the rest of this term is charged when it ends.
+            update["prepaid_seats"] = (
+                *state.prepaid_seats,
+                PrepaidSeat(user=seat.user, paid_until=taken.term_end),
+            )
+        return Outcome(state.model_copy(update=update), effects, "seat taken from stock")
     term = seat_term(state, seat.cycle)
     price = seat_price(catalog, seat.seat_type, seat.cycle)
     description = seat_description(catalog, seat.seat_type, seat.cycle)
@@ -184,8 +197,13 @@ def unassign_seat(state: BillingState, cmd: UnassignSeat, at: datetime, catalog:
     term = seat_term(state, seat.cycle)
     if seat.cycle == "annual":
         assert state.period_end is not None
-        stock = StockSeat(seat_type=seat.seat_type, term_end=term.end, reassignable_at=state.period_end)
-        state = state.model_copy(update={"seat_stock": (*state.seat_stock, stock)})
+        stock = StockSeat(
+            seat_type=seat.seat_type,
+            term_end=annual_paid_end(state, seat.user),
+            reassignable_at=state.period_end,
+        )
+        prepaid = tuple(p for p in state.prepaid_seats if p.user != seat.user)
+        state = state.model_copy(update={"seat_stock": (*state.seat_stock, stock), "prepaid_seats": prepaid})
         return Outcome(
             state, effects, f"annual seat returned to stock, reassignable {stock.reassignable_at.date()}"
         )
@@ -218,8 +236,11 @@ def change_seat(state: BillingState, cmd: ChangeSeat, at: datetime, catalog: Cat
     upgrade = target.monthly_price > current.monthly_price
     timing = catalog.seat_change.upgrade if upgrade else catalog.seat_change.downgrade
     if timing == "period_end" and state.period_end is not None:
+        # "period_end" is the end of the seat's term: an annual seat keeps its type for the
+        # whole term it was billed for (SPEC §1.1).
+        effective = annual_term_end(state) if seat.cycle == "annual" else state.period_end
         change = PendingChange(
-            kind="seat_type", effective_at=state.period_end, user=seat.user, to_seat_type=target.code
+            kind="seat_type", effective_at=effective, user=seat.user, to_seat_type=target.code
         )
         state = state.model_copy(update={"pending_seat_changes": (*others, change)})
         effects = [
@@ -261,23 +282,29 @@ def _change_now(state: BillingState, seat: Seat, to_type: str, at: datetime, cat
         drafted = charge_in_advance(undrafted, catalog, at, term, [charge], with_accrued=False)
         return Outcome(drafted.state, effects + drafted.effects, "seat changed on the draft invoice")
     difference = seat_price(catalog, to_type, seat.cycle) - seat_price(catalog, seat.seat_type, seat.cycle)
+    # A prepaid annual seat was billed only up to its earlier term's end; the days after
+    # are charged at the new type's price when that term ends (`billing.terms.top_up`).
+    billed_to = prepaid_until(state, seat.user) or term.end
     adjustment = prorated_line(
         "seat_proration" if difference > 0 else "seat_credit",
         f"{seat_description(catalog, seat.seat_type, seat.cycle)} to {catalog.seat_type(to_type).name}",
         difference,
-        remaining_fraction(at, term),
-        remainder_window(at, term),
+        span_fraction(at, billed_to, term),
+        Period(start=max(day_start(at), term.start), end=billed_to),
     )
     state = state.model_copy(update={"accrued": (*state.accrued, adjustment)})
     return Outcome(state, effects, f"seat changed; {adjustment.amount} on the next invoice")
 
 
 def apply_scheduled_seat_changes(state: BillingState, at: datetime) -> Outcome:
-    """At a period end: move every seat with a pending downgrade to its new type."""
+    """At a period end: move every seat whose pending downgrade is due to its new type."""
     held = seats_held(state)
     entries: list[SeatEntry] = []
     effects: list[Effect] = []
+    later = tuple(c for c in state.pending_seat_changes if c.effective_at > at)
     for change in state.pending_seat_changes:
+        if change.effective_at > at:
+            continue
         seat = held.get(change.user or "")
         if seat is None or change.to_seat_type is None:
             continue
@@ -293,6 +320,6 @@ def apply_scheduled_seat_changes(state: BillingState, at: datetime) -> Outcome:
             )
         )
     state = state.model_copy(
-        update={"seat_ledger": state.seat_ledger + tuple(entries), "pending_seat_changes": ()}
+        update={"seat_ledger": state.seat_ledger + tuple(entries), "pending_seat_changes": later}
     )
     return Outcome(state, effects)

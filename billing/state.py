@@ -73,12 +73,29 @@ class SeatEntry(_Model):
 
 
 class Seat(_Model):
-    """A seat held now (derived from the ledger)."""
+    """A seat held now (derived from the ledger).
+
+    ``paid_until`` is set only on a seat remembered at a revert (``restorable_seats``):
+    the end of the annual term it was billed for, so a reactivation before then does not
+    bill those days again.
+    """
 
     user: str
     seat_type: str
     cycle: Cycle
     since: UtcDatetime
+    paid_until: UtcDatetime | None = None
+
+
+class PrepaidSeat(_Model):
+    """An annual seat billed until ``paid_until`` by an earlier paid life or stock seat.
+
+    Its term does not match the current anchor's annual term: at ``paid_until`` the days
+    from there to the anchored term end are charged on the next invoice (`billing.terms`).
+    """
+
+    user: str
+    paid_until: UtcDatetime
 
 
 class StockSeat(_Model):
@@ -164,6 +181,7 @@ class BillingState(_Model):
     seat_ledger: tuple[SeatEntry, ...] = ()
     seat_stock: tuple[StockSeat, ...] = ()
     restorable_seats: tuple[Seat, ...] = ()
+    prepaid_seats: tuple[PrepaidSeat, ...] = ()
     contract: Contract | None = None
     next_contract: Contract | None = None
     seat_requests: tuple[SeatRequest, ...] = ()
@@ -211,9 +229,12 @@ def seat_counts(seats: dict[str, Seat]) -> dict[tuple[str, Cycle], int]:
 
 
 def seats_at_next_renewal(state: BillingState) -> dict[str, Seat]:
-    """Seats held once the pending seat-type downgrades have taken effect."""
+    """Seats held once the pending seat-type downgrades due at the period end have taken
+    effect (an annual seat's downgrade waits for its term end)."""
     held = seats_held(state)
     for change in state.pending_seat_changes:
+        if state.period_end is not None and change.effective_at > state.period_end:
+            continue
         seat = held.get(change.user or "")
         if seat is not None and change.to_seat_type is not None:
             held[seat.user] = seat.model_copy(update={"seat_type": change.to_seat_type})

@@ -6,7 +6,6 @@ Every read command takes ``--json``. Exit codes: docs/cli.md (4: the engine refu
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated, Any
 
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from billing import CommandResult
 from billing.overview import Overview
 from cli.contracts import contract_app
 from cli.errors import REJECTED, fail, load_settings
@@ -114,22 +114,15 @@ def cancel(
     reason: Annotated[str, typer.Option(help="Why (recorded with the cancellation).")],
     staff: Staff = "",
 ) -> None:
-    """Cancel at period end (the request_cancellation signal), then confirm by query."""
+    """Cancel at the end of what is paid (the ``cancel`` Update: a refusal exits 4 with its code)."""
     login = staff_login(staff)
 
-    async def work(client: TenureClient, engine: AsyncEngine) -> Overview:
-        await client.request_cancellation(workspace, reason=reason, staff=login)
-        for _attempt in range(100):
-            found = await client.overview(workspace)
-            if found.status == "canceling":
-                return found
-            await asyncio.sleep(0.1)
-        raise TenureError(
-            "not_cancelled", f"the subscription is {found.status}: see its history in the Web UI"
-        )
+    async def work(client: TenureClient, _: AsyncEngine) -> CommandResult:
+        return await client.cancel(workspace, actor=f"staff:{login}", reason=reason)
 
-    found = run_with_client(work, "cancelling: waiting for the subscription to confirm")
-    console.print(f"{workspace} cancels at {found.cancel_at:%Y-%m-%d %H:%M} UTC (requested by staff:{login})")
+    result = run_with_client(work, "cancelling")
+    when = f"{result.effective_at:%Y-%m-%d %H:%M} UTC" if result.effective_at else "now"
+    console.print(f"{workspace} cancels at {when}: {result.message} (requested by staff:{login})")
 
 
 def reactivate(workspace: Annotated[str, typer.Argument(help="Workspace id.")], staff: Staff = "") -> None:

@@ -142,6 +142,12 @@ async def suspend_members(session: AsyncSession, ws: str, user_ids: Sequence[str
     )
 
 
+async def remove_members(session: AsyncSession, ws: str, user_ids: Sequence[str]) -> None:
+    """Remove the listed members from the roster (a removal takes effect everywhere, SPEC §2)."""
+    removed = delete(MemberRow).where(MemberRow.workspace_id == ws, MemberRow.user_id.in_(user_ids))
+    await session.execute(removed)
+
+
 async def restore_members(session: AsyncSession, ws: str, user_ids: Sequence[str]) -> None:
     """Reactivate the listed members that are suspended."""
     await session.execute(

@@ -45,6 +45,7 @@ from billing import (
 )
 from billing.periods import add_months
 from billing.records import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
+from billing.revert import billing_admin
 from billing.state import BillingState, Member
 from billing.usage import parse_event
 from billing.workspace import Agent
@@ -190,17 +191,23 @@ class Run:
 
     # --- steps -------------------------------------------------------------------------
 
-    def admin(self) -> str:
-        """The acting member of billing changes: the earliest-granted billing admin."""
+    async def admin(self) -> str:
+        """The acting member of billing changes: the active billing admin whose role was
+        granted earliest *now* (after a demotion or a removal, the next one acts)."""
+        state = await self.handle.query(SubscriptionWorkflow.state)
+        found = billing_admin(state, self.loaded.catalog)
+        if found is not None:
+            return found
+        # Nobody may administer billing now: act as the scenario's first admin, and let the
+        # engine refuse the step (reported under `rejected`).
         scenario = self.loaded.scenario
         admins = [m for m in scenario.workspace.members if m.role in self.loaded.catalog.roles.billing_admin]
-        earliest = min(admins, key=lambda m: (m.role_granted_at or scenario.start, m.user))
-        return earliest.user
+        return min(admins, key=lambda m: (m.role_granted_at or scenario.start, m.user)).user
 
-    def _actor(self, step: Step) -> str:
+    async def _actor(self, step: Step) -> str:
         if step.actor == "staff":
             return STAFF
-        return step.actor or self.admin()
+        return step.actor or await self.admin()
 
     async def _step(self, index: int, step: Step) -> None:
         if step.usage is not None:
@@ -210,7 +217,7 @@ class Run:
             await self._give_card(step.payment_method.card)
             await self._retry_open_invoices()
             return
-        command = self.command(index, step)
+        command = self.command(index, step, await self._actor(step))
         try:
             await self.client.execute(self.workspace_id, step.verb, command)
         except TenureError as refused:
@@ -224,9 +231,9 @@ class Run:
                 }
             )
 
-    def command(self, index: int, step: Step) -> Command:
+    def command(self, index: int, step: Step, actor: str) -> Command:
         """The command a step sends (request ids follow the step numbers: reruns match)."""
-        common: dict[str, Any] = {"request_id": f"simulate-step-{index + 1}", "actor": self._actor(step)}
+        common: dict[str, Any] = {"request_id": f"simulate-step-{index + 1}", "actor": actor}
         args = step.args.model_dump(exclude_none=True)
         match step.verb:
             case "start_trial":

@@ -8,7 +8,7 @@ activity that makes it so, with arguments derived deterministically from the dec
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -81,7 +81,7 @@ class EffectRunner:
             if isinstance(effect, RevertWorkspace):
                 applied = await self._revert(effect)
             elif isinstance(effect, ReactivateWorkspace):
-                await self._reactivate(effect.at)
+                await self._reactivate(effect)
             elif isinstance(effect, DeleteDataSource):
                 due = DueDeletions(workspace_id=self.workspace_id, at=effect.at)
                 await self.call("delete_due_data_sources", due)
@@ -121,26 +121,24 @@ class EffectRunner:
 
     async def _revert(self, effect: RevertWorkspace) -> RevertPlan:
         snapshot = await self.snapshot()
+        # Who stays was decided once, from the subscription's roster (the effect); the
+        # database contributes only what the product reported (connections, data, agents).
+        kept = [effect.kept_member] if effect.kept_member is not None else []
         plan = plan_revert(
             snapshot,
             effect.at,
             self.catalog.retention,
             frozenset(self.catalog.roles.billing_admin),
             limits=free_limits(self.catalog),
+            roster=(kept, effect.suspended_members),
         )
-        if effect.kept_member is not None and plan.kept_member_ids != [effect.kept_member]:
-            # The roster in the workflow and the database disagree: the database acts on
-            # its own rows; say so loudly rather than guess.
-            workflow.logger.warning(
-                "kept member differs: state %s, database %s", effect.kept_member, plan.kept_member_ids
-            )
         await self.call("apply_revert", plan)
         self.last_revert = plan
         return plan
 
-    async def _reactivate(self, at: datetime) -> None:
+    async def _reactivate(self, effect: ReactivateWorkspace) -> None:
         snapshot = await self.snapshot()
-        plan = plan_reactivation(snapshot, self.last_revert, at)
+        plan = plan_reactivation(snapshot, self.last_revert, effect.at, effect.restored_members)
         await self.call("apply_reactivation", plan)
         self.last_revert = None
 

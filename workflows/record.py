@@ -99,6 +99,7 @@ def build_record(
         for u, m in after.members.items()
         if u not in before.members
     ]
+    removed_members = sorted(u for u in before.members if u not in after.members)
     role_changes = [
         RoleChange(workspace_id=ws, user_id=u, role=m.role, at=m.role_granted_at)
         for u, m in after.members.items()
@@ -135,6 +136,7 @@ def build_record(
         workspace_id=ws,
         admin_roles=list(catalog.roles.billing_admin),
         new_members=new_members,
+        removed_members=removed_members,
         role_changes=role_changes,
         seats=_seat_changes(before, after),
         seat_entries=seat_entries,

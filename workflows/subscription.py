@@ -220,7 +220,7 @@ class SubscriptionWorkflow:
     async def _execute_locked(self, command: Command) -> CommandResult:
         await self._record_creation()
         now = self._now()
-        usage = await usage_totals(self._state, now, self._catalog)
+        usage = await usage_totals(self._state, now, self._catalog, command)
         try:
             decision = apply(self._state, command, now, self._catalog, usage)
         except DomainError as error:

@@ -8,6 +8,7 @@ from temporalio import workflow
 
 from billing.catalog import Catalog
 from billing.clock import usage_due
+from billing.commands import Command
 from billing.periods import Period
 from billing.records import UsageWindow, UsageWindowTotals
 from billing.state import BillingState
@@ -15,12 +16,14 @@ from billing.usage import UsageTotals
 from workflows.effects import DB_RETRY, DB_TIMEOUT
 
 
-async def usage_totals(state: BillingState, now: datetime, catalog: Catalog) -> dict[Period, UsageTotals]:
-    """Read the totals of every window `advance` needs to reach ``now`` (none: no I/O).
+async def usage_totals(
+    state: BillingState, now: datetime, catalog: Catalog, command: Command | None = None
+) -> dict[Period, UsageTotals]:
+    """Read the totals of every window `advance` (then ``command``) needs at ``now`` (none: no I/O).
 
     Period-end invoicing reads exact totals from the usage table, never the daily roll-up.
     """
-    windows = usage_due(state, now, catalog)
+    windows = usage_due(state, now, catalog, command)
     if not windows:
         return {}
     found: list[UsageWindowTotals] = await workflow.execute_activity(

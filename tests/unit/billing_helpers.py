@@ -81,13 +81,14 @@ class Driver:
                 self.events.append(effect)
         return decision.state
 
-    def _usage(self, at: datetime) -> dict[Period, UsageTotals]:
-        return {p: self.usage.get(p, UsageTotals()) for p in usage_due(self.state, at, self.catalog)}
+    def _usage(self, at: datetime, command: Command | None = None) -> dict[Period, UsageTotals]:
+        windows = usage_due(self.state, at, self.catalog, command)
+        return {p: self.usage.get(p, UsageTotals()) for p in windows}
 
     def run(self, at: datetime, kind: str, **fields: object) -> Decision:
         command = cmd(kind, **fields)
         self.tick(at)
-        decision = apply(self.state, command, at, self.catalog)
+        decision = apply(self.state, command, at, self.catalog, self._usage(at, command))
         self.state = self._take(decision)
         return decision
 

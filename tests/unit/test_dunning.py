@@ -57,7 +57,10 @@ def test_payment_failed_emails_and_changes_nothing_else() -> None:
     d = unpaid_seats()
     number = d.invoices[0].number
     failed = on_invoice_event(d.state, number, "payment_failed", t(2026, 9, 6, 9), SEATS)
-    assert failed.state == d.state
+    # Only the attempt is remembered (the overview warns from it); status and money stay.
+    [ref] = failed.state.invoices
+    assert ref.payment_failed_at == t(2026, 9, 6, 9)
+    assert failed.state.model_copy(update={"invoices": d.state.invoices}) == d.state
     assert [e.kind for e in failed.effects] == ["record_event", "send_email"]
 
 

@@ -5,7 +5,8 @@ calendar month a workspace without a period counts its usage in (the real month)
 time of the last roll-up (global, real time).
 
 After a deliberate change: ``TENURE_UPDATE_GOLDEN=1 uv run pytest tests/workflows/test_overview_golden.py``
-rewrites them; review the diff like code.
+rewrites the files that changed and fails (a rewrite never passes): review the diff like code,
+then run again without the variable. Each test also checks its key figures by hand.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from billing import AssignSeat, Cancel
 from tests.workflows.driver import Driver, request_id
@@ -46,21 +48,29 @@ def _normalised(page: dict[str, Any], ws: str) -> Any:
     return json.loads(_URL.sub("http://stripe.test", text))
 
 
-async def _matches(api: httpx.AsyncClient, ws: str, name: str) -> None:
+async def _matches(api: httpx.AsyncClient, ws: str, name: str) -> dict[str, Any]:
     answer = await api.get(f"/v1/workspaces/{ws}/overview")
     assert answer.status_code == 200, answer.text
     found = _normalised(answer.json(), ws)
     path = GOLDEN / f"overview-{name}.json"
-    if os.environ.get("TENURE_UPDATE_GOLDEN"):
+    expected: dict[str, Any] | None = json.loads(path.read_text()) if path.exists() else None
+    if os.environ.get("TENURE_UPDATE_GOLDEN") and found != expected:
+        # Rewriting never passes: the new file must be reviewed, then the test run again.
         path.write_text(json.dumps(found, indent=2, sort_keys=True) + "\n")
-    assert found == json.loads(path.read_text()), f"{name}: the overview changed (see the module docstring)"
+        pytest.fail(f"rewrote {path.name}: review its diff, then run again without TENURE_UPDATE_GOLDEN")
+    assert expected is not None, f"no golden file {path.name}: run with TENURE_UPDATE_GOLDEN=1"
+    assert found == expected, f"{name}: the overview changed (see the module docstring)"
+    return expected
 
 
 async def test_a_trialing_workspace(api: httpx.AsyncClient, driver: Driver) -> None:
     ws = f"gold-{uuid.uuid4().hex[:8]}"
     await driver.start(_credits_setup(ws), "credits", _t("2026-03-10T09:00:00"))
     await driver.advance_to(_t("2026-03-20T12:00:00"))
-    await _matches(api, ws, "trialing")
+    page = (await _matches(api, ws, "trialing"))["subscription"]
+    # By hand: alice (org_admin) is the one paid role; no plan yet, so no paid-user limit.
+    assert (page["status"], page["paid_seat_count"], page["seat_limit"]) == ("trialing", 1, None)
+    assert page["trial"]["message"] == "No plan selected: billing will not start until a plan is chosen."
 
 
 async def test_active_then_canceling_then_reverted(api: httpx.AsyncClient, driver: Driver) -> None:
@@ -73,11 +83,13 @@ async def test_active_then_canceling_then_reverted(api: httpx.AsyncClient, drive
     await driver.pay_all()
     await driver.advance_to(_t("2026-10-03T12:00:00"))
     await driver.pay_all()
-    await _matches(api, ws, "active")
+    page = (await _matches(api, ws, "active"))["subscription"]
+    assert (page["status"], page["paid_seat_count"], page["seat_limit"]) == ("active", 2, 100)
 
     await driver.advance_to(_t("2026-10-10T00:00:00"))
     await driver.update("cancel", Cancel(request_id=request_id(), actor="bob", reason="too expensive"))
-    await _matches(api, ws, "canceling")
+    page = (await _matches(api, ws, "canceling"))["subscription"]
+    assert (page["status"], page["cancel_at"]) == ("canceling", "2026-11-03T00:00Z")
 
     await driver.advance_to(_t("2026-11-04T00:00:00"))
     await driver.wait_for(lambda s: s.status == "free", "the revert")

@@ -1,0 +1,142 @@
+"""What a workspace has paid for: annual terms, prepaid seats, the end of paid life (SPEC §1.1, §2).
+
+An annual seat is billed for its whole term in advance, so the paid life of a workspace
+runs to the latest of its current monthly period and the annual terms of its annual
+seats (held or waiting in the seat stock). Three rules follow, all here:
+
+- a cancellation takes effect at the first period end on or after that instant
+  (`paid_through`); monthly seats stop at the current period end (`release_monthly`);
+- a revert remembers, for each annual seat, the end of the term it was billed for
+  (`restorable_seats`), and a reactivation before then bills none of those days again:
+  the seat is *prepaid* (`billing.state.PrepaidSeat`) until that instant, and only the
+  days from there to the new anchor's term end are charged, on the next invoice
+  (`top_up`), like an annual seat added mid-term;
+- a period that ends with no held seat but a paid stock seat is still a paid period.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from billing.catalog import Catalog
+from billing.decision import Outcome, event
+from billing.effects import Effect
+from billing.invoices import prorated_line
+from billing.invoicing import seat_description, seat_price
+from billing.periods import Period, anchored_index_at, anchored_period, annual_term, day_start, span_fraction
+from billing.state import BillingState, Seat, SeatEntry, seats_held
+
+_INSTANT = timedelta(microseconds=1)
+
+
+def prepaid_until(state: BillingState, user: str) -> datetime | None:
+    """The end of the earlier term ``user``'s annual seat is still paid by, if any."""
+    return next((p.paid_until for p in state.prepaid_seats if p.user == user), None)
+
+
+def annual_paid_end(state: BillingState, user: str) -> datetime:
+    """Where the billed term of ``user``'s annual seat ends (prepaid or anchored)."""
+    prepaid = prepaid_until(state, user)
+    if prepaid is not None:
+        return prepaid
+    assert state.anchor is not None
+    return annual_term(state.anchor, state.period_index).end
+
+
+def annual_term_end(state: BillingState) -> datetime:
+    """The end of the current anchored annual term."""
+    assert state.anchor is not None
+    return annual_term(state.anchor, state.period_index).end
+
+
+def paid_stock(state: BillingState, at: datetime) -> bool:
+    """Whether a seat in the stock is still paid after ``at`` (a paid seat, SPEC §1.1)."""
+    return any(s.term_end > at for s in state.seat_stock)
+
+
+def paid_through(state: BillingState) -> datetime | None:
+    """The period end at which a cancellation requested now takes effect.
+
+    The latest of the current period end, the anchored annual term of every held annual
+    seat and every paid stock seat's term, rounded up to a period end (the revert runs
+    at a renewal).
+    """
+    end = state.period_end
+    if end is None or state.anchor is None:
+        return end
+    held_annual = [s for s in seats_held(state).values() if s.cycle == "annual"]
+    ends = [end]
+    if held_annual:
+        ends.append(annual_term_end(state))
+    ends += [s.term_end for s in state.seat_stock if s.term_end > end]
+    latest = max(ends)
+    if latest == end:
+        return end
+    return anchored_period(state.anchor, anchored_index_at(state.anchor, latest - _INSTANT)).end
+
+
+def release_monthly(state: BillingState, at: datetime) -> Outcome:
+    """A cancelled workspace's monthly seats end with the period (no further charge)."""
+    released = [s for s in seats_held(state).values() if s.cycle == "monthly"]
+    entries = tuple(
+        SeatEntry(user=s.user, seat_type=s.seat_type, cycle=s.cycle, quantity=-1, at=at, reason="canceled")
+        for s in released
+    )
+    users = {s.user for s in released}
+    state = state.model_copy(
+        update={
+            "seat_ledger": state.seat_ledger + entries,
+            "pending_seat_changes": tuple(c for c in state.pending_seat_changes if c.user not in users),
+        }
+    )
+    effects: list[Effect] = [
+        event("seat_unassigned", at, user=s.user, seat_type=s.seat_type, cycle=s.cycle, reason="canceled")
+        for s in released
+    ]
+    return Outcome(state, effects)
+
+
+def restorable_seats(state: BillingState, at: datetime) -> tuple[Seat, ...]:
+    """The seats held at a revert at ``at``; annual ones carry the end of their billed term
+    when it is still to come."""
+    seats: list[Seat] = []
+    for seat in seats_held(state).values():
+        paid_until = annual_paid_end(state, seat.user) if seat.cycle == "annual" else None
+        if paid_until is not None and paid_until <= at:
+            paid_until = None
+        seats.append(seat.model_copy(update={"paid_until": paid_until}))
+    return tuple(seats)
+
+
+def split_prepaid(seats: list[Seat], at: datetime) -> tuple[list[Seat], tuple[tuple[str, datetime], ...]]:
+    """Seats a reactivation at ``at`` must bill, and (user, paid_until) of those still paid."""
+    billed = [s for s in seats if s.paid_until is None or s.paid_until <= at]
+    prepaid = tuple((s.user, s.paid_until) for s in seats if s.paid_until is not None and s.paid_until > at)
+    return billed, prepaid
+
+
+def top_up(state: BillingState, user: str, when: datetime, catalog: Catalog) -> Outcome:
+    """Clock: ``user``'s prepaid term ends; charge the rest of the anchored term.
+
+    The charge is a ``seat_proration`` from that day to the term end, on the next invoice
+    (as for an annual seat added mid-term). A seat no longer held, or no longer annual,
+    needs nothing.
+    """
+    state = state.model_copy(
+        update={"prepaid_seats": tuple(p for p in state.prepaid_seats if p.user != user)}
+    )
+    seat = seats_held(state).get(user)
+    if seat is None or seat.cycle != "annual" or state.anchor is None:
+        return Outcome(state, [])
+    term = annual_term(state.anchor, state.period_index)
+    window = Period(start=max(day_start(when), term.start), end=term.end)
+    charge = prorated_line(
+        "seat_proration",
+        seat_description(catalog, seat.seat_type, seat.cycle),
+        seat_price(catalog, seat.seat_type, seat.cycle),
+        span_fraction(when, term.end, term),
+        window,
+    )
+    state = state.model_copy(update={"accrued": (*state.accrued, charge)})
+    effects: list[Effect] = [event("prepaid_term_ended", when, user=user, charged=charge.amount)]
+    return Outcome(state, effects)

@@ -1,0 +1,136 @@
+"""The end of what is paid, told as stories through `tenure simulate` (SPEC §1.1, §2): the real
+workflows, activities, database and Stripe emulator. Amounts worked by hand in the comments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulate.runner import simulate
+from simulate.scenario import parse_scenario
+from simulate.stack import Stack
+
+SEATS_WORKSPACE = """\
+catalog: seats
+start: 2026-09-03T09:00:00Z
+end: {end}
+workspace:
+  id: acme
+  members:
+    - {{user: alice, role: admin, role_granted_at: 2026-01-05T00:00:00Z}}
+    - {{user: bob, role: admin, role_granted_at: 2026-02-01T00:00:00Z}}
+    - {{user: carol, role: member}}
+  connections: [notion]
+  data_sources: [{{id: handbook, bytes: 80000000}}]
+  agents: [support-bot]
+  slack_bot: true
+steps:
+"""
+
+
+async def _run(stack: Stack, text: str) -> dict[str, Any]:
+    return await simulate(parse_scenario(text), stack, stable=True)
+
+
+def _events(doc: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [e for e in doc["timeline"] if e["event"] == name]
+
+
+def _untouched(doc: dict[str, Any]) -> None:
+    final = doc["final"]
+    assert {m["status"] for m in final["members"]} == {"active"}
+    assert [c["status"] for c in final["connections"]] == ["active"]
+    assert [(d["status"], d.get("deleted_at")) for d in final["data_sources"]] == [("active", None)]
+    assert [a["status"] for a in final["agents"]] == ["active"]
+    removals = ("member_suspended", "connection_deleted", "agent_deactivated", "data_source_deletion_warned")
+    assert [e for e in doc["timeline"] if e["event"] in removals] == []
+
+
+async def test_an_annual_seat_in_the_stock_keeps_a_paying_workspace_whole(stack: Stack) -> None:
+    steps = (
+        "  - at: 2026-09-03T09:00:00Z\n    assign_seat: {user: alice, type: pro, cycle: annual}\n"
+        "  - at: 2026-09-10T00:00:00Z\n    unassign_seat: {user: alice}\n"
+        "  - at: 2026-10-05T00:00:00Z\n    assign_seat: {user: bob, type: pro, cycle: annual}\n"
+    )
+    doc = await _run(stack, SEATS_WORKSPACE.format(end="2026-12-10T00:00:00Z") + steps)
+    assert doc["rejected"] == []
+    # One year of one annual pro seat (30000), paid once; the stock seat is reassigned free.
+    assert [(i["total"], i["status"]) for i in doc["invoices"]] == [(30000, "paid")]
+    assert doc["final"]["status"] == "active"
+    assert _events(doc, "reverted_to_free") == []
+    _untouched(doc)
+
+
+async def test_cancelling_with_an_annual_seat_runs_to_its_term_end(stack: Stack) -> None:
+    steps = (
+        "  - at: 2026-09-03T09:00:00Z\n    assign_seat: {user: alice, type: pro, cycle: annual}\n"
+        "  - at: 2026-09-03T09:00:00Z\n    assign_seat: {user: bob, type: pro, cycle: monthly}\n"
+        "  - at: 2026-10-10T00:00:00Z\n    cancel: {reason: budget}\n"
+    )
+    doc = await _run(stack, SEATS_WORKSPACE.format(end="2027-01-10T00:00:00Z") + steps)
+    # Checkout: 30000 (alice's year) + 3000 (bob's September); October's 3000; then nothing.
+    assert [i["total"] for i in doc["invoices"]] == [33000, 3000]
+    [cancel] = _events(doc, "cancel_requested")
+    assert cancel["cancel_at"] == "2027-09-03T00:00:00Z"
+    assert doc["final"]["status"] == "canceling"
+    assert doc["final"]["overview"]["cancel_at"] == "2027-09-03T00:00:00Z"
+    _untouched(doc)  # nothing is deleted while the year is paid
+
+
+async def test_a_credits_workspace_keeps_everything_when_its_paid_life_ends(stack: Stack) -> None:
+    scenario = """\
+catalog: credits
+start: 2026-09-15T10:00:00Z
+end: 2026-12-20T00:00:00Z
+workspace:
+  id: acme
+  members:
+    - {user: olga, role: org_admin}
+    - {user: ed, role: editor}
+  connections: [notion]
+  data_sources: [{id: handbook, bytes: 80000000}]
+  agents: [support-bot]
+  slack_bot: true
+steps:
+  - at: 2026-09-25T00:00:00Z
+    select_plan: {plan: starter}
+  - at: 2026-11-10T00:00:00Z
+    cancel: {reason: budget}
+"""
+    doc = await simulate(parse_scenario(scenario), stack, stable=True)
+    assert doc["final"]["status"] == "canceled"
+    assert [e["reason"] for e in _events(doc, "canceled")] == ["canceled"]
+    _untouched(doc)
+    assert _events(doc, "slack_bot_removed") == []
+
+
+async def test_a_trial_cancelled_after_choosing_a_plan_bills_nothing(stack: Stack) -> None:
+    scenario = """\
+catalog: credits
+start: 2026-09-15T10:00:00Z
+end: 2026-12-20T00:00:00Z
+workspace:
+  id: acme
+  members:
+    - {user: olga, role: org_admin}
+steps:
+  - at: 2026-09-20T00:00:00Z
+    select_plan: {plan: solo}
+  - at: 2026-10-01T00:00:00Z
+    cancel: {reason: not for us}
+"""
+    doc = await simulate(parse_scenario(scenario), stack, stable=True)
+    assert doc["rejected"] == []
+    assert doc["invoices"] == []
+    assert doc["final"]["status"] == "trial_expired"
+
+
+async def test_the_default_actor_follows_the_roster(stack: Stack) -> None:
+    steps = (
+        "  - at: 2026-09-03T09:00:00Z\n    assign_seat: {user: alice, type: pro}\n"
+        "  - at: 2026-09-04T00:00:00Z\n    set_role: {user: alice, role: member}\n"
+        "  - at: 2026-09-05T00:00:00Z\n    assign_seat: {user: carol, type: pro}\n"
+    )
+    doc = await _run(stack, SEATS_WORKSPACE.format(end="2026-09-06T00:00:00Z") + steps)
+    # After alice's demotion bob is the earliest-granted admin, and acts for the third step.
+    assert doc["rejected"] == []
+    assert [e["user"] for e in _events(doc, "seat_assigned")] == ["alice", "carol"]

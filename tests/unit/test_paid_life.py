@@ -1,0 +1,191 @@
+"""The end of what is paid (SPEC §1.1, §1.4, §2): annual terms, stock, trials, contracts,
+catalogs without a free tier, and the final invoice of a deletion. Amounts worked by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from billing import DomainError, RevertWorkspace, UsageTotals, on_invoice_event, seats_held
+from billing.periods import Period
+from tests.unit.billing_helpers import CREDITS, SEATS, Driver, t
+
+SEATS_TEAM = {"alice": "admin", "bob": "member", "carol": "member"}
+CREDITS_TEAM = {"olga": "org_admin", "ed": "viewer"}
+
+
+def lines(invoice_index: int, d: Driver) -> list[tuple[str, int, int]]:
+    return [(ln.kind, ln.quantity, ln.amount) for ln in d.invoices[invoice_index].lines]
+
+
+def test_an_annual_seat_waiting_in_stock_keeps_the_workspace_paid() -> None:
+    d = Driver(SEATS, t(2026, 9, 1), SEATS_TEAM)
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="pro", cycle="annual")
+    d.run(t(2026, 9, 10), "unassign_seat", user="alice")  # no refund: the seat goes to stock
+    d.tick(t(2026, 10, 3, 1))
+    assert d.status == "active"  # the period ended with a paid seat in stock
+    assert "reverted_to_free" not in d.event_names()
+    d.run(t(2026, 10, 5), "assign_seat", user="bob", type="pro", cycle="annual")
+    assert seats_held(d.state)["bob"].cycle == "annual"
+    d.tick(t(2027, 9, 2))
+    assert [inv.total for inv in d.invoices] == [30000]  # the stock seat is never charged again
+    assert d.status == "active"
+
+
+def test_cancelling_with_an_annual_seat_runs_to_the_end_of_its_term() -> None:
+    d = Driver(SEATS, t(2026, 9, 1), SEATS_TEAM)
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="pro", cycle="annual")
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="bob", type="pro", cycle="monthly")
+    d.run(t(2026, 10, 10), "cancel", reason="budget")
+    assert d.state.cancel_at == t(2027, 9, 3)  # the end of the annual term, not Nov 3
+    d.tick(t(2026, 11, 3, 1))
+    assert d.status == "canceling"
+    assert set(seats_held(d.state)) == {"alice"}  # the monthly seat ended with October's period
+    d.tick(t(2027, 9, 2))
+    assert d.status == "canceling"
+    # Checkout 30000 + 3000, then October's monthly seat; nothing after the cancellation.
+    assert [inv.total for inv in d.invoices] == [33000, 3000]
+    d.tick(t(2027, 9, 3, 1))
+    assert d.status == "free"
+    assert [inv.total for inv in d.invoices] == [33000, 3000]
+
+
+def test_reactivating_before_the_annual_term_ends_bills_none_of_its_days_again() -> None:
+    d = Driver(SEATS, t(2026, 9, 1), SEATS_TEAM, autopay=False)
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="pro", cycle="annual")
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="bob", type="pro", cycle="monthly")
+    d.tick(t(2026, 9, 3, 10))
+    d.state = on_invoice_event(d.state, d.invoices[0].number, "paid", t(2026, 9, 3, 10), SEATS).state
+    d.tick(t(2026, 10, 3, 1))  # October's 3000 is never paid: the workspace reverts
+    decision = on_invoice_event(d.state, d.invoices[-1].number, "final_failure", t(2026, 10, 10), SEATS)
+    d.state = decision.state
+    assert d.status == "free"
+    d.autopay = True
+    d.run(t(2026, 10, 20, 9), "reactivate")
+    d.tick(t(2026, 10, 20, 11))
+    # The new period (Oct 20 - Nov 20) bills the monthly seat only: alice's year is paid.
+    assert lines(-1, d) == [("seat", 1, 3000)]
+    d.tick(t(2027, 9, 19))
+    assert all(inv.total == 3000 for inv in d.invoices[2:])
+    # Sep 3 2027 the paid year ends: Sep 3 - Oct 19 2027 is 47 of the new term's 365 days,
+    # round_half_up(47 / 365 * 30000) = 3863, on the next monthly invoice (Sep 20).
+    d.tick(t(2027, 9, 20, 1))
+    assert lines(-1, d) == [("seat", 1, 3000), ("seat_proration", 1, 3863)]
+    d.tick(t(2027, 10, 20, 1))  # the new anchor's second term: the whole year again
+    assert lines(-1, d) == [("seat", 1, 30000), ("seat", 1, 3000)]
+    annual_billed = sum(ln.amount for inv in d.invoices for ln in inv.lines if "annual" in ln.description)
+    assert annual_billed == 30000 + 3863 + 30000
+
+
+def test_an_annual_seat_downgrade_waits_for_the_end_of_its_term() -> None:
+    d = Driver(SEATS, t(2026, 9, 1), SEATS_TEAM)
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="max", cycle="annual")
+    decision = d.run(t(2026, 10, 10), "change_seat", user="alice", type="pro")
+    assert decision.result is not None
+    assert decision.result.effective_at == t(2027, 9, 3)
+    d.tick(t(2026, 11, 3, 1))
+    assert seats_held(d.state)["alice"].seat_type == "max"
+    d.tick(t(2027, 9, 3, 1))
+    assert seats_held(d.state)["alice"].seat_type == "pro"
+    assert [inv.total for inv in d.invoices] == [102000, 30000]
+
+
+def test_a_catalog_without_a_free_plan_keeps_everything_at_the_end_of_paid_life() -> None:
+    d = Driver(CREDITS, t(2026, 9, 15, 10), CREDITS_TEAM)
+    d.run(t(2026, 9, 25), "select_plan", plan="solo")
+    d.run(t(2026, 11, 3), "cancel", reason="x")
+    d.tick(t(2026, 12, 1))
+    assert d.status == "canceled"
+    assert not any(isinstance(e, RevertWorkspace) for e in d.effects)
+    assert all(m.status == "active" for m in d.state.members.values())
+    d.run(t(2026, 12, 5), "select_plan", plan="solo")  # selecting a plan resubscribes
+    assert d.status == "active"
+    assert "reactivated" not in d.event_names()  # nothing was taken away
+
+
+def test_cancelling_during_a_trial_clears_the_plan_and_bills_nothing() -> None:
+    d = Driver(CREDITS, t(2026, 9, 15, 10), CREDITS_TEAM)
+    d.run(t(2026, 9, 25), "select_plan", plan="solo")
+    decision = d.run(t(2026, 10, 1), "cancel", reason="not for us")
+    assert decision.result is not None
+    assert decision.result.effective_at == t(2026, 10, 15, 10)
+    assert d.state.trial is not None
+    assert d.state.trial.selected_plan is None
+    d.tick(t(2027, 1, 1))
+    assert d.status == "trial_expired"
+    assert d.invoices == []
+
+
+def _credits_with_contract_scheduled(cancel_first: bool) -> Driver:
+    d = Driver(CREDITS, t(2026, 9, 15, 10), CREDITS_TEAM)
+    d.run(t(2026, 9, 25), "select_plan", plan="solo")
+    if cancel_first:
+        d.run(t(2026, 11, 10), "cancel", reason="moving to a contract")
+    d.run(
+        t(2026, 11, 12),
+        "set_contract",
+        actor="staff:sam",
+        plan="pro",
+        starts_at=t(2026, 12, 1),
+        ends_at=t(2027, 12, 1),
+        price=500_000,
+    )
+    return d
+
+
+def test_a_contract_set_on_a_canceling_workspace_clears_the_cancellation() -> None:
+    d = _credits_with_contract_scheduled(cancel_first=True)
+    assert (d.status, d.state.cancel_at) == ("active", None)
+    assert d.event_names()[-2:] == ["cancellation_cleared", "contract_scheduled"]
+    d.tick(t(2026, 12, 1, 2))
+    assert (d.status, d.state.plan) == ("active", "pro")
+    assert lines(-1, d) == [("contract", 1, 500_000)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields"),
+    [
+        ("change_plan", {"plan": "starter"}),
+        ("select_plan", {"plan": "solo"}),
+        ("cancel", {"actor": "olga"}),
+    ],
+)
+def test_self_serve_changes_are_refused_while_a_contract_is_scheduled(
+    kind: str, fields: dict[str, object]
+) -> None:
+    d = _credits_with_contract_scheduled(cancel_first=False)
+    before = d.state
+    with pytest.raises(DomainError) as info:
+        d.run(t(2026, 11, 20), kind, **fields)
+    assert info.value.code == "contract_scheduled"
+    assert d.state == before
+
+
+def test_support_staff_cancelling_drops_the_scheduled_contract_on_record() -> None:
+    d = _credits_with_contract_scheduled(cancel_first=False)
+    d.run(t(2026, 11, 20), "cancel", actor="staff:sam", reason="customer left")
+    assert d.state.next_contract is None
+    assert "contract_unscheduled" in d.event_names()
+    d.tick(t(2026, 12, 1, 2))
+    assert d.status == "canceled"
+
+
+def test_deleting_a_credits_workspace_mid_month_bills_the_used_part() -> None:
+    window = Period(start=t(2026, 11, 1), end=t(2026, 11, 16, 9))
+    d = Driver(
+        CREDITS, t(2026, 9, 15, 10), CREDITS_TEAM, {window: UsageTotals(credits=9000, serverless_minutes=50)}
+    )
+    d.run(t(2026, 9, 25), "select_plan", plan="solo")
+    d.tick(t(2026, 11, 1))
+    posted = len(d.invoices)
+    d.run(t(2026, 11, 16, 9), "delete_workspace", confirm="acme")
+    assert d.status == "deleted"
+    assert len(d.invoices) == posted + 1
+    final = d.invoices[-1]
+    # Nov 1-15: 15/30 of 1000 = 500; included 15/30 of 7500 = 3750 credits, 5250 over at 4;
+    # 50 serverless minutes at 1.
+    assert lines(-1, d) == [
+        ("plan_proration", 1, 500),
+        ("credits_overage", 5250, 21000),
+        ("serverless_minutes", 50, 50),
+    ]
+    assert (final.issued_at, final.total) == (t(2026, 11, 16, 9), 21550)
