@@ -116,7 +116,7 @@ def final_usage_window(state: BillingState, at: datetime, catalog: Catalog) -> P
     """The window a deletion at ``at`` closes early: the used part of the open in-arrears
     period (or contract), whose plan days and usage are billed on a final invoice."""
     period = state.period
-    if state.status not in PAID_STATUSES or period is None or at <= period.start:
+    if state.rules < 2 or state.status not in PAID_STATUSES or period is None or at <= period.start:
         return None
     if state.contract is None and catalog.invoicing != "in_arrears":
         return None  # in advance: the period was billed when it began
@@ -200,7 +200,7 @@ def _renew_in_advance(state: BillingState, catalog: Catalog) -> Outcome:
     if state.cancel_at is not None and state.cancel_at <= end:
         return end_paid_life(state, catalog, end, "canceled")
     state, effects = apply_scheduled_seat_changes(state, end)[:2]
-    if state.cancel_at is not None:
+    if state.cancel_at is not None and state.rules >= 2:
         # Cancelled, but annual terms run on: the monthly seats end with this period.
         state, released = release_monthly(state, end)[:2]
         effects += released
@@ -208,7 +208,7 @@ def _renew_in_advance(state: BillingState, catalog: Catalog) -> Outcome:
     if contract is not None:
         return Outcome(contract.state, effects + contract.effects)
     held = seats_held(state)
-    if not held and not paid_stock(state, end):
+    if not held and (state.rules < 2 or not paid_stock(state, end)):
         ended = end_paid_life(state, catalog, end, "no_paid_seats")
         return Outcome(ended.state, effects + ended.effects)
     index = state.period_index + 1

@@ -44,7 +44,7 @@ def set_contract(state: BillingState, cmd: SetContract, at: datetime, catalog: C
                 {"starts_at": boundary.isoformat() if boundary else None},
             )
         effects: list[Effect] = []
-        if state.cancel_at is not None:
+        if state.cancel_at is not None and state.rules >= 2:
             # The contract is what follows this period: a pending cancellation would end the
             # paid life first and the contract would never start (SPEC §2).
             status = "past_due" if state.status == "past_due" else "active"

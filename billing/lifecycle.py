@@ -52,6 +52,7 @@ from billing.plans import extend_trial, open_arrears_period, select_plan, start_
 from billing.revert import flush_accrued, restore
 from billing.seats import assign_seat, change_seat, open_seat_period, unassign_seat
 from billing.state import (
+    CURRENT_RULES,
     PAID_STATUSES,
     PROCESSED_WINDOW,
     BillingState,
@@ -69,11 +70,13 @@ def new_subscription(
     catalog: Catalog,
     at: datetime,
     members: Mapping[str, Member] | None = None,
+    rules: int = CURRENT_RULES,
 ) -> Decision:
     """The initial state: ``free`` (catalogs with a free plan) or a ``trialing`` trial.
 
     Args:
         members: the roster at creation (user id -> member).
+        rules: the version of the rules it decides by (`billing.state.CURRENT_RULES`).
     """
     roster = dict(members or {})
     if catalog.free_plan is not None:
@@ -81,6 +84,7 @@ def new_subscription(
             workspace_id=workspace_id,
             catalog_name=catalog.name,
             status="free",
+            rules=rules,
             plan=catalog.free_plan,
             members=roster,
         )
@@ -90,6 +94,7 @@ def new_subscription(
         workspace_id=workspace_id,
         catalog_name=catalog.name,
         status="trialing",
+        rules=rules,
         trial=trial,
         members=roster,
     )
@@ -115,7 +120,7 @@ def _cancel(state: BillingState, cmd: Cancel, at: datetime, catalog: Catalog) ->
     require_status(state, PAID_STATUSES, "cancel")
     if state.cancel_at is not None:
         return Outcome(state, [], "already canceling", state.cancel_at)
-    if state.next_contract is not None:
+    if state.next_contract is not None and state.rules >= 2:
         if not is_staff(cmd.actor):
             raise contract_scheduled(state)
         state, dropped = unschedule_contract(state, at)[:2]
@@ -123,7 +128,7 @@ def _cancel(state: BillingState, cmd: Cancel, at: datetime, catalog: Catalog) ->
         dropped = []
     status = "past_due" if state.status == "past_due" else "canceling"
     # Monthly seats and plans end with the period; annual seats run to their term end.
-    cancel_at = paid_through(state)
+    cancel_at = paid_through(state) if state.rules >= 2 else state.period_end
     update = {
         "status": status,
         "cancel_at": cancel_at,

@@ -71,7 +71,7 @@ def select_plan(state: BillingState, cmd: SelectPlan | ChangePlan, at: datetime,
         )
     if state.contract is not None:
         raise DomainError(NOT_ALLOWED_IN_STATUS, "the workspace is under a sales contract")
-    if state.next_contract is not None:
+    if state.next_contract is not None and state.rules >= 2:
         raise contract_scheduled(state)
     require_status(state, {"trialing", "trial_expired", "canceled", *PAID_STATUSES}, "select a plan")
     _check_fits(state, plan, catalog)

@@ -81,7 +81,11 @@ def end_paid_life(state: BillingState, catalog: Catalog, at: datetime, reason: s
     if catalog.free_plan is None:
         # No free tier to revert to: entitlements stop, and the workspace's members and
         # data are kept untouched (SPEC §2), so there is nothing to restore either.
-        state = state.model_copy(update={**common, "status": "canceled"})
+        if state.rules < 2:  # how runs recorded before rules 2 decided (see CURRENT_RULES)
+            state = state.model_copy(update={**common, "status": "canceled", "reverted_at": at})
+            effects.append(RevertWorkspace(at=at, reason=reason))
+        else:
+            state = state.model_copy(update={**common, "status": "canceled"})
         return Outcome(state, [*effects, event("canceled", at, reason=reason)], "subscription ended")
     keep = kept_member(state, catalog)
     suspended = tuple(u for u in state.active_members() if u != keep)

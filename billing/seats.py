@@ -238,7 +238,8 @@ def change_seat(state: BillingState, cmd: ChangeSeat, at: datetime, catalog: Cat
     if timing == "period_end" and state.period_end is not None:
         # "period_end" is the end of the seat's term: an annual seat keeps its type for the
         # whole term it was billed for (SPEC §1.1).
-        effective = annual_term_end(state) if seat.cycle == "annual" else state.period_end
+        annual = seat.cycle == "annual" and state.rules >= 2
+        effective = annual_term_end(state) if annual else state.period_end
         change = PendingChange(
             kind="seat_type", effective_at=effective, user=seat.user, to_seat_type=target.code
         )

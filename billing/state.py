@@ -23,6 +23,12 @@ Status = Literal[
 Cycle = Literal["monthly", "annual"]
 
 PAID_STATUSES: frozenset[str] = frozenset({"active", "canceling", "past_due"})
+# The version of the lifecycle rules new subscriptions decide by. Version 2 (2026-12): the
+# end of what is paid (annual terms, stock, no free-tier revert without a free plan, the
+# final in-arrears invoice of a deletion, contract_scheduled). A state carried from a run
+# recorded before a change keeps deciding by its version until the workflow moves it on
+# behind `workflow.patched`, so a replay issues exactly the commands it recorded.
+CURRENT_RULES = 2
 PROCESSED_WINDOW = 500
 INVOICES_KEPT = 24
 
@@ -165,6 +171,7 @@ class BillingState(_Model):
     workspace_id: str
     catalog_name: str
     status: Status
+    rules: int = 1  # see CURRENT_RULES; states written before the field existed are 1
     plan: str | None = None
     trial: Trial | None = None
     anchor: UtcDatetime | None = None

@@ -132,6 +132,21 @@ class EffectRunner:
             limits=free_limits(self.catalog),
             roster=(kept, effect.suspended_members),
         )
+        if self.catalog.free_plan is None:
+            # Only a run recorded before rules 2 asks this (`billing.state.CURRENT_RULES`): it
+            # must issue the same activities on replay, and must not destroy anything now.
+            plan = plan.model_copy(
+                update={
+                    "suspended_member_ids": [],
+                    "previous_seats": [],
+                    "deleted_connection_ids": [],
+                    "remove_slack_bot": False,
+                    "deactivated_agent_ids": [],
+                    "scheduled_deletions": [],
+                    "warning_email": None,
+                    "limit_violations": [],
+                }
+            )
         await self.call("apply_revert", plan)
         self.last_revert = plan
         return plan

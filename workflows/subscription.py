@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from billing.catalog import shared_catalog
     from billing.errors import USAGE_MISSING
     from billing.overview import Overview, overview
+    from billing.state import CURRENT_RULES
     from workflows.effects import EffectRunner
     from workflows.messages import (
         FACTS_REMEMBERED,
@@ -64,6 +65,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.publish import Published, publish
     from workflows.record import build_record
     from workflows.usage import usage_totals
+
+
+RULES_PATCH = "lifecycle-rules-2"
 
 
 def _rejection(error: DomainError) -> ApplicationError:
@@ -99,8 +103,10 @@ class SubscriptionWorkflow:
         self._published: Published | None = None
         self._initial_effects: Decision | None = None
         if start.state is None:
+            # A first run recorded before rules 2 replays with the rules it was recorded by.
+            rules = CURRENT_RULES if workflow.patched(RULES_PATCH) else 1
             self._initial_effects = new_subscription(
-                start.workspace_id, start.catalog, self._now(), members=start.members
+                start.workspace_id, start.catalog, self._now(), members=start.members, rules=rules
             )
             self._state: BillingState = self._initial_effects.state
         else:
@@ -115,6 +121,10 @@ class SubscriptionWorkflow:
     @workflow.run
     async def run(self, start: SubscriptionStart) -> str:
         """Wake on the earliest deadline or a message, until deleted or continuing as new."""
+        if self._state.rules < CURRENT_RULES and workflow.patched(RULES_PATCH):
+            # A state carried from an older run decides by today's rules from here on; a
+            # replay of a run recorded before the patch keeps its recorded decisions.
+            self._state = self._state.model_copy(update={"rules": CURRENT_RULES})
         async with self._lock:
             await self._record_creation()
             self._published = publish(self._state, None)

@@ -149,10 +149,65 @@ async def delete_workspace(driver: Driver, ws: str) -> None:
     await driver.handle.result()
 
 
+def _credits_team(ws: str) -> WorkspaceSetup:
+    return WorkspaceSetup(
+        workspace_id=ws,
+        billing_contact_email="billing@globex.test",
+        members=[
+            Member(user_id="olga", role="org_admin", role_granted_at=_t("2026-09-01T00:00:00")),
+            Member(user_id="ed", role="editor", role_granted_at=_t("2026-09-01T00:00:00")),
+        ],
+        connections=[ConnectionSetup(id="notion", kind="notion")],
+        data_sources=[DataSourceSetup(id="handbook", bytes=80_000_000)],
+        agents=[Agent(id="support-bot")],
+    )
+
+
+async def credits_cancel_delete(driver: Driver, ws: str) -> None:
+    """Rules 2: a credits plan cancelled ends ``canceled`` with everything kept; resubscribed;
+    then "delete everything" mid-month posts the final in-arrears invoice."""
+    ids = _Ids(ws)
+    await driver.start(_credits_team(ws), "credits", _t("2026-09-15T10:00:00"))
+    await driver.advance_to(_t("2026-09-20T09:00:00"))
+    await _update(driver, "select_plan", SelectPlan(request_id=ids(), actor="olga", plan="starter"))
+    await driver.advance_to(_t("2026-11-01T06:00:00"))
+    await driver.pay_all()
+    await driver.advance_to(_t("2026-11-10T00:00:00"))
+    await _update(driver, "cancel", Cancel(request_id=ids(), actor="olga", reason="budget"))
+    await driver.advance_to(_t("2026-12-01T06:00:00"))
+    await driver.pay_all()
+    await driver.advance_to(_t("2026-12-05T09:00:00"))
+    await _update(driver, "select_plan", SelectPlan(request_id=ids(), actor="olga", plan="starter"))
+    await driver.advance_to(_t("2026-12-16T09:00:00"))
+    delete = DeleteWorkspaceCommand(request_id=ids(), actor="olga", confirm=ws)
+    await _update(driver, "delete_workspace", delete)
+    assert driver.handle is not None
+    await driver.handle.result()
+
+
+async def annual_cancel(driver: Driver, ws: str) -> None:
+    """Rules 2: an annual and a monthly seat, cancelled: the monthly seat ends with the
+    period, the annual one runs on (the workspace stays whole until the term ends)."""
+    ids = _Ids(ws)
+    await driver.start(_acme(ws, data=True), "seats", _t("2026-09-03T09:00:00"))
+    annual = AssignSeat(request_id=ids(), actor="alice", user="alice", seat_type="pro", cycle="annual")
+    await _update(driver, "assign_seat", annual)
+    await _assign(driver, ids, "bob")
+    await driver.advance_to(_t("2026-09-03T12:00:00"))
+    await driver.pay_all()
+    await driver.advance_to(_t("2026-10-03T12:00:00"))
+    await driver.pay_all()
+    await driver.advance_to(_t("2026-10-10T00:00:00"))
+    await _update(driver, "cancel", Cancel(request_id=ids(), actor="bob", reason="too expensive"))
+    await driver.advance_to(_t("2026-12-04T00:00:00"))
+
+
 SCENARIOS: dict[str, Scenario] = {
     "seats-worked-example": seats_worked_example,
     "cancel-revert-delete": cancel_revert_delete,
     "reactivation": reactivation,
     "credits-trial": credits_trial,
     "delete-workspace": delete_workspace,
+    "credits-cancel-delete": credits_cancel_delete,
+    "annual-cancel": annual_cancel,
 }

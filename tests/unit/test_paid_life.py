@@ -7,6 +7,7 @@ import pytest
 
 from billing import DomainError, RevertWorkspace, UsageTotals, on_invoice_event, seats_held
 from billing.periods import Period
+from billing.state import CURRENT_RULES
 from tests.unit.billing_helpers import CREDITS, SEATS, Driver, t
 
 SEATS_TEAM = {"alice": "admin", "bob": "member", "carol": "member"}
@@ -189,3 +190,17 @@ def test_deleting_a_credits_workspace_mid_month_bills_the_used_part() -> None:
         ("serverless_minutes", 50, 50),
     ]
     assert (final.issued_at, final.total) == (t(2026, 11, 16, 9), 21550)
+
+
+def test_a_subscription_on_the_rules_of_before_keeps_its_recorded_decisions() -> None:
+    """A state carried from a run recorded before rules 2 decides as it did then, so that
+    replaying that run issues the same activities (the workflow moves it on behind
+    ``workflow.patched``); a new subscription decides by today's rules."""
+    d = Driver(CREDITS, t(2026, 9, 15, 10), CREDITS_TEAM)
+    assert d.state.rules == CURRENT_RULES
+    d.run(t(2026, 9, 25), "select_plan", plan="solo")
+    d.state = d.state.model_copy(update={"rules": 1})
+    d.run(t(2026, 11, 3), "cancel", reason="x")
+    d.tick(t(2026, 12, 1))
+    assert d.status == "canceled"
+    assert [e.reason for e in d.effects if isinstance(e, RevertWorkspace)] == ["canceled"]
