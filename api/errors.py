@@ -20,6 +20,7 @@ _STATUS_BY_CODE: dict[str, int] = {
     codes.SEAT_LIMIT_REACHED: 409,
     codes.SEAT_ALREADY_ASSIGNED: 409,
     codes.FREE_LIMIT_EXCEEDED: 409,
+    codes.CONTRACT_SCHEDULED: 409,
     codes.SEAT_TYPE_NOT_FOUND: 404,
     codes.SEAT_NOT_ASSIGNED: 409,
     codes.MEMBER_EXISTS: 409,

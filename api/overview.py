@@ -21,6 +21,8 @@ from api.billing_models import BillingDetailsOut, InvoiceOut
 from api.usage_overview import UsageOut, usage_section
 from billing.allowance import UsageCards, usage_cards
 from billing.overview import Overview
+from billing.retention import free_limit_warnings
+from db import workspace_repo
 from workflows.messages import workflow_id
 from workflows.subscription import SubscriptionWorkflow
 
@@ -61,6 +63,17 @@ async def _subscription(ws: WorkspaceContext) -> Overview:
         raise HTTPException(503, f"the subscription cannot be read now: {error.message}") from None
 
 
+async def _data_limit_warnings(ws: WorkspaceContext, subscription: Overview) -> list[str]:
+    """The free-plan limits on the product's data (connectors, spaces) a free workspace exceeds;
+    the subscription's own overview already names the members limit."""
+    if subscription.status != "free":
+        return []
+    async with ws.sessions() as session:
+        connectors, spaces = await workspace_repo.data_counts(session, ws.workspace_id)
+    limits = ws.state.catalog.free_limits().model_copy(update={"max_members": None})
+    return free_limit_warnings(0, connectors, spaces, limits)
+
+
 async def overview_of(ws: WorkspaceContext, usage_days: bool = False) -> OverviewOut:
     """The whole billing page of ``ws`` (the endpoint's answer; also `tenure show`'s)."""
     # The workflow query and the database reads that do not depend on it run together.
@@ -80,11 +93,12 @@ async def overview_of(ws: WorkspaceContext, usage_days: bool = False) -> Overvie
         usage_cards(allowance, usage.credits, usage.serverless_minutes, usage.as_of) if allowance else None
     )
     projected = [c.warning for c in (cards.credits, cards.serverless_minutes) if c.warning] if cards else []
+    limits = await _data_limit_warnings(ws, subscription)
     return OverviewOut(
         subscription=subscription,
         usage=usage,
         usage_cards=cards,
         invoices=invoices,
         billing=billing,
-        warnings=[*subscription.warnings, *billing.warnings, *projected],
+        warnings=[*subscription.warnings, *limits, *billing.warnings, *projected],
     )

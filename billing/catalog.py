@@ -28,7 +28,7 @@ from billing.errors import (
     SEAT_TYPE_NOT_FOUND,
     DomainError,
 )
-from billing.retention import RetentionPolicy
+from billing.retention import FreeLimits, RetentionPolicy
 from billing.usage import CreditRules
 
 SHIPPED_CATALOGS = ("seats", "credits")
@@ -177,6 +177,15 @@ class Catalog(_Strict):
     def seat_based(self) -> bool:
         """Whether paid seats (not roles) decide the charge: the seats catalog."""
         return bool(self.seat_types)
+
+    def free_limits(self) -> FreeLimits:
+        """The limits of the free plan a workspace reverts to (none without a free plan)."""
+        if self.free_plan is None:
+            return FreeLimits()
+        free = self.plans[self.free_plan]
+        return FreeLimits(
+            max_members=free.max_members, max_connectors=free.connectors, max_spaces=free.spaces
+        )
 
     def plan(self, code: str) -> Plan:
         """The plan ``code``, or `DomainError` ``plan_not_found``."""

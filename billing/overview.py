@@ -14,6 +14,7 @@ from billing.allowance import Allowance, allowance
 from billing.catalog import Catalog
 from billing.dunning import next_retry
 from billing.members import paid_user_limit
+from billing.retention import free_limit_warnings
 from billing.state import BillingState, Contract, SeatRequest, seat_counts, seats_at_next_renewal, seats_held
 from billing.usage import UtcDatetime
 
@@ -121,15 +122,11 @@ def _seat_groups(state: BillingState) -> tuple[SeatGroup, ...]:
 
 def _warnings(state: BillingState, catalog: Catalog, at: datetime) -> tuple[str, ...]:
     found: list[str] = []
-    free = catalog.plans.get(catalog.free_plan or "")
-    active = len(state.active_members())
-    if (
-        free is not None
-        and state.plan in (None, free.code)
-        and free.max_members
-        and active > free.max_members
-    ):
-        found.append(f"Over the free plan's limit: {active} active members, {free.max_members} allowed.")
+    if state.status == "free":
+        # Members from the roster here; connectors and spaces are the product's data: the API's
+        # overview adds those (`billing.retention.free_limit_warnings`, one rule for all three).
+        limits = catalog.free_limits().model_copy(update={"max_connectors": None, "max_spaces": None})
+        found += free_limit_warnings(len(state.active_members()), 0, 0, limits)
     for invoice in state.invoices:
         if invoice.status not in {"unpaid", "overdue"}:
             continue

@@ -117,6 +117,17 @@ def free_limit_violations(
     ]
 
 
+_LIMIT_LABELS = {"members": "active members", "connectors": "connectors", "spaces": "spaces"}
+
+
+def free_limit_warnings(members: int, connectors: int, spaces: int, limits: FreeLimits) -> list[str]:
+    """The overview's warning for each free-plan limit these counts exceed (SPEC §2, §5)."""
+    return [
+        f"Over the free plan's limit: {v.current} {_LIMIT_LABELS[v.limit]}, {v.allowed} allowed."
+        for v in free_limit_violations(members, connectors, spaces, limits)
+    ]
+
+
 def plan_revert(
     snapshot: WorkspaceSnapshot,
     at: datetime,

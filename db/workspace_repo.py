@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, exists, select, update
+from sqlalchemy import case, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -112,6 +112,15 @@ async def set_member_role(
         .returning(MemberRow.user_id)
     )
     return (await session.execute(stmt)).first() is not None
+
+
+async def data_counts(session: AsyncSession, ws: str) -> tuple[int, int]:
+    """(active connections, spaces) of a workspace: what the free plan limits besides members."""
+    connections = await session.scalar(
+        select(func.count()).where(ConnectionRow.workspace_id == ws, ConnectionRow.status == "active")
+    )
+    spaces = await session.scalar(select(WorkspaceRow.spaces).where(WorkspaceRow.id == ws))
+    return int(connections or 0), int(spaces or 0)
 
 
 async def load(session: AsyncSession, workspace: WorkspaceRow) -> WorkspaceData:

@@ -28,7 +28,7 @@ from billing.records import (
     DueDeletions,
     WorkspaceDeletion,
 )
-from billing.retention import FreeLimits, plan_reactivation, plan_revert
+from billing.retention import plan_reactivation, plan_revert
 from billing.workspace import RevertPlan, WorkspaceSnapshot
 from workflows.invoice import InvoiceJob
 
@@ -40,14 +40,6 @@ DB_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     non_retryable_error_types=["workspace_not_found"],
 )
-
-
-def free_limits(catalog: Catalog) -> FreeLimits:
-    """The limits a reverted workspace must respect (none without a free plan)."""
-    if catalog.free_plan is None:
-        return FreeLimits()
-    plan = catalog.plans[catalog.free_plan]
-    return FreeLimits(max_members=plan.max_members, max_connectors=plan.connectors, max_spaces=plan.spaces)
 
 
 class EffectRunner:
@@ -129,7 +121,7 @@ class EffectRunner:
             effect.at,
             self.catalog.retention,
             frozenset(self.catalog.roles.billing_admin),
-            limits=free_limits(self.catalog),
+            limits=self.catalog.free_limits(),
             roster=(kept, effect.suspended_members),
         )
         if self.catalog.free_plan is None:

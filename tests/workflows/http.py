@@ -11,11 +11,12 @@ from workflows.messages import workflow_id
 from workflows.subscription import SubscriptionWorkflow
 
 
-async def created(api: httpx.AsyncClient, driver: Driver) -> str:
+async def created(api: httpx.AsyncClient, driver: Driver, *, spaces: int = 0) -> str:
     """A fresh workspace (admin alice, member bob, a card) created twice through the API."""
     ws = f"http-{uuid.uuid4().hex[:8]}"
     setup = {
         "workspace_id": ws,
+        "spaces": spaces,
         "billing_contact_email": "billing@acme.test",
         "members": [
             {"user_id": "alice", "role": "admin", "role_granted_at": "2026-01-05T00:00:00Z"},

@@ -152,3 +152,26 @@ async def test_entities_of_unknown_or_deleted_workspaces(api: httpx.AsyncClient,
     assert await driver.handle.result() == "deleted"
     gone = await api.put(f"/v1/workspaces/{ws}/agents/a")
     assert (gone.status_code, gone.json()["code"]) == (409, "workspace_deleted")
+
+
+async def test_a_free_workspace_is_held_to_the_free_plans_data_limits(
+    api: httpx.AsyncClient, driver: Driver
+) -> None:
+    """SPEC §2: additions beyond the free plan's limits are refused with 409
+    ``free_limit_exceeded`` naming the limit, and the overview lists every limit exceeded
+    (the free plan: 3 connectors, 5 spaces)."""
+    ws = await created(api, driver, spaces=7)
+    base = f"/v1/workspaces/{ws}"
+    for name in ("notion", "slack", "drive"):
+        assert (await api.put(f"{base}/connections/{name}", json={"kind": name})).status_code == 200
+    refused = await api.put(f"{base}/connections/github", json={"kind": "github"})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "free_limit_exceeded"
+    assert refused.json()["details"] == {"limit": "connectors", "allowed": 3, "current": 3}
+    listed = (await api.get(f"{base}/entities")).json()
+    assert [c["id"] for c in listed["connections"]] == ["drive", "notion", "slack"]  # nothing stored
+    # Changing a connection that exists is not an addition.
+    assert (await api.put(f"{base}/connections/slack", json={"kind": "slack"})).status_code == 200
+    warnings = (await api.get(f"{base}/overview")).json()["warnings"]
+    assert "Over the free plan's limit: 7 spaces, 5 allowed." in warnings
+    assert not any("connectors" in w for w in warnings)  # 3 of 3 is within the limit
