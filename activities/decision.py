@@ -13,12 +13,16 @@ from activities.records import member_values, outbox_row, timeline_row
 from billing.records import DecisionRecord
 from db import records_repo
 from db import workspace_repo as repo
+from db.invoice_models import BillingProfileRow
 from db.workspace_models import MemberRow, WorkspaceRow
 
 
 async def _recipient(session: AsyncSession, row: WorkspaceRow | None, record: DecisionRecord) -> str | None:
-    if row is not None and row.billing_contact_email:
-        return row.billing_contact_email
+    contact = await session.scalar(
+        select(BillingProfileRow.billing_email).where(BillingProfileRow.workspace_id == record.workspace_id)
+    )
+    if contact:
+        return str(contact)
     found = await session.scalar(
         select(MemberRow.email)
         .where(

@@ -146,7 +146,7 @@ async def workspace_customer(
     """
     async with sessions.begin() as session:
         profile = await repo.lock_profile(session, workspace_id)
-        email = profile.billing_email or await repo.workspace_contact(session, workspace_id)
+        email = profile.billing_email
         business = profile.company_name if profile.purchasing_as_business else None
         details = CustomerDetails(
             workspace_id=workspace_id,

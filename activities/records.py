@@ -19,6 +19,7 @@ from billing.errors import INVALID_ARGUMENT
 from billing.records import OutboxEmail, WorkspaceSetup
 from billing.workspace import Agent, Connection, DataSource, Member, WorkspaceSnapshot
 from db import workspace_repo as repo
+from db.invoice_models import BillingProfileRow
 from db.workspace_models import AgentRow, ConnectionRow, DataSourceRow, DocumentRow, MemberRow, WorkspaceRow
 from db.workspace_repo import WorkspaceData, lock_workspace
 
@@ -93,8 +94,13 @@ async def register(session: AsyncSession, setup: WorkspaceSetup) -> None:
     _unique("data source", [d.id for d in setup.data_sources])
     _unique("agent", [a.id for a in setup.agents])
     _unique("document", [str(d["id"]) for d in documents])
-    workspace = {"id": ws, "billing_contact_email": setup.billing_contact_email, "spaces": setup.spaces}
+    workspace = {"id": ws, "spaces": setup.spaces}
     await repo.upsert_rows(session, WorkspaceRow, [workspace], ["id"])
+    if setup.billing_contact_email is not None:
+        # The one home of the billing contact: the billing details show it, e-mail and
+        # Stripe use it, and `PUT …/billing-details` changes it for all three.
+        profile = {"workspace_id": ws, "billing_email": setup.billing_contact_email}
+        await repo.upsert_rows(session, BillingProfileRow, [profile], ["workspace_id"])
     keys = ["workspace_id", "user_id"]
     await repo.upsert_rows(session, MemberRow, [member_values(ws, m) for m in setup.members], keys)
     keys = ["workspace_id", "id"]
@@ -153,7 +159,7 @@ def snapshot_of(data: WorkspaceData) -> WorkspaceSnapshot:
         agents=[Agent.model_validate({"id": a.id, "status": a.status}) for a in data.agents],
         slack_bot=data.slack_bot,
         spaces=data.workspace.spaces,
-        billing_contact_email=data.workspace.billing_contact_email,
+        billing_contact_email=data.billing_contact_email,
     )
 
 

@@ -84,6 +84,14 @@ def members_to_keep(
     return [m.user_id for m in sorted(active, key=lambda m: _keep_rank(m, admin_roles))][:count]
 
 
+def earliest_admin(members: Iterable[Member], admin_roles: frozenset[str]) -> str | None:
+    """The active member holding an admin role whose role was granted earliest (ties by user
+    id), if any: who may act for the workspace's billing by default."""
+    admins = [m for m in members if m.status == "active" and m.role in admin_roles]
+    ranked = members_to_keep(admins, admin_roles, count=1)
+    return ranked[0] if ranked else None
+
+
 def refuse_beyond_free_limit(
     limit: Literal["members", "connectors", "spaces"], current: int, allowed: int | None
 ) -> None:

@@ -51,7 +51,14 @@ from billing.state import (
     reassignable_stock,
     seats_held,
 )
-from billing.terms import annual_paid_end, annual_term_end, prepaid_until, split_prepaid
+from billing.terms import (
+    annual_paid_end,
+    annual_term_end,
+    prepaid_until,
+    restored_type_changes,
+    split_prepaid,
+    with_billed_days,
+)
 
 
 def _require_seats_catalog(catalog: Catalog) -> None:
@@ -110,6 +117,8 @@ def open_seat_period(
         state, effects = restore(state, at)[:2]
     anchor = day_start(at)
     period = anchored_period(anchor, 0)
+    seats = with_billed_days(state, seats)
+    remembered = state.restorable_seats
     billed, prepaid = split_prepaid(seats, at)
     entries = tuple(_entry(s, 1, at, reason) for s in seats)
     previous_plan = state.plan
@@ -130,9 +139,12 @@ def open_seat_period(
         event("plan_changed", at, from_plan=previous_plan, to_plan=catalog.seat_plan),
         *(event("seat_assigned", at, user=s.user, seat_type=s.seat_type, cycle=s.cycle) for s in seats),
     ]
-    # An annual seat whose earlier term is still paid is not billed again (`billing.terms`).
+    # A seat whose earlier days are still billed is not billed again (`billing.terms`).
     by_user = {s.user: s for s in billed}
     lines = recurring_seat_lines(catalog, by_user, anchor, 0, period, annual_too=True)
+    differences = restored_type_changes(state, remembered, seats, at, catalog)
+    if differences:
+        state = state.model_copy(update={"accrued": (*state.accrued, *differences)})
     posted = charge_in_advance(state, catalog, at, period, lines)
     return Outcome(
         posted.state,
@@ -208,12 +220,18 @@ def unassign_seat(state: BillingState, cmd: UnassignSeat, at: datetime, catalog:
             state, effects, f"annual seat returned to stock, reassignable {stock.reassignable_at.date()}"
         )
     price = seat_price(catalog, seat.seat_type, seat.cycle)
+    # A prepaid seat was billed only up to its earlier period's end: only those days come back.
+    billed_to = prepaid_until(state, seat.user) or term.end
+    prepaid = tuple(p for p in state.prepaid_seats if p.user != seat.user)
+    state = state.model_copy(update={"prepaid_seats": prepaid})
+    if span_fraction(at, billed_to, term) == 0:
+        return Outcome(state, effects, "seat released")
     credit = prorated_line(
         "seat_credit",
         seat_description(catalog, seat.seat_type, seat.cycle),
         -price,
-        remaining_fraction(at, term),
-        remainder_window(at, term),
+        span_fraction(at, billed_to, term),
+        Period(start=max(day_start(at), term.start), end=billed_to),
     )
     state = state.model_copy(update={"accrued": (*state.accrued, credit)})
     return Outcome(state, effects, f"credited {-credit.amount} on the next invoice")

@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from billing.catalog import Catalog
 from billing.decision import Outcome, event
 from billing.effects import Effect
-from billing.invoices import prorated_line
-from billing.invoicing import seat_description, seat_price
+from billing.invoices import InvoiceLine, prorated_line
+from billing.invoicing import seat_description, seat_price, seat_term
 from billing.periods import Period, anchored_index_at, anchored_period, annual_term, day_start, span_fraction
 from billing.state import BillingState, Seat, SeatEntry, seats_held
 
@@ -96,16 +96,69 @@ def release_monthly(state: BillingState, at: datetime) -> Outcome:
     return Outcome(state, effects)
 
 
+def billed_until(state: BillingState, seat: Seat) -> datetime | None:
+    """Where the days billed for ``seat`` end: its prepaid term, else the annual term (annual)
+    or the monthly period (monthly) it was billed for in advance."""
+    if seat.cycle == "annual":
+        return annual_paid_end(state, seat.user)
+    return prepaid_until(state, seat.user) or state.period_end
+
+
 def restorable_seats(state: BillingState, at: datetime) -> tuple[Seat, ...]:
-    """The seats held at a revert at ``at``; annual ones carry the end of their billed term
-    when it is still to come."""
+    """The seats held at a revert at ``at``, each with the end of the days it was billed for
+    when that is still to come (a revert at the final dunning failure falls mid-period, and
+    the owed invoice stays owed: those days are billed)."""
     seats: list[Seat] = []
     for seat in seats_held(state).values():
-        paid_until = annual_paid_end(state, seat.user) if seat.cycle == "annual" else None
+        paid_until = billed_until(state, seat)
         if paid_until is not None and paid_until <= at:
             paid_until = None
         seats.append(seat.model_copy(update={"paid_until": paid_until}))
     return tuple(seats)
+
+
+def with_billed_days(state: BillingState, seats: list[Seat]) -> list[Seat]:
+    """``seats`` to open a paid life with, each carrying the billed days of the member's seat
+    of the same cycle remembered at the revert: a checkout that gives a member a seat back
+    does not bill its days again, as a reactivation does not (a type change is priced by
+    `restored_type_changes`)."""
+    remembered = {(s.user, s.cycle): s.paid_until for s in state.restorable_seats}
+    return [
+        s
+        if s.paid_until is not None
+        else s.model_copy(update={"paid_until": remembered.get((s.user, s.cycle))})
+        for s in seats
+    ]
+
+
+def restored_type_changes(
+    state: BillingState, before: tuple[Seat, ...], seats: list[Seat], at: datetime, catalog: Catalog
+) -> list[InvoiceLine]:
+    """The upgrade differences of seats given back with another type than they were billed
+    for: charged for the billed days left, prorated over the seat's new term, as an upgrade
+    is (`billing.seats.change_seat`); a cheaper type refunds nothing of a billed term.
+
+    Args:
+        before: the seats remembered at the revert; ``state`` is the new paid life's.
+    """
+    remembered = {(s.user, s.cycle): s for s in before}
+    lines: list[InvoiceLine] = []
+    for seat in seats:
+        old = remembered.get((seat.user, seat.cycle))
+        until = seat.paid_until
+        if old is None or old.seat_type == seat.seat_type or until is None or until <= at:
+            continue
+        price = seat_price(catalog, seat.seat_type, seat.cycle)
+        difference = price - seat_price(catalog, old.seat_type, old.cycle)
+        term = seat_term(state, seat.cycle)
+        if difference <= 0 or span_fraction(at, until, term) == 0:
+            continue
+        new_name = catalog.seat_type(seat.seat_type).name
+        description = f"{seat_description(catalog, old.seat_type, old.cycle)} to {new_name}"
+        window = Period(start=max(day_start(at), term.start), end=until)
+        ratio = span_fraction(at, until, term)
+        lines.append(prorated_line("seat_proration", description, difference, ratio, window))
+    return lines
 
 
 def split_prepaid(seats: list[Seat], at: datetime) -> tuple[list[Seat], tuple[tuple[str, datetime], ...]]:
@@ -116,19 +169,21 @@ def split_prepaid(seats: list[Seat], at: datetime) -> tuple[list[Seat], tuple[tu
 
 
 def top_up(state: BillingState, user: str, when: datetime, catalog: Catalog) -> Outcome:
-    """Clock: ``user``'s prepaid term ends; charge the rest of the anchored term.
+    """Clock: ``user``'s prepaid days end; charge the rest of the seat's current term.
 
-    The charge is a ``seat_proration`` from that day to the term end, on the next invoice
-    (as for an annual seat added mid-term). A seat no longer held, or no longer annual,
-    needs nothing.
+    The charge is a ``seat_proration`` from that day to the end of the anchored annual term
+    (annual) or monthly period (monthly), on the next invoice, as for a seat added then. A
+    seat no longer held needs nothing.
     """
     state = state.model_copy(
         update={"prepaid_seats": tuple(p for p in state.prepaid_seats if p.user != user)}
     )
     seat = seats_held(state).get(user)
-    if seat is None or seat.cycle != "annual" or state.anchor is None:
+    if seat is None or state.anchor is None or state.period is None:
         return Outcome(state, [])
-    term = annual_term(state.anchor, state.period_index)
+    term = annual_term(state.anchor, state.period_index) if seat.cycle == "annual" else state.period
+    if span_fraction(when, term.end, term) == 0:
+        return Outcome(state, [])
     window = Period(start=max(day_start(when), term.start), end=term.end)
     charge = prorated_line(
         "seat_proration",

@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.errors import FAILED, USAGE, fail, friendly_errors
+from cli.errors import FAILED, UNAVAILABLE, USAGE, fail, friendly_errors
 
 
 class Format(StrEnum):
@@ -48,7 +48,7 @@ def _stdout_kept_clean() -> Iterator[int]:
 
 
 def _run(scenario: Path, stable_ids: bool) -> dict[str, Any]:
-    from simulate.runner import SimulationError, simulate
+    from simulate.runner import SimulationError, SimulationStalled, simulate
     from simulate.scenario import ScenarioError, load_scenario
 
     try:
@@ -63,6 +63,8 @@ def _run(scenario: Path, stable_ids: bool) -> dict[str, Any]:
 
         try:
             return asyncio.run(simulate(loaded, stable=stable_ids, progress=progress))
+        except SimulationStalled as error:  # the watchdog: the servers are stopped by now
+            fail(str(error), UNAVAILABLE)
         except SimulationError as error:
             fail(str(error), FAILED)
 

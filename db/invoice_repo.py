@@ -114,14 +114,6 @@ async def update_profile(session: AsyncSession, workspace_id: str, values: Value
     )
 
 
-async def workspace_contact(session: AsyncSession, workspace_id: str) -> str | None:
-    """The workspace's billing contact email (the fallback when no billing email is set)."""
-    found: str | None = await session.scalar(
-        select(WorkspaceRow.billing_contact_email).where(WorkspaceRow.id == workspace_id)
-    )
-    return found
-
-
 async def tax_ids(session: AsyncSession, workspace_id: str) -> list[TaxIdRow]:
     rows = await session.scalars(
         select(TaxIdRow).where(TaxIdRow.workspace_id == workspace_id).order_by(TaxIdRow.created_at)

@@ -47,7 +47,7 @@ class WorkspaceRow(Base):
     __tablename__ = "workspaces"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    billing_contact_email: Mapped[str | None] = mapped_column(String(320))
+    # The billing contact lives in the billing profile (`db.invoice_models.BillingProfileRow`).
     spaces: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     deleted_at: Mapped[datetime | None] = _ts()

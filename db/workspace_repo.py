@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import Base
+from db.invoice_models import BillingProfileRow
 from db.subscription_models import EmailOutboxRow, SubscriptionRow
 from db.workspace_models import (
     AgentRow,
@@ -44,6 +45,7 @@ class WorkspaceData:
     data_sources: list[DataSourceRow]
     agents: list[AgentRow]
     slack_bot: bool
+    billing_contact_email: str | None = None
 
 
 async def lock_workspace(session: AsyncSession, workspace_id: str) -> WorkspaceRow | None:
@@ -132,6 +134,9 @@ async def load(session: AsyncSession, workspace: WorkspaceRow) -> WorkspaceData:
         return list(found)
 
     bot = await session.scalar(select(exists().where(SlackBotRow.workspace_id == ws)))
+    contact = await session.scalar(
+        select(BillingProfileRow.billing_email).where(BillingProfileRow.workspace_id == ws)
+    )
     return WorkspaceData(
         workspace=workspace,
         members=await rows(MemberRow, MemberRow.user_id),
@@ -139,6 +144,7 @@ async def load(session: AsyncSession, workspace: WorkspaceRow) -> WorkspaceData:
         data_sources=await rows(DataSourceRow, DataSourceRow.id),
         agents=await rows(AgentRow, AgentRow.id),
         slack_bot=bool(bot),
+        billing_contact_email=contact,
     )
 
 

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import stripe
 from pydantic import SecretStr
@@ -23,9 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
-from temporalio.service import RPCError
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
+from activities.records import snapshot_of
 from activities.stripe_gateway import StripeGateway, stripe_client
 from activities.workspace import WorkspaceActivities
 from billing import (
@@ -45,15 +49,16 @@ from billing import (
 )
 from billing.periods import add_months
 from billing.records import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
-from billing.revert import billing_admin
+from billing.retention import earliest_admin
 from billing.state import BillingState, Member
 from billing.usage import parse_event
 from billing.workspace import Agent
 from billing.workspace import Member as WorkspaceMember
 from client.tenure import TenureClient, TenureError
 from config.settings import Settings
-from db import usage_repo
+from db import usage_repo, workspace_repo
 from db.engine import session_factory
+from db.workspace_models import WorkspaceRow
 from devstack.test_cards import give_test_card
 from simulate import report
 from simulate.clock import SimulatedClock
@@ -69,10 +74,36 @@ STAFF = "staff:simulate"
 CARDS = {"ok": "pm_card_visa", "declined": "pm_card_chargeCustomerFail"}
 # Wall-clock bound for the engine to finish what an instant started (collection included).
 SETTLE_TIMEOUT_S = 60.0
+STALL_TIMEOUT_S = 120.0
+QUERY_TIMEOUT = timedelta(seconds=5)
+QUERY_ATTEMPTS = 12
+T = TypeVar("T")
 
 
 class SimulationError(RuntimeError):
     """The run could not go on (not a refused step: those are reported)."""
+
+
+class SimulationStalled(SimulationError):
+    """The watchdog: one phase of the run made no progress within `STALL_TIMEOUT_S`."""
+
+
+def stall_timeout() -> float:
+    """Seconds one phase (a step, the advance to ``end``) may take before the run is called
+    stalled (a whole 12-month scenario takes seconds); ``TENURE_SIMULATE_STALL_S`` overrides."""
+    return float(os.environ.get("TENURE_SIMULATE_STALL_S", STALL_TIMEOUT_S))
+
+
+async def guarded(work: Awaitable[T], where: str, timeout_s: float) -> T:
+    """``await work``, or raise `SimulationStalled` naming ``where`` after ``timeout_s``.
+
+    Whatever stalls (a server that stops answering, a clock that never skips), the command
+    ends with the place it stalled at, and the caller's context managers stop the servers.
+    """
+    try:
+        return await asyncio.wait_for(work, timeout_s)
+    except TimeoutError:
+        raise SimulationStalled(f"the run stalled for {timeout_s:.0f} s at {where}") from None
 
 
 @dataclass
@@ -91,6 +122,8 @@ class Run:
         # works under a suffixed id and the report speaks of the scenario's own id.
         self.workspace_id = scenario_id if self.stack.private else f"{scenario_id}-{uuid.uuid4().hex[:8]}"
         self.queue = f"simulate-{uuid.uuid4().hex[:12]}"
+        self._invoice_ids: list[str] = []
+        self._closed: set[str] = set()
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.stack.engine)
         self.gateway = StripeGateway(stripe_client(STRIPE_KEY, self.stack.stripe_url, timeout_s=10))
         self.browser = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": self.stack.stripe_url})
@@ -115,22 +148,33 @@ class Run:
         main, payments = build_workers(
             self.stack.env.client, self._settings(), self.stack.engine, self.gateway
         )
+        limit = stall_timeout()
         async with main, payments:
             try:
-                await self._start()
                 scenario = self.loaded.scenario
+                await guarded(self._start(), "the start of the subscription", limit)
                 for index, step in enumerate(scenario.steps):
-                    await self.clock.advance_to(step.at)
-                    await self.settle()
-                    self.progress(f"{step.at:%Y-%m-%d %H:%M} {step.verb}")
-                    await self._step(index, step)
-                    await self.settle()
-                self.progress(f"advancing to {scenario.end:%Y-%m-%d %H:%M}")
-                await self.clock.advance_to(scenario.end)
-                await self.settle()
-                return await report.build(self)
+                    line = self.loaded.step_lines[index]
+                    where = f"step {index + 1} (line {line}: {step.verb} at {step.at:%Y-%m-%dT%H:%M:%SZ})"
+                    await guarded(self._at_step(index, step), where, limit)
+                end = f"the advance to the end ({scenario.end:%Y-%m-%dT%H:%M:%SZ}) and the report"
+                return await guarded(self._finish(), end, limit)
             finally:
-                await self._terminate()
+                await guarded(self._terminate(), "stopping the simulation's workflows", limit)
+
+    async def _at_step(self, index: int, step: Step) -> None:
+        await self.clock.advance_to(step.at)
+        await self.settle()
+        self.progress(f"{step.at:%Y-%m-%d %H:%M} {step.verb}")
+        await self._step(index, step)
+        await self.settle()
+
+    async def _finish(self) -> dict[str, Any]:
+        end = self.loaded.scenario.end
+        self.progress(f"advancing to {end:%Y-%m-%d %H:%M}")
+        await self.clock.advance_to(end)
+        await self.settle()
+        return await report.build(self)
 
     # --- setup -----------------------------------------------------------------------
 
@@ -193,9 +237,16 @@ class Run:
 
     async def admin(self) -> str:
         """The acting member of billing changes: the active billing admin whose role was
-        granted earliest *now* (after a demotion or a removal, the next one acts)."""
-        state = await self.handle.query(SubscriptionWorkflow.state)
-        found = billing_admin(state, self.loaded.catalog)
+        granted earliest *now* (after a demotion or a removal, the next one acts).
+
+        Read from the database roster, which every decision's record mirrors, not by a
+        query: a query at the instant a timer fires may race a continue-as-new, and the
+        time-skipping server never answers such a query and keeps its clock locked.
+        """
+        async with self.sessions() as session:
+            row = await session.get(WorkspaceRow, self.workspace_id)
+            members = snapshot_of(await workspace_repo.load(session, row)).members if row else []
+        found = earliest_admin(members, frozenset(self.loaded.catalog.roles.billing_admin))
         if found is not None:
             return found
         # Nobody may administer billing now: act as the scenario's first admin, and let the
@@ -278,45 +329,89 @@ class Run:
             await usage_repo.add_events(session, self.workspace_id, events, self.loaded.catalog.credit_rules)
 
     async def _retry_open_invoices(self) -> None:
-        """A new card during dunning tries every open invoice again at once (as the API does)."""
-        for ref in (await self.state()).invoices:
-            if ref.status in ("unpaid", "overdue"):
-                handle = self.stack.env.client.get_workflow_handle(invoice_workflow_id(ref.number))
-                with contextlib.suppress(RPCError):  # settled meanwhile: nothing to retry
-                    await handle.signal(InvoiceWorkflow.retry_now)
+        """A new card during dunning tries every open invoice again at once (as the API does).
+
+        Every invoice still being collected is asked (found by describing, not by a query:
+        see `_workflow_ids`); one settled meanwhile has ended and refuses the signal.
+        """
+        subscription = workflow_id(self.workspace_id)
+        for wf_id in await self._workflow_ids():
+            if wf_id == subscription or wf_id in self._closed:
+                continue
+            handle = self.stack.env.client.get_workflow_handle(wf_id)
+            with contextlib.suppress(RPCError):
+                await handle.signal(InvoiceWorkflow.retry_now)
 
     # --- observing ---------------------------------------------------------------------
 
     async def state(self) -> BillingState:
         """The subscription's state (query)."""
-        return await self.handle.query(SubscriptionWorkflow.state)
+        return await self.read(SubscriptionWorkflow.state)
+
+    async def read(self, query: Callable[[SubscriptionWorkflow], T]) -> T:
+        """Ask the subscription a query, with a deadline, again if the deadline passes.
+
+        The time-skipping server never answers a query dispatched to a run that continues
+        as new before its workflow task answers it (the real server fails it): without a
+        deadline the call waited forever, which hung about one run in seven of a scenario
+        whose steps fall on renewals on a loaded machine. A query only reads: asking the
+        current run again is safe.
+        """
+        for attempt in range(QUERY_ATTEMPTS):
+            try:
+                return await self.handle.query(query, rpc_timeout=QUERY_TIMEOUT)
+            except RPCError as error:
+                if error.status != RPCStatusCode.DEADLINE_EXCEEDED or attempt == QUERY_ATTEMPTS - 1:
+                    raise
+                if os.environ.get("TENURE_SIMULATE_TRACE"):
+                    print(f"query {query.__name__} unanswered: asking again", file=sys.stderr)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _workflow_ids(self) -> list[str]:
-        try:
-            numbers = [i.number for i in (await self.state()).invoices]
-        except (RPCError, WorkflowQueryFailedError):
-            numbers = []
-        return [workflow_id(self.workspace_id), *(invoice_workflow_id(n) for n in numbers)]
+        """The subscription's workflow and every invoice workflow started so far.
 
-    async def _busy(self) -> bool:
-        """Whether any of the workspace's workflows has work outstanding.
+        Found by describing, never by querying: `settle` polls while the subscription may be
+        continuing as new, and a query that races a continue-as-new on the time-skipping
+        server is never answered and keeps the server's clock locked (every later skip
+        then waits in wall-clock time: the hang of coinciding instants). Invoice numbers
+        are gapless (``<workspace>-00001``, ...), so probing stops at the first unknown one.
+        """
+        while True:
+            next_id = self._invoice_id(len(self._invoice_ids) + 1)
+            if await self._describe(next_id) is None:
+                return [workflow_id(self.workspace_id), *self._invoice_ids]
+            self._invoice_ids.append(next_id)
+
+    def _invoice_id(self, seq: int) -> str:
+        return invoice_workflow_id(f"{self.workspace_id}-{seq:05d}")
+
+    async def _describe(self, wf_id: str) -> Any:
+        """The raw description, None when there is no such workflow (yet).
 
         The raw service call: the SDK's `describe` decodes search attributes, and the test
         server returns Datetime ones in a shape it cannot read.
         """
         client = self.stack.env.client
+        request = DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=wf_id)
+        )
+        try:
+            return await client.workflow_service.describe_workflow_execution(request)
+        except RPCError:
+            return None  # not started yet, or gone
+
+    async def _busy(self) -> bool:
+        """Whether any of the workspace's workflows has work outstanding."""
         for wf_id in await self._workflow_ids():
-            request = DescribeWorkflowExecutionRequest(
-                namespace=client.namespace, execution=WorkflowExecution(workflow_id=wf_id)
-            )
-            try:
-                raw = await client.workflow_service.describe_workflow_execution(request)
-            except RPCError:
-                continue  # not started yet (a child being created) or gone
-            if (
-                raw.workflow_execution_info.status
-                != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
-            ):
+            if wf_id in self._closed:
+                continue
+            raw = await self._describe(wf_id)
+            if raw is None:
+                continue
+            running = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+            if raw.workflow_execution_info.status != running:
+                if wf_id != workflow_id(self.workspace_id):
+                    self._closed.add(wf_id)  # an invoice settled for good
                 continue
             if raw.pending_activities or raw.HasField("pending_workflow_task"):
                 return True

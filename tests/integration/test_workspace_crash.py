@@ -207,6 +207,7 @@ async def test_every_activity_run_twice_leaves_the_rows_of_one_run(migrated_engi
         "subscription_events": 15,
         "audit_log": 1,
         "email_outbox": 2,
+        "billing_profiles": 1,  # the billing contact given at registration
     }
     [resolved] = stages["record_decision reverted"]["email_outbox"]
     assert resolved["to_address"] == "billing@example.com"
@@ -216,5 +217,6 @@ async def test_every_activity_run_twice_leaves_the_rows_of_one_run(migrated_engi
         "subscriptions": 1,
         "subscription_events": 26,  # the timeline explains the charges: kept
         "audit_log": 2,
+        "billing_profiles": 1,  # billing records are kept
     }
     assert [s["version"] for s in end["subscriptions"]] == [6]

@@ -37,6 +37,7 @@ TABLES = {
     "subscription_events": "workspace_id",
     "audit_log": "workspace_id",
     "email_outbox": "workspace_id",
+    "billing_profiles": "workspace_id",
 }
 
 

@@ -85,3 +85,22 @@ async def test_a_private_stack_stops_everything_when_the_run_fails() -> None:
     assert "postgres" in names
     assert any("temporal" in n for n in names), names
     assert [k for k, p in started.items() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+
+
+def test_a_stalled_run_exits_3_naming_where_and_stops_its_servers() -> None:
+    """The watchdog: any phase that makes no progress within its limit ends the command with
+    exit 3 and the place it stalled at (here a limit no start can meet), servers stopped."""
+    mark = uuid.uuid4().hex
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "simulate", str(EXAMPLES / "seats-proration.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, MARK: mark, "TENURE_SIMULATE_STALL_S": "0.01"},
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == ""
+    assert "the run stalled for 0 s at the start of the subscription" in " ".join(done.stderr.split())
+    assert _marked(mark) == []

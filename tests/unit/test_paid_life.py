@@ -63,10 +63,15 @@ def test_reactivating_before_the_annual_term_ends_bills_none_of_its_days_again()
     d.autopay = True
     d.run(t(2026, 10, 20, 9), "reactivate")
     d.tick(t(2026, 10, 20, 11))
-    # The new period (Oct 20 - Nov 20) bills the monthly seat only: alice's year is paid.
-    assert lines(-1, d) == [("seat", 1, 3000)]
+    # Nothing is billed now: alice's year is billed, and so is bob's October period (its
+    # invoice stays owed) up to Nov 3.
+    assert len(d.invoices) == 2
+    # Nov 3, bob's billed days end: Nov 3 - 19 is 17 of the new period's 31 days,
+    # round_half_up(17 / 31 * 3000) = 1645, on the Nov 20 invoice with bob's next period.
+    d.tick(t(2026, 11, 20, 1))
+    assert lines(-1, d) == [("seat", 1, 3000), ("seat_proration", 1, 1645)]
     d.tick(t(2027, 9, 19))
-    assert all(inv.total == 3000 for inv in d.invoices[2:])
+    assert all(inv.total == 3000 for inv in d.invoices[3:])
     # Sep 3 2027 the paid year ends: Sep 3 - Oct 19 2027 is 47 of the new term's 365 days,
     # round_half_up(47 / 365 * 30000) = 3863, on the next monthly invoice (Sep 20).
     d.tick(t(2027, 9, 20, 1))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from billing import AssignSeat
+from billing import AssignSeat, Cancel
 from tests.workflows.driver import Driver, request_id
 from tests.workflows.test_revert import _setup
 
@@ -103,6 +103,28 @@ async def test_billing_details_and_the_missing_tax_id_warning(api: httpx.AsyncCl
     details = (await api.get(f"/v1/workspaces/{ws}/billing-details")).json()
     assert details["tax_ids"] == []
     assert len(details["warnings"]) == 1
+
+
+async def test_the_billing_contact_has_one_home(api: httpx.AsyncClient, driver: Driver) -> None:
+    """The contact given at registration is the billing details' contact, and changing it
+    there changes where billing e-mail goes (it used to go to the registration's)."""
+    ws = f"api-{uuid.uuid4().hex[:8]}"
+    await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
+    details = (await api.get(f"/v1/workspaces/{ws}/billing-details")).json()
+    assert details["billing_email"] == "billing@acme.test"
+    admin = {"X-Acting-User": "alice"}
+    body = {"billing_email": "accounts@acme.test"}
+    saved = await api.put(f"/v1/workspaces/{ws}/billing-details", json=body, headers=admin)
+    assert saved.status_code == 200, saved.text
+    seat = AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro")
+    await driver.update("assign_seat", seat)
+    await driver.update("cancel", Cancel(request_id=request_id(), actor="alice", reason="testing"))
+    sent = await driver.rows(
+        "SELECT to_address FROM email_outbox WHERE workspace_id = :ws AND template = 'cancel_requested'"
+    )
+    assert [r["to_address"] for r in sent] == ["accounts@acme.test"]
+    overview = (await api.get(f"/v1/workspaces/{ws}/overview")).json()
+    assert overview["billing"]["billing_email"] == "accounts@acme.test"
 
 
 @pytest.mark.parametrize(

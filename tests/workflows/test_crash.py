@@ -44,6 +44,7 @@ VOLATILE = {"recorded_at", "received_at", "dedupe_key", "idempotency_key"}
 # invoices carry Stripe's ids and Stripe's (wall) clock.
 VOLATILE_BY_TABLE = {
     "workspaces": {"created_at"},
+    "billing_profiles": {"stripe_customer_id", "default_payment_method"},
     "invoices": {
         "stripe_customer_id",
         "stripe_invoice_id",

@@ -1,0 +1,62 @@
+"""Steps at the very instants timers fire (a draft posting, renewals with continue-as-new,
+a dunning retry) run to the end, every time (issue: 6 hangs in 12 runs before the fix).
+
+The cause was a query racing a continue-as-new: the time-skipping server never answers it and
+keeps its clock locked, so the next skip waited in wall-clock time. The runner no longer
+queries while the engine moves (it describes, and reads the roster from the database)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from simulate.runner import simulate
+from simulate.scenario import parse_scenario
+from simulate.stack import Stack
+
+COINCIDING = """\
+catalog: seats
+start: 2026-09-03T09:00:00Z
+end: 2026-11-20T00:00:00Z
+workspace:
+  id: acme
+  card: declined
+  members:
+    - {user: alice, role: admin, role_granted_at: 2026-01-05T00:00:00Z}
+    - {user: carol, role: member}
+  data_sources: [{id: handbook, bytes: 80000000}]
+steps:
+  - at: 2026-09-03T09:00:00Z
+    assign_seat: {user: alice, type: pro}
+  - at: 2026-09-03T10:00:00Z          # the checkout draft posts now
+    add_member: {user: dan, role: member}
+  - at: 2026-09-06T09:00:00Z          # the day-3 retry is due now
+    payment_method: {card: ok}
+  - at: 2026-10-03T00:00:00Z          # the renewal (and continue-as-new) is now
+    assign_seat: {user: carol, type: pro}
+  - at: 2026-10-10T00:00:00Z
+    cancel: {reason: x}
+  - at: 2026-11-03T00:00:00Z          # the revert to free is now
+    add_member: {user: erin, role: member}
+  - at: 2026-11-10T00:00:00Z          # the 80 MB source's deletion is due now
+    reactivate:
+"""
+
+
+@pytest.mark.slow
+async def test_twenty_runs_of_coinciding_instants_all_finish_alike(stack: Stack) -> None:
+    reports = []
+    for _ in range(20):
+        doc = await simulate(parse_scenario(COINCIDING), stack, stable=True)
+        doc.pop("workspace", None)
+        reports.append(json.dumps(doc, sort_keys=True))
+    assert len(set(reports)) == 1
+    first = json.loads(reports[0])
+    # Sep 3: 3000 (declined, then paid with the new card on the day-3 retry); Oct 3: 3000 for
+    # alice + 3000 for carol, the same day; then the cancellation: reverted Nov 3, and the
+    # reactivation on Nov 10 bills the two seats again for a new period.
+    invoices = [(i["total"], i["status"]) for i in first["invoices"]]
+    assert invoices == [(3000, "paid"), (6000, "paid"), (6000, "paid")]
+    assert first["rejected"] == []
+    assert first["final"]["status"] == "active"
