@@ -209,6 +209,29 @@ def _filled(value: Any, values: dict[str, str]) -> Any:
     return value
 
 
+# The workspace's rows a refused request must leave alone: the entities the product reports,
+# the roster, billing details, and the record tables (audit, timeline, outbox).
+_TABLES = (
+    "members",
+    "connections",
+    "data_sources",
+    "agents",
+    "slack_bots",
+    "billing_profiles",
+    "tax_ids",
+    "audit_log",
+    "subscription_events",
+    "email_outbox",
+)
+
+
+async def _rows(driver: Driver) -> dict[str, list[str]]:
+    return {
+        table: sorted(map(repr, await driver.rows(f"SELECT * FROM {table} WHERE workspace_id = :ws")))
+        for table in _TABLES
+    }
+
+
 def _expected(row: Row, cell: Cell) -> int:
     if cell in ("no token", "wrong token"):
         return 401
@@ -228,6 +251,7 @@ async def test_the_matrix(api_server: ApiServer, api: httpx.AsyncClient, driver:
                 if row.prepare is not None:  # before every cell: an allowed one may undo it
                     values |= await row.prepare(context)
                 before = await driver.state()
+                rows_before = await _rows(driver)
                 async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as caller:
                     answer = await caller.request(
                         row.method,
@@ -238,7 +262,10 @@ async def test_the_matrix(api_server: ApiServer, api: httpx.AsyncClient, driver:
                 seen.append((row.method, row.path, cell, expected, answer.status_code))
                 if answer.status_code in (401, 403):
                     assert answer.json()["code"] in ("unauthenticated", "forbidden"), answer.text
-                    assert await driver.state() == before, f"{row.method} {row.path} as {cell} changed state"
+                if answer.status_code >= 400:  # any refusal changes nothing, anywhere
+                    where = f"{row.method} {row.path} as {cell} ({answer.status_code})"
+                    assert await driver.state() == before, f"{where} changed the subscription"
+                    assert await _rows(driver) == rows_before, f"{where} changed the database"
         wrong = [s for s in seen if s[3] != s[4]]
         assert not wrong, "\n".join(
             f"{m.upper()} {p} as {c}: expected {e}, got {g}" for m, p, c, e, g in wrong

@@ -99,5 +99,11 @@ async def test_the_roster_follows_the_product(api: httpx.AsyncClient, driver: Dr
     gone = await api.delete(f"/v1/workspaces/{ws}/members/dan", headers=_as("alice"))
     assert gone.status_code == 200, gone.text
     assert "dan" not in (await driver.state()).members
+    # The removal takes effect everywhere at once: no row left, so no billing right over HTTP.
+    assert await driver.rows("SELECT user_id FROM members WHERE workspace_id = :ws AND user_id = 'dan'") == []
+    card = await api.put(
+        f"/v1/workspaces/{ws}/billing-details", json={"billing_email": "dan@x.test"}, headers=_as("dan")
+    )
+    assert (card.status_code, card.json()["code"]) == (403, "forbidden")
     twice = await api.post(f"/v1/workspaces/{ws}/members", json={"user": "bob"}, headers=_as("alice"))
     assert (twice.status_code, twice.json()["code"]) == (409, "member_exists")

@@ -109,3 +109,15 @@ async def test_contract_set(driver: Driver, postgres: EmbeddedPostgres) -> None:
     contract = (await driver.state()).contract
     assert contract is not None
     assert (contract.price, contract.credits, contract.plan) == (1_200_000, 100_000, "pro")
+
+
+async def test_cancel_reports_the_engines_refusal_at_once(driver: Driver, postgres: EmbeddedPostgres) -> None:
+    """`tenure cancel` is the Update: a free workspace's refusal comes back with its code,
+    exit 4, without waiting for a status that will never come; nothing changes."""
+    ws = f"cli-{uuid.uuid4().hex[:8]}"
+    await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
+    before = await driver.state()
+    refused = await _tenure(driver, postgres, "cancel", ws, "--reason", "asked by phone", "--staff", "sam")
+    assert refused.returncode == 4, refused.stderr
+    assert "not_allowed_in_status" in refused.stderr
+    assert await driver.state() == before
