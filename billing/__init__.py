@@ -42,7 +42,13 @@ from billing.effects import (
 )
 from billing.errors import DomainError
 from billing.invoices import InvoiceDraft, InvoiceLine, InvoiceRef, LineKind, OpenInvoice
-from billing.lifecycle import apply, new_subscription, schedule_data_source_deletions, validate
+from billing.lifecycle import (
+    apply,
+    new_subscription,
+    remember_revert,
+    schedule_data_source_deletions,
+    validate,
+)
 from billing.money import Money, round_half_up
 from billing.periods import Period, add_months, anchored_period, annual_term, calendar_month
 from billing.preview import Preview, preview
@@ -133,6 +139,7 @@ __all__ = [
     "overdue_at",
     "parse_catalog",
     "preview",
+    "remember_revert",
     "round_half_up",
     "schedule_data_source_deletions",
     "seats_at_next_renewal",

@@ -50,6 +50,8 @@ class ReactivateWorkspace(_Effect):
     at: UtcDatetime  # the instant it is due (a deadline), not when a worker got to it
     restored_members: tuple[str, ...] = ()
     cancelled_deletions: tuple[str, ...] = ()
+    # From the state (None: a state from before it remembered them; the stored plan decides).
+    restored_agents: tuple[str, ...] | None = None
 
 
 class DeleteWorkspace(_Effect):

@@ -62,7 +62,7 @@ from billing.state import (
 )
 from billing.terms import paid_through
 from billing.usage import UsageTotals
-from billing.workspace import ScheduledDeletion
+from billing.workspace import RevertPlan, ScheduledDeletion
 
 
 def new_subscription(
@@ -333,6 +333,14 @@ def validate(
     It runs the same transition and discards the result, so the two cannot disagree.
     """
     apply(state, command, at, catalog, usage)
+
+
+def remember_revert(state: BillingState, plan: RevertPlan) -> BillingState:
+    """Remember what the applied revert plan took away that time brings back or acts on:
+    the data-source deletions it scheduled, and the agents it deactivated (a reactivation
+    restores those from the state, not from a stored plan)."""
+    state = schedule_data_source_deletions(state, plan.scheduled_deletions)
+    return state.model_copy(update={"deactivated_agents": tuple(plan.deactivated_agent_ids)})
 
 
 def schedule_data_source_deletions(

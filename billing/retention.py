@@ -207,6 +207,7 @@ def plan_reactivation(
     revert: RevertPlan | None,
     at: datetime,
     restored: Sequence[str] | None = None,
+    remembered_agents: Sequence[str] | None = None,
 ) -> ReactivationPlan:
     """Decide what reactivating at ``at`` restores.
 
@@ -219,6 +220,8 @@ def plan_reactivation(
     Args:
         restored: the members the subscription restores (its own roster: a member removed
             since the revert is not among them); None restores as described above.
+        remembered_agents: the agents the subscription remembers the revert deactivated; None takes
+            them from ``revert`` as described above.
     """
     by_id = {m.user_id: m for m in snapshot.members}
     suspended = [m.user_id for m in snapshot.members if m.status == "suspended"]
@@ -230,6 +233,8 @@ def plan_reactivation(
         back = [u for u in revert.suspended_member_ids if u in suspended]
         agents = [a for a in revert.deactivated_agent_ids if a in deactivated]
         seats = [h for h in revert.previous_seats if h.user_id in by_id]
+    if remembered_agents is not None:
+        agents = [a for a in remembered_agents if a in deactivated]
     if restored is not None:
         back = [u for u in back if u in restored]
         seats = [h for h in seats if h.user_id in restored or h.user_id not in suspended]

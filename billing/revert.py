@@ -124,9 +124,13 @@ def restore(state: BillingState, at: datetime) -> Outcome:
         u: m.model_copy(update={"status": "active"}) for u, m in state.members.items()
     }
     cancelled = tuple(d.data_source_id for d in state.data_source_deletions)
-    state = state.model_copy(update={"members": members, "data_source_deletions": (), "reverted_at": None})
+    agents = state.deactivated_agents if state.rules >= 2 else None
+    cleared = {"data_source_deletions": (), "deactivated_agents": (), "reverted_at": None}
+    state = state.model_copy(update={"members": members, **cleared})
     effects: list[Effect] = [
-        ReactivateWorkspace(at=at, restored_members=restored, cancelled_deletions=cancelled),
+        ReactivateWorkspace(
+            at=at, restored_members=restored, cancelled_deletions=cancelled, restored_agents=agents
+        ),
         event("reactivated", at),
     ]
     return Outcome(state, effects)

@@ -199,6 +199,8 @@ class BillingState(_Model):
     invoice_seq: int = 0
     processed: dict[str, CommandResult] = Field(default_factory=dict)
     data_source_deletions: tuple[ScheduledDeletion, ...] = ()
+    # The agents the last revert deactivated: a reactivation brings exactly these back.
+    deactivated_agents: tuple[str, ...] = ()
     reverted_at: UtcDatetime | None = None
     deleted_at: UtcDatetime | None = None
 

@@ -145,7 +145,9 @@ class EffectRunner:
 
     async def _reactivate(self, effect: ReactivateWorkspace) -> None:
         snapshot = await self.snapshot()
-        plan = plan_reactivation(snapshot, self.last_revert, effect.at, effect.restored_members)
+        plan = plan_reactivation(
+            snapshot, self.last_revert, effect.at, effect.restored_members, effect.restored_agents
+        )
         await self.call("apply_reactivation", plan)
         self.last_revert = None
 

@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         next_deadline,
         on_invoice_event,
         preview,
-        schedule_data_source_deletions,
+        remember_revert,
         validate,
     )
     from billing.catalog import shared_catalog
@@ -215,8 +215,8 @@ class SubscriptionWorkflow:
         )
         await self._runner.record(record)
         revert = await self._runner.perform(decision.effects)
-        if revert is not None and revert.scheduled_deletions:
-            self._state = schedule_data_source_deletions(self._state, revert.scheduled_deletions)
+        if revert is not None:
+            self._state = remember_revert(self._state, revert)
         self._published = publish(self._state, self._published)
 
     # --- commands (Updates) -------------------------------------------------------

@@ -37,6 +37,7 @@ from billing import (
     new_subscription,
     next_deadline,
     on_invoice_event,
+    remember_revert,
     seats_held,
 )
 from billing.catalog import load_catalog
@@ -118,9 +119,12 @@ class Mirror:
                 )
                 await self.activities.apply_revert(plan)
                 self.last_revert = plan
+                state = remember_revert(state, plan)
             elif isinstance(effect, ReactivateWorkspace):
                 snapshot = await self.snapshot()
-                back = plan_reactivation(snapshot, self.last_revert, effect.at, effect.restored_members)
+                back = plan_reactivation(
+                    snapshot, self.last_revert, effect.at, effect.restored_members, effect.restored_agents
+                )
                 await self.activities.apply_reactivation(back)
                 self.last_revert = None
         self.state = state

@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from billing import DomainError, RevertWorkspace, UsageTotals, on_invoice_event, seats_held
+from billing import (
+    DomainError,
+    ReactivateWorkspace,
+    RevertWorkspace,
+    UsageTotals,
+    on_invoice_event,
+    remember_revert,
+    seats_held,
+)
 from billing.periods import Period
 from billing.state import CURRENT_RULES
+from billing.workspace import RevertPlan
 from tests.unit.billing_helpers import CREDITS, SEATS, Driver, t
 
 SEATS_TEAM = {"alice": "admin", "bob": "member", "carol": "member"}
@@ -209,3 +218,34 @@ def test_a_subscription_on_the_rules_of_before_keeps_its_recorded_decisions() ->
     d.tick(t(2026, 12, 1))
     assert d.status == "canceled"
     assert [e.reason for e in d.effects if isinstance(e, RevertWorkspace)] == ["canceled"]
+
+
+def test_a_reactivation_restores_what_the_state_remembers_of_the_revert() -> None:
+    """One roster: who comes back is the subscription's (a member removed since the revert
+    stays out) and so are the agents the applied revert deactivated."""
+    d = Driver(SEATS, t(2026, 9, 1), SEATS_TEAM)
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="pro", cycle="monthly")
+    d.run(t(2026, 9, 10), "cancel", reason="x")
+    d.tick(t(2026, 10, 3, 1))
+    assert d.status == "free"
+    [revert] = [e for e in d.effects if isinstance(e, RevertWorkspace)]
+    assert (revert.kept_member, revert.suspended_members) == ("alice", ("bob", "carol"))
+    plan = RevertPlan(
+        workspace_id="acme",
+        at=revert.at,
+        kept_member_ids=["alice"],
+        suspended_member_ids=["bob", "carol"],
+        previous_seats=[],
+        deleted_connection_ids=[],
+        remove_slack_bot=False,
+        deactivated_agent_ids=["support-bot"],
+        scheduled_deletions=[],
+        warning_email=None,
+        limit_violations=[],
+    )
+    d.state = remember_revert(d.state, plan)
+    d.run(t(2026, 10, 5), "remove_member", user="carol")
+    d.run(t(2026, 10, 6), "reactivate")
+    [back] = [e for e in d.effects if isinstance(e, ReactivateWorkspace)]
+    assert (back.restored_members, back.restored_agents) == (("bob",), ("support-bot",))
+    assert d.state.deactivated_agents == ()
