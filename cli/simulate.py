@@ -11,10 +11,13 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -22,6 +25,8 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.errors import FAILED, UNAVAILABLE, USAGE, fail, friendly_errors
+
+INTERRUPTED = 130  # the shell's convention for a command stopped by Ctrl-C (128 + SIGINT)
 
 
 class Format(StrEnum):
@@ -48,7 +53,7 @@ def _stdout_kept_clean() -> Iterator[int]:
 
 
 def _run(scenario: Path, stable_ids: bool) -> dict[str, Any]:
-    from simulate.runner import SimulationError, SimulationStalled, simulate
+    from simulate.runner import SimulationError, SimulationInterrupted, SimulationStalled, simulate
     from simulate.scenario import ScenarioError, load_scenario
 
     try:
@@ -61,8 +66,22 @@ def _run(scenario: Path, stable_ids: bool) -> dict[str, Any]:
         def progress(message: str) -> None:
             status.update(f"simulating {scenario.name}: {message}")
 
+        interrupted = threading.Event()
+
+        async def run() -> dict[str, Any]:
+            # Ctrl-C: ask the run to stop at its next poll (it then stops every server it
+            # started); a second Ctrl-C is Python's KeyboardInterrupt, as usual.
+            def stop(signum: int, frame: FrameType | None) -> None:
+                interrupted.set()
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+
+            signal.signal(signal.SIGINT, stop)
+            return await simulate(loaded, stable=stable_ids, progress=progress, interrupted=interrupted)
+
         try:
-            return asyncio.run(simulate(loaded, stable=stable_ids, progress=progress))
+            return asyncio.run(run())
+        except SimulationInterrupted as error:
+            fail(f"{error}: every server the run started is stopped", INTERRUPTED)
         except SimulationStalled as error:  # the watchdog: the servers are stopped by now
             fail(str(error), UNAVAILABLE)
         except SimulationError as error:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -88,6 +89,10 @@ class SimulationStalled(SimulationError):
     """The watchdog: one phase of the run made no progress within `STALL_TIMEOUT_S`."""
 
 
+class SimulationInterrupted(SimulationError):
+    """The person asked to stop (Ctrl-C): the run stops at the next poll, servers stopped."""
+
+
 def stall_timeout() -> float:
     """Seconds one phase (a step, the advance to ``end``) may take before the run is called
     stalled (a whole 12-month scenario takes seconds); ``TENURE_SIMULATE_STALL_S`` overrides."""
@@ -104,6 +109,8 @@ async def guarded(work: Awaitable[T], where: str, timeout_s: float) -> T:
         return await asyncio.wait_for(work, timeout_s)
     except TimeoutError:
         raise SimulationStalled(f"the run stalled for {timeout_s:.0f} s at {where}") from None
+    except SimulationInterrupted:
+        raise SimulationInterrupted(f"interrupted at {where}") from None
 
 
 @dataclass
@@ -113,6 +120,9 @@ class Run:
     loaded: LoadedScenario
     stack: Stack
     progress: Progress = no_progress
+    # Set from a signal handler (Ctrl-C): checked at every poll of the engine, because a
+    # task cancellation can be absorbed by the SDK's RPC calls and the run would go on.
+    interrupted: threading.Event = field(default_factory=threading.Event)
     workspace_id: str = ""
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
@@ -158,11 +168,21 @@ class Run:
                     where = f"step {index + 1} (line {line}: {step.verb} at {step.at:%Y-%m-%dT%H:%M:%SZ})"
                     await guarded(self._at_step(index, step), where, limit)
                 end = f"the advance to the end ({scenario.end:%Y-%m-%dT%H:%M:%SZ}) and the report"
-                return await guarded(self._finish(), end, limit)
-            finally:
-                await guarded(self._terminate(), "stopping the simulation's workflows", limit)
+                document = await guarded(self._finish(), end, limit)
+            except BaseException:
+                # Stop what runs, but never let that hide why the run stopped.
+                with contextlib.suppress(Exception):
+                    await guarded(self._terminate(), "stopping the simulation's workflows", limit)
+                raise
+            await guarded(self._terminate(), "stopping the simulation's workflows", limit)
+            return document
+
+    def _check_interrupted(self) -> None:
+        if self.interrupted.is_set():
+            raise SimulationInterrupted("interrupted")
 
     async def _at_step(self, index: int, step: Step) -> None:
+        self._check_interrupted()
         await self.clock.advance_to(step.at)
         await self.settle()
         self.progress(f"{step.at:%Y-%m-%d %H:%M} {step.verb}")
@@ -424,6 +444,7 @@ class Run:
         give_up = loop.time() + SETTLE_TIMEOUT_S
         quiet = 0
         while quiet < 2:
+            self._check_interrupted()
             quiet = 0 if await self._busy() else quiet + 1
             if loop.time() > give_up:
                 raise SimulationError("the engine did not settle within a minute (see the worker's log)")
@@ -444,18 +465,20 @@ async def simulate(
     *,
     stable: bool = False,
     progress: Progress = no_progress,
+    interrupted: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Run ``loaded`` on ``stack`` (None: a private stack, stopped before returning).
 
     Args:
         stable: replace Stripe's generated ids with placeholders (`report.stable_ids`).
         progress: told what is happening, one short line at a time.
+        interrupted: set it (from a signal handler) to stop the run at its next poll.
 
     Raises:
         SimulationError: the run could not go on (a refused step is reported, not raised).
     """
     if stack is None:
         async with private_stack(progress) as own:
-            return await simulate(loaded, own, stable=stable, progress=progress)
-    document = await Run(loaded, stack, progress).execute()
+            return await simulate(loaded, own, stable=stable, progress=progress, interrupted=interrupted)
+    document = await Run(loaded, stack, progress, interrupted or threading.Event()).execute()
     return report.stable_ids(document) if stable else document

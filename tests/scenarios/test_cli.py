@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -103,4 +105,38 @@ def test_a_stalled_run_exits_3_naming_where_and_stops_its_servers() -> None:
     assert done.returncode == 3, done.stderr
     assert done.stdout == ""
     assert "the run stalled for 0 s at the start of the subscription" in " ".join(done.stderr.split())
+    assert _marked(mark) == []
+
+
+def test_ctrl_c_stops_the_run_and_every_server_at_once(tmp_path: Path) -> None:
+    """Ctrl-C is honoured at the engine's next poll (a cancellation alone could be absorbed by
+    an RPC call and the run went on to the end): exit 130 naming the step, nothing left."""
+    scenario = tmp_path / "long.yaml"
+    scenario.write_text(
+        "catalog: seats\nstart: 2026-09-03T09:00:00Z\nend: 2030-09-03T00:00:00Z\n"
+        "workspace:\n  id: acme\n  members:\n    - {user: alice, role: admin}\n"
+        "steps:\n  - at: 2026-09-03T09:00:00Z\n    assign_seat: {user: alice, type: pro}\n"
+    )
+    mark = uuid.uuid4().hex
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "simulate", str(scenario)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, MARK: mark},
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        for _ in range(600):  # until the run is under way: its time-skipping server is up
+            if any("temporal-test-server" in p.name() for p in _marked(mark)):
+                break
+            time.sleep(0.05)
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert stdout == ""
+    assert "interrupted at" in stderr
     assert _marked(mark) == []
