@@ -115,3 +115,33 @@ async def test_more_contract_seats_are_requested_then_approved(
     assert state.seat_requests[0].approved_by == "staff:sam"
     twice = await staff.post(approve)
     assert (twice.status_code, twice.json()["code"]) == (404, "seat_request_not_found")
+
+
+async def test_a_scheduled_contract_refuses_self_serve_changes_over_http(
+    staff: httpx.AsyncClient, api: httpx.AsyncClient, driver: Driver
+) -> None:
+    """409 ``contract_scheduled`` with the contract's plan and start, and nothing changed."""
+    trial_end = await _start(driver, _t("2026-03-10T00:00:00"))
+    ws = driver.workspace_id
+    admin = {"X-Acting-User": "alice"}
+    chosen = await api.put(f"/v1/workspaces/{ws}/plan", json={"plan": "solo"}, headers=admin)
+    assert chosen.status_code == 200, chosen.text
+    await driver.advance_to(trial_end + timedelta(hours=1))
+    await driver.wait_for(lambda s: s.status == "active", "billing from the trial end")
+    period_end = (await driver.state()).period_end
+    assert period_end is not None
+    ends = period_end + timedelta(days=365)
+    contract = {
+        "plan": "pro",
+        "starts_at": period_end.isoformat(),
+        "ends_at": ends.isoformat(),
+        "price": 500_000,
+    }
+    assert (await staff.put(f"/v1/support/workspaces/{ws}/contract", json=contract)).status_code == 200
+    before = await driver.state()
+    refused = await api.put(f"/v1/workspaces/{ws}/plan", json={"plan": "starter"}, headers=admin)
+    assert (refused.status_code, refused.json()["code"]) == (409, "contract_scheduled"), refused.text
+    assert refused.json()["details"] == {"plan": "pro", "starts_at": period_end.isoformat()}
+    cancel = await api.post(f"/v1/workspaces/{ws}/cancel", json={"reason": "x"}, headers=admin)
+    assert (cancel.status_code, cancel.json()["code"]) == (409, "contract_scheduled")
+    assert await driver.state() == before
