@@ -11,18 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.records import member_values, outbox_row, timeline_row
 from billing.records import DecisionRecord
-from db import records_repo
+from db import invoice_repo, records_repo
 from db import workspace_repo as repo
-from db.invoice_models import BillingProfileRow
-from db.workspace_models import MemberRow, WorkspaceRow
+from db.workspace_models import MemberRow
 
 
-async def _recipient(session: AsyncSession, row: WorkspaceRow | None, record: DecisionRecord) -> str | None:
-    contact = await session.scalar(
-        select(BillingProfileRow.billing_email).where(BillingProfileRow.workspace_id == record.workspace_id)
-    )
+async def _recipient(session: AsyncSession, record: DecisionRecord) -> str | None:
+    contact = await invoice_repo.billing_contact(session, record.workspace_id)
     if contact:
-        return str(contact)
+        return contact
     found = await session.scalar(
         select(MemberRow.email)
         .where(
@@ -64,7 +61,7 @@ async def write_decision(session: AsyncSession, record: DecisionRecord) -> None:
         await records_repo.insert_events(session, rows)
     for email in record.emails:
         if email.to is None:
-            email = email.model_copy(update={"to": await _recipient(session, row, record)})
+            email = email.model_copy(update={"to": await _recipient(session, record)})
         await records_repo.insert_outbox(session, outbox_row(email))
     await records_repo.upsert_subscription(session, record.projection.model_dump())
     if record.audit is not None:

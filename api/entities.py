@@ -184,14 +184,12 @@ async def list_entities(request: Request, workspace_id: str, _: Token) -> Worksp
 
 async def _refuse_beyond_free_connectors(request: Request, session: AsyncSession, ws: str) -> None:
     """A free workspace adds no connector beyond the free plan's limit (SPEC §2)."""
-    catalog = request.app.state.tenure.catalog
-    if catalog.free_plan is None:
-        return
     subscription = await session.get(SubscriptionRow, ws)
-    if subscription is None or subscription.status != "free":
-        return
-    active = await entity_repo.count_active(session, ConnectionRow, ws)
-    refuse_beyond_free_limit("connectors", active, catalog.plans[catalog.free_plan].connectors)
+    if subscription is None:
+        return  # not started yet: no status to hold it to
+    connectors, _spaces = await repo.data_counts(session, ws)
+    limits = request.app.state.tenure.catalog.free_limits()
+    refuse_beyond_free_limit(subscription.status, limits, "connectors", connectors)
 
 
 @router.put("/connections/{connection_id}", summary="A connection was created or changed")

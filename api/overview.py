@@ -70,8 +70,7 @@ async def _data_limit_warnings(ws: WorkspaceContext, subscription: Overview) -> 
         return []
     async with ws.sessions() as session:
         connectors, spaces = await workspace_repo.data_counts(session, ws.workspace_id)
-    limits = ws.state.catalog.free_limits().model_copy(update={"max_members": None})
-    return free_limit_warnings(0, connectors, spaces, limits)
+    return free_limit_warnings(ws.state.catalog.free_limits(), connectors=connectors, spaces=spaces)
 
 
 async def overview_of(ws: WorkspaceContext, usage_days: bool = False) -> OverviewOut:

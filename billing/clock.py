@@ -82,13 +82,18 @@ def advance(
     def lookup(period: Period) -> UsageTotals:
         if period in given:
             return given[period]
-        raise DomainError(
-            USAGE_MISSING,
-            "usage totals are needed to close this period",
-            {"period_start": period.start.isoformat(), "period_end": period.end.isoformat()},
-        )
+        raise usage_missing(period)
 
     return _run(state, at, catalog, lookup)
+
+
+def usage_missing(period: Period) -> DomainError:
+    """The refusal to decide without the usage totals of ``period`` (the workflow reads them)."""
+    return DomainError(
+        USAGE_MISSING,
+        "usage totals are needed to close this period",
+        {"period_start": period.start.isoformat(), "period_end": period.end.isoformat()},
+    )
 
 
 def usage_due(

@@ -20,7 +20,14 @@ from billing.invoices import InvoiceLine, line
 from billing.invoicing import post_invoice
 from billing.periods import Period
 from billing.revert import end_paid_life, restore
-from billing.state import PAID_STATUSES, BillingState, Contract, PendingChange, SeatRequest
+from billing.state import (
+    PAID_STATUSES,
+    BillingState,
+    Contract,
+    PendingChange,
+    SeatRequest,
+    without_cancellation,
+)
 from billing.usage import UsageTotals
 
 
@@ -47,9 +54,7 @@ def set_contract(state: BillingState, cmd: SetContract, at: datetime, catalog: C
         if state.cancel_at is not None and state.rules >= 2:
             # The contract is what follows this period: a pending cancellation would end the
             # paid life first and the contract would never start (SPEC §2).
-            status = "past_due" if state.status == "past_due" else "active"
-            clear = {"status": status, "cancel_at": None, "cancel_reason": None, "cancel_actor": None}
-            state = state.model_copy(update=clear)
+            state = without_cancellation(state)
             effects.append(event("cancellation_cleared", at, actor=cmd.actor, reason="contract_scheduled"))
         boundary = state.period_end
         assert boundary is not None

@@ -135,9 +135,10 @@ def seat_term(state: BillingState, cycle: str) -> Period:
     return state.period if cycle == "monthly" else annual_term(state.anchor, state.period_index)
 
 
-def remainder_window(at: datetime, term: Period) -> Period:
-    """The days a change at ``at`` affects: from its day (included) to the term end."""
-    return Period(start=max(day_start(at), term.start), end=term.end)
+def remainder_window(at: datetime, term: Period, end: datetime | None = None) -> Period:
+    """The days a change at ``at`` affects: from its day (included) to the term end (or to
+    ``end``, where the days billed for a seat stop earlier)."""
+    return Period(start=max(day_start(at), term.start), end=term.end if end is None else end)
 
 
 def segment_lines(catalog: Catalog, segment: PlanSegment, end: datetime, month: Period) -> list[InvoiceLine]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from billing.catalog import Catalog
-from billing.clock import advance, close_early, final_usage_window
+from billing.clock import advance, close_early, final_usage_window, usage_missing
 from billing.commands import (
     ADMIN_KINDS,
     STAFF_KINDS,
@@ -45,7 +45,7 @@ from billing.contracts import (
 from billing.decision import Decision, Outcome, event, require_status
 from billing.drafts import post_open_invoice
 from billing.effects import DeleteWorkspace, Effect, PostInvoice, SendEmail
-from billing.errors import CONFIRMATION_MISMATCH, FORBIDDEN, NOT_ALLOWED_IN_STATUS, USAGE_MISSING, DomainError
+from billing.errors import CONFIRMATION_MISMATCH, FORBIDDEN, NOT_ALLOWED_IN_STATUS, DomainError
 from billing.members import add_member, remove_member, set_role
 from billing.periods import Period
 from billing.plans import extend_trial, open_arrears_period, select_plan, start_trial
@@ -59,6 +59,7 @@ from billing.state import (
     CommandResult,
     Member,
     Trial,
+    without_cancellation,
 )
 from billing.terms import paid_through
 from billing.usage import UsageTotals
@@ -149,10 +150,7 @@ def _clear_cancellation(
 ) -> Outcome:
     if state.cancel_at is None:
         raise DomainError(NOT_ALLOWED_IN_STATUS, "there is no cancellation to clear")
-    status = "past_due" if state.status == "past_due" else "active"
-    update = {"status": status, "cancel_at": None, "cancel_reason": None, "cancel_actor": None}
-    state = state.model_copy(update=update)
-    return Outcome(state, [event("cancellation_cleared", at)], "cancellation cleared")
+    return Outcome(without_cancellation(state), [event("cancellation_cleared", at)], "cancellation cleared")
 
 
 def _reactivate(state: BillingState, cmd: Reactivate, at: datetime, catalog: Catalog) -> Outcome:
@@ -188,11 +186,7 @@ def _delete(
         state, effects = flush_accrued(state, catalog, at)[:2]
     else:
         if window not in usage:
-            raise DomainError(
-                USAGE_MISSING,
-                "usage totals are needed to bill the open period",
-                {"period_start": window.start.isoformat(), "period_end": window.end.isoformat()},
-            )
+            raise usage_missing(window)
         state, effects = post_open_invoice(state, catalog, at)[:2]
         state, final = close_early(state, catalog, window, usage[window])[:2]
         effects += final

@@ -59,9 +59,7 @@ def add_member(state: BillingState, cmd: AddMember, at: datetime, catalog: Catal
     _check_role(role, catalog)
     if cmd.user in state.members:
         raise DomainError(MEMBER_EXISTS, f"{cmd.user!r} is already a member", {"user": cmd.user})
-    if state.status == "free" and catalog.free_plan is not None:
-        allowed = catalog.plans[catalog.free_plan].max_members
-        refuse_beyond_free_limit("members", len(state.active_members()), allowed)
+    refuse_beyond_free_limit(state.status, catalog.free_limits(), "members", len(state.active_members()))
     if role in catalog.roles.paid:
         _check_paid_users(state, catalog)
     member = Member(role=role, role_granted_at=at)

@@ -125,8 +125,7 @@ def _warnings(state: BillingState, catalog: Catalog, at: datetime) -> tuple[str,
     if state.status == "free":
         # Members from the roster here; connectors and spaces are the product's data: the API's
         # overview adds those (`billing.retention.free_limit_warnings`, one rule for all three).
-        limits = catalog.free_limits().model_copy(update={"max_connectors": None, "max_spaces": None})
-        found += free_limit_warnings(len(state.active_members()), 0, 0, limits)
+        found += free_limit_warnings(catalog.free_limits(), members=len(state.active_members()))
     for invoice in state.invoices:
         if invoice.status not in {"unpaid", "overdue"}:
             continue

@@ -93,15 +93,16 @@ def earliest_admin(members: Iterable[Member], admin_roles: frozenset[str]) -> st
 
 
 def refuse_beyond_free_limit(
-    limit: Literal["members", "connectors", "spaces"], current: int, allowed: int | None
+    status: str, limits: FreeLimits, limit: Literal["members", "connectors", "spaces"], current: int
 ) -> None:
-    """Refuse one more ``limit`` item when ``current`` already reaches the free plan's
-    ``allowed`` (None: unlimited). Members, connectors and spaces alike (SPEC §2).
+    """On a ``free`` workspace, refuse one more ``limit`` item when ``current`` already reaches
+    the free plan's limit (`Catalog.free_limits`). Members, connectors and spaces alike (SPEC §2).
 
     Raises:
         DomainError: ``free_limit_exceeded``, naming the limit.
     """
-    if allowed is not None and current >= allowed:
+    allowed = getattr(limits, f"max_{limit}")
+    if status == "free" and allowed is not None and current >= allowed:
         raise DomainError(
             FREE_LIMIT_EXCEEDED,
             f"the free plan allows {allowed} {limit}",
@@ -128,11 +129,25 @@ def free_limit_violations(
 _LIMIT_LABELS = {"members": "active members", "connectors": "connectors", "spaces": "spaces"}
 
 
-def free_limit_warnings(members: int, connectors: int, spaces: int, limits: FreeLimits) -> list[str]:
-    """The overview's warning for each free-plan limit these counts exceed (SPEC §2, §5)."""
+def free_limit_warnings(
+    limits: FreeLimits,
+    *,
+    members: int | None = None,
+    connectors: int | None = None,
+    spaces: int | None = None,
+) -> list[str]:
+    """The overview's warning for each free-plan limit the given counts exceed (SPEC §2, §5);
+    a count not given (known elsewhere) is not checked."""
+    known = limits.model_copy(
+        update={
+            "max_members": limits.max_members if members is not None else None,
+            "max_connectors": limits.max_connectors if connectors is not None else None,
+            "max_spaces": limits.max_spaces if spaces is not None else None,
+        }
+    )
     return [
         f"Over the free plan's limit: {v.current} {_LIMIT_LABELS[v.limit]}, {v.allowed} allowed."
-        for v in free_limit_violations(members, connectors, spaces, limits)
+        for v in free_limit_violations(members or 0, connectors or 0, spaces or 0, known)
     ]
 
 

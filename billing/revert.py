@@ -15,7 +15,7 @@ from billing.drafts import post_open_invoice
 from billing.effects import Effect, ReactivateWorkspace, RevertWorkspace, SendEmail
 from billing.invoicing import post_invoice
 from billing.periods import Period
-from billing.retention import earliest_admin, members_to_keep
+from billing.retention import members_to_keep
 from billing.state import BillingState, Member, SeatEntry, seats_held
 from billing.terms import restorable_seats
 from billing.workspace import Member as WorkspaceMember
@@ -30,15 +30,6 @@ def kept_member(state: BillingState, catalog: Catalog) -> str | None:
     ]
     kept = members_to_keep(roster, frozenset(catalog.roles.billing_admin), count=1)
     return kept[0] if kept else None
-
-
-def billing_admin(state: BillingState, catalog: Catalog) -> str | None:
-    """Who acts for the workspace by default: `billing.retention.earliest_admin` of the roster."""
-    roster = [
-        WorkspaceMember(user_id=u, role=m.role, role_granted_at=m.role_granted_at, status=m.status)
-        for u, m in state.members.items()
-    ]
-    return earliest_admin(roster, frozenset(catalog.roles.billing_admin))
 
 
 def flush_accrued(state: BillingState, catalog: Catalog, at: datetime) -> Outcome:

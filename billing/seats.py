@@ -38,7 +38,7 @@ from billing.invoicing import (
     seat_price,
     seat_term,
 )
-from billing.periods import Period, anchored_period, day_start, remaining_fraction, span_fraction
+from billing.periods import anchored_period, day_start, remaining_fraction, span_fraction
 from billing.revert import restore
 from billing.state import (
     PAID_STATUSES,
@@ -54,6 +54,7 @@ from billing.state import (
 from billing.terms import (
     annual_paid_end,
     annual_term_end,
+    drop_prepaid,
     prepaid_until,
     restored_type_changes,
     split_prepaid,
@@ -214,16 +215,14 @@ def unassign_seat(state: BillingState, cmd: UnassignSeat, at: datetime, catalog:
             term_end=annual_paid_end(state, seat.user),
             reassignable_at=state.period_end,
         )
-        prepaid = tuple(p for p in state.prepaid_seats if p.user != seat.user)
-        state = state.model_copy(update={"seat_stock": (*state.seat_stock, stock), "prepaid_seats": prepaid})
+        state = drop_prepaid(state, seat.user).model_copy(update={"seat_stock": (*state.seat_stock, stock)})
         return Outcome(
             state, effects, f"annual seat returned to stock, reassignable {stock.reassignable_at.date()}"
         )
     price = seat_price(catalog, seat.seat_type, seat.cycle)
     # A prepaid seat was billed only up to its earlier period's end: only those days come back.
     billed_to = prepaid_until(state, seat.user) or term.end
-    prepaid = tuple(p for p in state.prepaid_seats if p.user != seat.user)
-    state = state.model_copy(update={"prepaid_seats": prepaid})
+    state = drop_prepaid(state, seat.user)
     if span_fraction(at, billed_to, term) == 0:
         return Outcome(state, effects, "seat released")
     credit = prorated_line(
@@ -231,7 +230,7 @@ def unassign_seat(state: BillingState, cmd: UnassignSeat, at: datetime, catalog:
         seat_description(catalog, seat.seat_type, seat.cycle),
         -price,
         span_fraction(at, billed_to, term),
-        Period(start=max(day_start(at), term.start), end=billed_to),
+        remainder_window(at, term, billed_to),
     )
     state = state.model_copy(update={"accrued": (*state.accrued, credit)})
     return Outcome(state, effects, f"credited {-credit.amount} on the next invoice")
@@ -309,7 +308,7 @@ def _change_now(state: BillingState, seat: Seat, to_type: str, at: datetime, cat
         f"{seat_description(catalog, seat.seat_type, seat.cycle)} to {catalog.seat_type(to_type).name}",
         difference,
         span_fraction(at, billed_to, term),
-        Period(start=max(day_start(at), term.start), end=billed_to),
+        remainder_window(at, term, billed_to),
     )
     state = state.model_copy(update={"accrued": (*state.accrued, adjustment)})
     return Outcome(state, effects, f"seat changed; {adjustment.amount} on the next invoice")

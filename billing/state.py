@@ -215,6 +215,14 @@ class BillingState(_Model):
         return sorted(u for u, m in self.members.items() if m.status == "active")
 
 
+def without_cancellation(state: BillingState) -> BillingState:
+    """``state`` with its pending cancellation withdrawn (``past_due`` stays ``past_due``)."""
+    status = "past_due" if state.status == "past_due" else "active"
+    return state.model_copy(
+        update={"status": status, "cancel_at": None, "cancel_reason": None, "cancel_actor": None}
+    )
+
+
 def seats_held(state: BillingState) -> dict[str, Seat]:
     """Seats held now, per user, replayed from the append-only ledger."""
     held: dict[str, Seat] = {}

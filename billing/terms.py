@@ -22,8 +22,8 @@ from billing.catalog import Catalog
 from billing.decision import Outcome, event
 from billing.effects import Effect
 from billing.invoices import InvoiceLine, prorated_line
-from billing.invoicing import seat_description, seat_price, seat_term
-from billing.periods import Period, anchored_index_at, anchored_period, annual_term, day_start, span_fraction
+from billing.invoicing import remainder_window, seat_description, seat_price, seat_term
+from billing.periods import anchored_index_at, anchored_period, remaining_fraction, span_fraction
 from billing.state import BillingState, Seat, SeatEntry, seats_held
 
 _INSTANT = timedelta(microseconds=1)
@@ -34,19 +34,19 @@ def prepaid_until(state: BillingState, user: str) -> datetime | None:
     return next((p.paid_until for p in state.prepaid_seats if p.user == user), None)
 
 
-def annual_paid_end(state: BillingState, user: str) -> datetime:
-    """Where the billed term of ``user``'s annual seat ends (prepaid or anchored)."""
-    prepaid = prepaid_until(state, user)
-    if prepaid is not None:
-        return prepaid
-    assert state.anchor is not None
-    return annual_term(state.anchor, state.period_index).end
+def drop_prepaid(state: BillingState, user: str) -> BillingState:
+    """``state`` without ``user``'s prepaid record (its seat is charged, released or gone)."""
+    return state.model_copy(update={"prepaid_seats": tuple(p for p in state.prepaid_seats if p.user != user)})
 
 
 def annual_term_end(state: BillingState) -> datetime:
     """The end of the current anchored annual term."""
-    assert state.anchor is not None
-    return annual_term(state.anchor, state.period_index).end
+    return seat_term(state, "annual").end
+
+
+def annual_paid_end(state: BillingState, user: str) -> datetime:
+    """Where the billed term of ``user``'s annual seat ends (prepaid or anchored)."""
+    return prepaid_until(state, user) or annual_term_end(state)
 
 
 def paid_stock(state: BillingState, at: datetime) -> bool:
@@ -155,9 +155,10 @@ def restored_type_changes(
             continue
         new_name = catalog.seat_type(seat.seat_type).name
         description = f"{seat_description(catalog, old.seat_type, old.cycle)} to {new_name}"
-        window = Period(start=max(day_start(at), term.start), end=until)
-        ratio = span_fraction(at, until, term)
-        lines.append(prorated_line("seat_proration", description, difference, ratio, window))
+        window = remainder_window(at, term, until)
+        lines.append(
+            prorated_line("seat_proration", description, difference, span_fraction(at, until, term), window)
+        )
     return lines
 
 
@@ -175,22 +176,19 @@ def top_up(state: BillingState, user: str, when: datetime, catalog: Catalog) -> 
     (annual) or monthly period (monthly), on the next invoice, as for a seat added then. A
     seat no longer held needs nothing.
     """
-    state = state.model_copy(
-        update={"prepaid_seats": tuple(p for p in state.prepaid_seats if p.user != user)}
-    )
+    state = drop_prepaid(state, user)
     seat = seats_held(state).get(user)
     if seat is None or state.anchor is None or state.period is None:
         return Outcome(state, [])
-    term = annual_term(state.anchor, state.period_index) if seat.cycle == "annual" else state.period
-    if span_fraction(when, term.end, term) == 0:
+    term = seat_term(state, seat.cycle)
+    if remaining_fraction(when, term) == 0:
         return Outcome(state, [])
-    window = Period(start=max(day_start(when), term.start), end=term.end)
     charge = prorated_line(
         "seat_proration",
         seat_description(catalog, seat.seat_type, seat.cycle),
         seat_price(catalog, seat.seat_type, seat.cycle),
-        span_fraction(when, term.end, term),
-        window,
+        remaining_fraction(when, term),
+        remainder_window(when, term),
     )
     state = state.model_copy(update={"accrued": (*state.accrued, charge)})
     effects: list[Effect] = [event("prepaid_term_ended", when, user=user, charged=charge.amount)]

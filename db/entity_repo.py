@@ -28,14 +28,6 @@ async def get(session: AsyncSession, model: Kind, workspace_id: str, entity_id: 
     return await session.get(model, (workspace_id, entity_id))
 
 
-async def count_active(session: AsyncSession, model: type[ConnectionRow], workspace_id: str) -> int:
-    """How many of the workspace's connections are active (not deleted)."""
-    found = await session.scalar(
-        select(func.count()).where(model.workspace_id == workspace_id, model.status == "active")
-    )
-    return int(found or 0)
-
-
 async def document_stats(
     session: AsyncSession, workspace_id: str, column: Any, entity_id: str
 ) -> tuple[int, int]:

@@ -114,6 +114,14 @@ async def update_profile(session: AsyncSession, workspace_id: str, values: Value
     )
 
 
+async def billing_contact(session: AsyncSession, workspace_id: str) -> str | None:
+    """The workspace's billing contact: the one home is its billing profile."""
+    found: str | None = await session.scalar(
+        select(BillingProfileRow.billing_email).where(BillingProfileRow.workspace_id == workspace_id)
+    )
+    return found
+
+
 async def tax_ids(session: AsyncSession, workspace_id: str) -> list[TaxIdRow]:
     rows = await session.scalars(
         select(TaxIdRow).where(TaxIdRow.workspace_id == workspace_id).order_by(TaxIdRow.created_at)

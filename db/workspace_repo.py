@@ -17,8 +17,8 @@ from sqlalchemy import case, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import invoice_repo
 from db.base import Base
-from db.invoice_models import BillingProfileRow
 from db.subscription_models import EmailOutboxRow, SubscriptionRow
 from db.workspace_models import (
     AgentRow,
@@ -134,9 +134,7 @@ async def load(session: AsyncSession, workspace: WorkspaceRow) -> WorkspaceData:
         return list(found)
 
     bot = await session.scalar(select(exists().where(SlackBotRow.workspace_id == ws)))
-    contact = await session.scalar(
-        select(BillingProfileRow.billing_email).where(BillingProfileRow.workspace_id == ws)
-    )
+    contact = await invoice_repo.billing_contact(session, ws)
     return WorkspaceData(
         workspace=workspace,
         members=await rows(MemberRow, MemberRow.user_id),

@@ -90,7 +90,7 @@ async def _final(run: Run) -> dict[str, Any]:
     agents = await _rows(run, "SELECT id, status FROM agents WHERE workspace_id = :ws ORDER BY id")
     try:
         state = await run.state()
-        overview = (await run.read(SubscriptionWorkflow.billing_overview)).model_dump(mode="json")
+        overview = (await run.handle.query(SubscriptionWorkflow.billing_overview)).model_dump(mode="json")
         status, plan = state.status, state.plan
     except RPCError as error:
         raise RuntimeError(f"the subscription cannot be queried: {error}") from error

@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sys
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 import stripe
@@ -28,7 +27,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import WorkflowHandle
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from activities.records import snapshot_of
 from activities.stripe_gateway import StripeGateway, stripe_client
@@ -76,8 +75,6 @@ CARDS = {"ok": "pm_card_visa", "declined": "pm_card_chargeCustomerFail"}
 # Wall-clock bound for the engine to finish what an instant started (collection included).
 SETTLE_TIMEOUT_S = 60.0
 STALL_TIMEOUT_S = 120.0
-QUERY_TIMEOUT = timedelta(seconds=5)
-QUERY_ATTEMPTS = 12
 T = TypeVar("T")
 
 
@@ -365,27 +362,9 @@ class Run:
     # --- observing ---------------------------------------------------------------------
 
     async def state(self) -> BillingState:
-        """The subscription's state (query)."""
-        return await self.read(SubscriptionWorkflow.state)
-
-    async def read(self, query: Callable[[SubscriptionWorkflow], T]) -> T:
-        """Ask the subscription a query, with a deadline, again if the deadline passes.
-
-        The time-skipping server never answers a query dispatched to a run that continues
-        as new before its workflow task answers it (the real server fails it): without a
-        deadline the call waited forever, which hung about one run in seven of a scenario
-        whose steps fall on renewals on a loaded machine. A query only reads: asking the
-        current run again is safe.
-        """
-        for attempt in range(QUERY_ATTEMPTS):
-            try:
-                return await self.handle.query(query, rpc_timeout=QUERY_TIMEOUT)
-            except RPCError as error:
-                if error.status != RPCStatusCode.DEADLINE_EXCEEDED or attempt == QUERY_ATTEMPTS - 1:
-                    raise
-                if os.environ.get("TENURE_SIMULATE_TRACE"):
-                    print(f"query {query.__name__} unanswered: asking again", file=sys.stderr)
-        raise AssertionError("unreachable")  # pragma: no cover
+        """The subscription's state (query: only once the engine has settled, see
+        `_workflow_ids`; a stuck query is the watchdog's)."""
+        return await self.handle.query(SubscriptionWorkflow.state)
 
     async def _workflow_ids(self) -> list[str]:
         """The subscription's workflow and every invoice workflow started so far.

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from billing import AssignSeat, Cancel, Command, DeleteWorkspaceCommand, Reactivate, SelectPlan
 from billing.records import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
+from billing.state import Cycle
 from billing.workspace import Agent, Member
 from tests.workflows.driver import Driver
 
@@ -39,8 +40,8 @@ async def _update(driver: Driver, name: str, command: Command) -> None:
     await driver.handle.execute_update(name, command, id=command.request_id)
 
 
-async def _assign(driver: Driver, ids: _Ids, user: str) -> None:
-    seat = AssignSeat(request_id=ids(), actor="alice", user=user, seat_type="pro")
+async def _assign(driver: Driver, ids: _Ids, user: str, cycle: Cycle = "monthly") -> None:
+    seat = AssignSeat(request_id=ids(), actor="alice", user=user, seat_type="pro", cycle=cycle)
     await _update(driver, "assign_seat", seat)
 
 
@@ -87,10 +88,12 @@ async def seats_worked_example(driver: Driver, ws: str) -> None:
     await driver.advance_to(_t("2026-11-04T00:00:00"))
 
 
-async def _subscribed_then_cancelled(driver: Driver, ws: str, ids: _Ids) -> None:
+async def _subscribed_then_cancelled(
+    driver: Driver, ws: str, ids: _Ids, alice_cycle: Cycle = "monthly"
+) -> None:
     await driver.start(_acme(ws, data=True), "seats", _t("2026-09-03T09:00:00"))
-    for user in ("alice", "bob"):
-        await _assign(driver, ids, user)
+    await _assign(driver, ids, "alice", alice_cycle)
+    await _assign(driver, ids, "bob")
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-10-03T12:00:00"))
@@ -188,17 +191,7 @@ async def credits_cancel_delete(driver: Driver, ws: str) -> None:
 async def annual_cancel(driver: Driver, ws: str) -> None:
     """Rules 2: an annual and a monthly seat, cancelled: the monthly seat ends with the
     period, the annual one runs on (the workspace stays whole until the term ends)."""
-    ids = _Ids(ws)
-    await driver.start(_acme(ws, data=True), "seats", _t("2026-09-03T09:00:00"))
-    annual = AssignSeat(request_id=ids(), actor="alice", user="alice", seat_type="pro", cycle="annual")
-    await _update(driver, "assign_seat", annual)
-    await _assign(driver, ids, "bob")
-    await driver.advance_to(_t("2026-09-03T12:00:00"))
-    await driver.pay_all()
-    await driver.advance_to(_t("2026-10-03T12:00:00"))
-    await driver.pay_all()
-    await driver.advance_to(_t("2026-10-10T00:00:00"))
-    await _update(driver, "cancel", Cancel(request_id=ids(), actor="bob", reason="too expensive"))
+    await _subscribed_then_cancelled(driver, ws, _Ids(ws), alice_cycle="annual")
     await driver.advance_to(_t("2026-12-04T00:00:00"))
 
 
