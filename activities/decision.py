@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.records import member_values, outbox_row, timeline_row
-from billing.records import DecisionRecord
+from contracts.records import DecisionRecord
 from db import invoice_repo, records_repo
 from db import workspace_repo as repo
 from db.workspace_models import MemberRow

@@ -6,6 +6,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
+from contracts import activities as refs
+
 
 class HealthActivities:
     """Built in the worker's composition root with the database engine it checks."""
@@ -13,7 +15,7 @@ class HealthActivities:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    @activity.defn(name="database_ping")
+    @activity.defn(name=refs.DATABASE_PING.name)
     async def database_ping(self) -> str:
         """Run ``SELECT version()`` and return the server's version string."""
         async with self._engine.connect() as conn:

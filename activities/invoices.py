@@ -16,28 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.payments import (
-    CARD_DECLINED,
-    INVOICE_NOT_FOUND,
-    STRIPE_INVALID_REQUEST,
-    PaymentGateway,
-    workspace_customer,
-)
+from activities.payments import PaymentGateway, workspace_customer
+from billing.invoice_status import moved, reconciled
 from billing.invoices import InvoiceStatus
-from billing.payments import (
+from contracts import activities as refs
+from contracts.errors import CARD_DECLINED, INVOICE_NOT_FOUND, STRIPE_INVALID_REQUEST
+from contracts.invoices import (
     CollectInvoice,
     CollectResult,
     InvoiceView,
     MarkInvoice,
-    NewStripeInvoice,
-    NewStripeInvoiceItem,
     PersistInvoice,
     StripeEventRecord,
-    StripeInvoice,
     VoidInvoice,
-    moved,
-    reconciled,
 )
+from contracts.payments import NewStripeInvoice, NewStripeInvoiceItem, StripeInvoice
 from db import invoice_repo as repo
 from db.invoice_models import InvoiceRow
 
@@ -106,7 +99,7 @@ class InvoiceActivities:
             await session.refresh(row)
             return _view(row)
 
-    @activity.defn(name="persist_invoice")
+    @activity.defn(name=refs.PERSIST_INVOICE.name)
     async def persist_invoice(self, request: PersistInvoice) -> InvoiceView:
         """Record a posted invoice and its lines once; a zero total is paid at once (no Stripe)."""
         draft = request.draft
@@ -188,7 +181,7 @@ class InvoiceActivities:
                 raise
             return current
 
-    @activity.defn(name="collect_invoice")
+    @activity.defn(name=refs.COLLECT_INVOICE.name)
     async def collect_invoice(self, request: CollectInvoice) -> CollectResult:
         """Charge the invoice off-session (pushing it first if needed).
 
@@ -228,7 +221,7 @@ class InvoiceActivities:
             number=request.number, outcome="declined", code=code, message=message, attempt_count=attempts
         )
 
-    @activity.defn(name="refresh_invoice")
+    @activity.defn(name=refs.REFRESH_INVOICE.name)
     async def refresh_invoice(self, number: str) -> InvoiceView:
         """Re-read the invoice from Stripe and reconcile our status with it (webhooks may
         arrive late or out of order; Stripe's current state settles it)."""
@@ -238,7 +231,7 @@ class InvoiceActivities:
             return _view(row)
         return await self._apply(number, await self._gateway.retrieve_invoice(row.stripe_invoice_id))
 
-    @activity.defn(name="mark_invoice")
+    @activity.defn(name=refs.MARK_INVOICE.name)
     async def mark_invoice(self, request: MarkInvoice) -> InvoiceView:
         """Status bookkeeping (``overdue``, ``paid`` from a webhook fact, ``void``) at the
         workflow's instant; paid and void are final, so a late or repeated mark is a no-op."""
@@ -253,7 +246,7 @@ class InvoiceActivities:
                 await session.refresh(row)
             return _view(row)
 
-    @activity.defn(name="void_invoice")
+    @activity.defn(name=refs.VOID_INVOICE.name)
     async def void_invoice(self, request: VoidInvoice) -> InvoiceView:
         """Void the invoice here and in Stripe (a never-finalized draft is deleted there).
         An invoice Stripe reports paid stays paid: the money was collected."""

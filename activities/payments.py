@@ -6,42 +6,40 @@ an idempotency key derived from business ids (GUIDE §2.8), built here so that t
 one documented list rather than strings scattered over the adapter.
 
 Errors: a refusal that retrying cannot change is an ``ApplicationError(type=<code>,
-non_retryable=True)`` with one of the codes below; an outage (rate limit, network, 5xx) is a
-plain `PaymentProviderUnavailable`, which Temporal retries with the activity's policy.
+non_retryable=True)`` with one of the payment codes of `contracts.errors`; an outage (rate
+limit, network, 5xx) is a plain `PaymentProviderUnavailable`, which Temporal retries with the
+activity's policy.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Final, Protocol
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from billing.payments import (
+from contracts.billing_details import (
     AddTaxId,
     BillingDetails,
     CardSetupStarted,
-    CardSummary,
-    CustomerDetails,
     FinishCardSetup,
-    NewStripeInvoice,
-    NewStripeInvoiceItem,
     RemoveTaxId,
     StartCardSetup,
+    TaxIdView,
+)
+from contracts.errors import CARD_SETUP_INCOMPLETE
+from contracts.payments import (
+    CardSummary,
+    CustomerDetails,
+    NewStripeInvoice,
+    NewStripeInvoiceItem,
     StripeInvoice,
     StripeSetupIntent,
     StripeTaxId,
-    TaxIdView,
 )
 from db import invoice_repo as repo
-
-CARD_DECLINED: Final = "card_declined"
-STRIPE_INVALID_REQUEST: Final = "stripe_invalid_request"
-STRIPE_IDEMPOTENCY_CONFLICT: Final = "stripe_idempotency_conflict"  # a bug: same key, other params
-INVOICE_NOT_FOUND: Final = "invoice_not_found"
-CARD_SETUP_INCOMPLETE: Final = "card_setup_incomplete"
 
 
 class PaymentProviderUnavailable(Exception):

@@ -14,10 +14,12 @@ from temporalio import activity
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from workflows.invoice import InvoiceJob, InvoiceWorkflow, invoice_workflow_id
+from contracts import activities as refs
+from contracts.invoices import InvoiceJob
+from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
 
 
-@activity.defn(name="post_invoice")
+@activity.defn(name=refs.POST_INVOICE.name)
 async def post_invoice(job: InvoiceJob) -> bool:
     """Start the invoice's workflow on the caller's task queue; False if it already was.
 

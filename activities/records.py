@@ -15,16 +15,14 @@ from pydantic import JsonValue
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.exceptions import ApplicationError
 
-from billing.errors import INVALID_ARGUMENT
-from billing.records import OutboxEmail, WorkspaceSetup
 from billing.workspace import Agent, Connection, DataSource, Member, WorkspaceSnapshot
+from contracts.errors import INVALID_ARGUMENT, WORKSPACE_DELETED, WORKSPACE_NOT_FOUND
+from contracts.records import OutboxEmail
+from contracts.workspace import WorkspaceSetup
 from db import workspace_repo as repo
 from db.invoice_models import BillingProfileRow
 from db.workspace_models import AgentRow, ConnectionRow, DataSourceRow, DocumentRow, MemberRow, WorkspaceRow
 from db.workspace_repo import WorkspaceData, lock_workspace
-
-WORKSPACE_NOT_FOUND = "workspace_not_found"
-WORKSPACE_DELETED = "workspace_deleted"
 
 
 def not_found(workspace_id: str) -> ApplicationError:

@@ -7,8 +7,9 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from contracts import activities as refs
+from contracts.usage import RollupJob, RollupResult
 from db import rollup_repo
-from workflows.rollup import RollupJob, RollupResult
 
 # How long an ingestion transaction may stay open: events it stores carry its start time.
 ROLLUP_OVERLAP = timedelta(hours=1)
@@ -23,7 +24,7 @@ class RollupActivities:
         self._sessions = sessions
         self._overlap = overlap
 
-    @activity.defn(name="rollup_usage")
+    @activity.defn(name=refs.ROLLUP_USAGE.name)
     async def rollup_usage(self, job: RollupJob) -> RollupResult:
         """Recompute the days with new events (all days if ``job.full``), record the run.
 

@@ -3,7 +3,7 @@
 One ``StripeClient`` per worker, ``client.v1.*`` async calls only, every write with a key from
 `activities.payments`. SDK objects never leave this module: `_invoice` & co. map them (via
 ``to_dict()``, so a field a server omits is ``None`` rather than an ``AttributeError``) into
-the models of `billing.payments`, and `_mapped_errors` turns SDK exceptions into the port's
+the models of `contracts.payments`, and `_mapped_errors` turns SDK exceptions into the port's
 error vocabulary.
 """
 
@@ -17,15 +17,10 @@ from typing import Any, Final
 import stripe
 from temporalio.exceptions import ApplicationError
 
-from activities.payments import (
-    CARD_DECLINED,
-    STRIPE_IDEMPOTENCY_CONFLICT,
-    STRIPE_INVALID_REQUEST,
-    PaymentProviderUnavailable,
-    customer_key,
-    invoice_key,
-)
-from billing.payments import (
+from activities.payments import PaymentProviderUnavailable, customer_key, invoice_key
+from config.settings import Settings
+from contracts.errors import CARD_DECLINED, STRIPE_IDEMPOTENCY_CONFLICT, STRIPE_INVALID_REQUEST
+from contracts.payments import (
     CardSummary,
     CustomerDetails,
     NewStripeInvoice,
@@ -34,7 +29,6 @@ from billing.payments import (
     StripeSetupIntent,
     StripeTaxId,
 )
-from config.settings import Settings
 
 # The API version every request pins (and the webhook endpoint must be created with). It is
 # the SDK's own: a unit test asserts the value, so an SDK upgrade is a deliberate change.

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from billing.records import UsageWindow, UsageWindowTotals
+from contracts import activities as refs
+from contracts.usage import UsageWindow, UsageWindowTotals
 from db import usage_repo
 
 
@@ -15,7 +16,7 @@ class UsageActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    @activity.defn(name="usage_totals")
+    @activity.defn(name=refs.USAGE_TOTALS.name)
     async def usage_totals(self, windows: list[UsageWindow]) -> list[UsageWindowTotals]:
         """Exact totals per window, read in one transaction (a consistent snapshot)."""
         found: list[UsageWindowTotals] = []

@@ -27,8 +27,10 @@ from activities.records import (
     snapshot_of,
     timeline_row,
 )
-from billing.records import DecisionRecord, DueDeletions, OutboxEmail, WorkspaceDeletion, WorkspaceSetup
 from billing.workspace import ReactivationPlan, RevertPlan, WorkspaceSnapshot
+from contracts import activities as refs
+from contracts.records import DecisionRecord, OutboxEmail
+from contracts.workspace import DueDeletions, WorkspaceDeletion, WorkspaceSetup
 from db import records_repo
 from db import workspace_repo as repo
 
@@ -46,7 +48,7 @@ class WorkspaceActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    @activity.defn(name="record_decision")
+    @activity.defn(name=refs.RECORD_DECISION.name)
     async def record_decision(self, record: DecisionRecord) -> None:
         """Write one decision's record (timeline, roster, seats, ledger, outbox, projection,
         audit) in one transaction; idempotent (every part is keyed)."""
@@ -62,7 +64,7 @@ class WorkspaceActivities:
                 raise deleted(setup.workspace_id)  # "delete everything" is irreversible
             await register(session, setup)
 
-    @activity.defn(name="load_snapshot")
+    @activity.defn(name=refs.LOAD_SNAPSHOT.name)
     async def load_snapshot(self, workspace_id: str) -> WorkspaceSnapshot:
         """The workspace's people and data now.
 
@@ -73,7 +75,7 @@ class WorkspaceActivities:
             row = await live_workspace(session, workspace_id)
             return snapshot_of(await repo.load(session, row))
 
-    @activity.defn(name="apply_revert")
+    @activity.defn(name=refs.APPLY_REVERT.name)
     async def apply_revert(self, plan: RevertPlan) -> None:
         """Apply a revert to free: suspend, release seats, delete connections and their data,
         remove the Slack bot, deactivate agents, schedule big data sources, warn by email."""
@@ -102,7 +104,7 @@ class WorkspaceActivities:
                 await records_repo.insert_outbox(session, outbox_row(_warning(plan)))
             await records_repo.insert_events(session, _revert_events(plan, marker))
 
-    @activity.defn(name="apply_reactivation")
+    @activity.defn(name=refs.APPLY_REACTIVATION.name)
     async def apply_reactivation(self, plan: ReactivationPlan) -> None:
         """Restore members and their seats, reactivate agents, cancel pending deletions.
 
@@ -136,7 +138,7 @@ class WorkspaceActivities:
             ]
             await records_repo.insert_events(session, events)
 
-    @activity.defn(name="delete_due_data_sources")
+    @activity.defn(name=refs.DELETE_DUE_DATA_SOURCES.name)
     async def delete_due_data_sources(self, due: DueDeletions) -> list[str]:
         """Delete the sources still pending deletion and due at ``due.at``; their ids.
 
@@ -153,7 +155,7 @@ class WorkspaceActivities:
             await records_repo.insert_events(session, events)
             return ids
 
-    @activity.defn(name="delete_workspace_data")
+    @activity.defn(name=refs.DELETE_WORKSPACE_DATA.name)
     async def delete_workspace_data(self, deletion: WorkspaceDeletion) -> None:
         """Delete everything of the workspace except billing and legal records (SPEC §2).
 

@@ -35,7 +35,7 @@ from api.billing_models import (
 )
 from api.headers import ActingUser, IdempotencyKey, request_id
 from api.state import AppState
-from billing.payments import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
+from contracts.billing_details import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
 from db import invoice_repo as repo
 from db.audit import JsonObject, write_audit
 from db.engine import session_factory

@@ -18,17 +18,18 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activities.records import WORKSPACE_DELETED, WORKSPACE_NOT_FOUND, snapshot_of
+from activities.records import snapshot_of
 from api.auth import authenticated
 from api.headers import IdempotencyKey
 from api.ids import EntityId
 from api.state import AppState
 from api.workspace_in import MAX_ITEMS, DocumentIn
 from billing.errors import FORBIDDEN, INVALID_ARGUMENT, DomainError
-from billing.records import DocumentSetup
 from billing.retention import refuse_beyond_free_limit
 from billing.usage import UtcDatetime
 from billing.workspace import WorkspaceSnapshot
+from contracts.errors import WORKSPACE_DELETED, WORKSPACE_NOT_FOUND
+from contracts.workspace import DocumentSetup
 from db import entity_repo
 from db import workspace_repo as repo
 from db.audit import JsonObject, actor_of, write_audit

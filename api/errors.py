@@ -7,9 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from activities.records import WORKSPACE_DELETED, WORKSPACE_NOT_FOUND
-from billing import errors as codes
-from billing.errors import DomainError
+from contracts import errors as codes
+from contracts.errors import DomainError
 
 # Domain codes whose meaning is "the thing does not exist" or "conflicts with state".
 _STATUS_BY_CODE: dict[str, int] = {
@@ -25,11 +24,11 @@ _STATUS_BY_CODE: dict[str, int] = {
     codes.SEAT_NOT_ASSIGNED: 409,
     codes.MEMBER_EXISTS: 409,
     codes.FORBIDDEN: 403,
-    "not_found": 404,
-    "invoice_not_open": 409,
+    codes.NOT_FOUND: 404,
+    codes.INVOICE_NOT_OPEN: 409,
     "seat_request_not_found": 404,
-    WORKSPACE_NOT_FOUND: 404,
-    WORKSPACE_DELETED: 409,
+    codes.WORKSPACE_NOT_FOUND: 404,
+    codes.WORKSPACE_DELETED: 409,
 }
 
 
@@ -64,8 +63,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {
             401: "unauthenticated",
-            403: "forbidden",
-            404: "not_found",
+            403: codes.FORBIDDEN,
+            404: codes.NOT_FOUND,
             405: "method_not_allowed",
         }
         body = error_body(code.get(error.status_code, "http_error"), str(error.detail))

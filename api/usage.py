@@ -17,7 +17,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from activities.records import WORKSPACE_DELETED, WORKSPACE_NOT_FOUND
 from api.auth import authenticated
 from api.errors import error_body
 from api.headers import IdempotencyKey
@@ -31,6 +30,7 @@ from api.usage_in import (
     valid_workspace_id,
 )
 from billing.errors import DomainError
+from contracts.errors import WORKSPACE_DELETED, WORKSPACE_NOT_FOUND
 from db import usage_ingest
 from db.engine import session_factory
 from db.workspace_models import WorkspaceRow

@@ -1,6 +1,6 @@
 """The body of ``POST /v1/workspaces``: a workspace and its entities, as the product knows them.
 
-Stricter than `billing.records.WorkspaceSetup` (which it converts to): ids and lengths fit the
+Stricter than `contracts.workspace.WorkspaceSetup` (which it converts to): ids and lengths fit the
 database columns, every id is unique in its kind, and lifecycle marks (suspended, deleted,
 scheduled deletions) are not the caller's to set: everything registered starts active.
 """
@@ -12,8 +12,8 @@ from collections import Counter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.ids import Email, EntityId, Role, Size, UserId, WorkspaceId
-from billing.records import WorkspaceSetup
 from billing.usage import UtcDatetime
+from contracts.workspace import WorkspaceSetup
 
 MAX_ITEMS = 10_000
 

@@ -46,9 +46,9 @@ from bench.load import bounded
 from bench.payments import stripe_queue
 from bench.stack import Stack, log, run_on_stack
 from billing import Member, load_catalog
-from billing.records import WorkspaceSetup
 from billing.usage import CreditRules, ServerlessMinutes, UsageEvent, credit_cost
 from billing.workspace import Member as WorkspaceMember
+from contracts.workspace import WorkspaceSetup
 from db.engine import async_engine, session_factory
 from db.tokens import issue
 from db.usage_ingest import UsageRow, copy_encoded, encode_rows

@@ -59,8 +59,8 @@ from billing import (
     new_subscription,
     on_invoice_event,
 )
-from billing.records import WorkspaceSetup
 from billing.workspace import Member as WorkspaceMember
+from contracts.workspace import WorkspaceSetup
 from db.engine import async_engine, session_factory
 from workflows.messages import SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow

@@ -48,8 +48,8 @@ from bench.payments import Cards, stripe_queue
 from bench.periods import PERIODS, PeriodFigures, measure_periods
 from bench.stack import Stack, WorkerProcess, log, run_on_stack
 from billing import AssignSeat, Catalog, Member, UnassignSeat, load_catalog, seats_held
-from billing.records import WorkspaceSetup
 from billing.workspace import Member as WorkspaceMember
+from contracts.workspace import WorkspaceSetup
 from db.engine import async_engine, session_factory
 from workflows.messages import SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow

@@ -27,8 +27,8 @@ from temporalio.worker import Worker
 from activities.workspace import WorkspaceActivities
 from bench.payments import Cards, gateway, stripe_queue
 from billing import AssignSeat, Member, UnassignSeat, add_months, load_catalog
-from billing.records import WorkspaceSetup
 from billing.workspace import Member as WorkspaceMember
+from contracts.workspace import WorkspaceSetup
 from db.engine import session_factory
 from devstack.stripe_emulator.server import EmulatorServer
 from devstack.timeskip import time_skipping_server

@@ -40,9 +40,9 @@ from bench.payments import STRIPE_API_KEY, Cards, gateway
 from bench.periodic import BarePeriodicWorkflow, period_noop
 from bench.stack import log
 from billing import AssignSeat, Member, add_months, load_catalog
-from billing.records import WorkspaceSetup
 from billing.workspace import Member as WorkspaceMember
 from config.settings import Settings
+from contracts.workspace import WorkspaceSetup
 from db.engine import session_factory
 from simulate.clock import SimulatedClock
 from simulate.runner import simulate

@@ -20,8 +20,8 @@ from temporalio.service import RPCError
 from cli.errors import FAILED, UNAVAILABLE, fail, friendly_errors, load_settings
 from config.settings import Settings
 from config.temporal import connect
+from contracts.usage import RollupResult
 from worker.schedules import ROLLUP_SCHEDULE_ID, trigger_rollup
-from workflows.rollup import RollupResult
 
 usage_app = typer.Typer(help="Usage: the daily roll-up behind the overview's usage.", no_args_is_help=True)
 console = Console()

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.records import DocumentSetup
+from contracts.workspace import DocumentSetup
 from db.workspace_models import AgentRow, ConnectionRow, DataSourceRow, DocumentRow
 
 Kind = type[ConnectionRow] | type[DataSourceRow] | type[AgentRow]

@@ -15,7 +15,8 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.payments import BillingDetailsActivities, PaymentGateway
-from billing.payments import CardSummary, FinishCardSetup, StartCardSetup
+from contracts.billing_details import FinishCardSetup, StartCardSetup
+from contracts.payments import CardSummary
 
 
 async def give_test_card(

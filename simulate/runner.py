@@ -48,7 +48,6 @@ from billing import (
     UnassignSeat,
 )
 from billing.periods import add_months
-from billing.records import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
 from billing.retention import earliest_admin
 from billing.state import BillingState, Member
 from billing.usage import parse_event
@@ -56,6 +55,7 @@ from billing.workspace import Agent
 from billing.workspace import Member as WorkspaceMember
 from client.tenure import TenureClient, TenureError
 from config.settings import Settings
+from contracts.workspace import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
 from db import usage_repo, workspace_repo
 from db.engine import session_factory
 from db.workspace_models import WorkspaceRow

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.health import HealthActivities
@@ -27,7 +30,11 @@ WORKFLOWS: Sequence[type] = (WorkerHealthWorkflow, SubscriptionWorkflow, Invoice
 
 
 def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..., Any]]:
-    """Every activity of the main task queue (database only), bound to its dependencies."""
+    """Every activity of the main task queue (database only), bound to its dependencies.
+
+    Only what workflows run (`contracts.activities`): `register_workspace` and
+    `record_stripe_event` are called in process by the API, not by Temporal.
+    """
     sessions = session_factory(engine)
     workspace = WorkspaceActivities(sessions)
     usage = UsageActivities(sessions)
@@ -38,7 +45,6 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
         health.database_ping,
         usage.usage_totals,
         workspace.record_decision,
-        workspace.register_workspace,
         workspace.load_snapshot,
         workspace.apply_revert,
         workspace.apply_reactivation,
@@ -47,7 +53,6 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
         post_invoice,
         invoices.persist_invoice,
         invoices.mark_invoice,
-        invoices.record_stripe_event,
         rollup.rollup_usage,
     ]
 
@@ -70,13 +75,81 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     """The sandbox, with our pure domain and our workflow modules passed through.
 
     The sandbox re-imports every module it does not pass through for each workflow run, so
-    each cached subscription would carry its own copy of `billing` (pydantic-heavy) and of
-    the workflow modules: measured 246 KiB per cached subscription, 159 KiB with both
-    passed through (goal 200). Both are deterministic by construction: `billing` has no
-    I/O and no clock, the workflow modules take time from `workflow.now()` and do I/O only
-    through activities, keep no module state, and the replay tests run them against
-    recorded histories. The sandbox still guards every other module.
+    each cached subscription would carry its own copy of `billing` (pydantic-heavy), of the
+    `contracts` messages and of the workflow modules: measured 246 KiB per cached
+    subscription, 159 KiB with `billing` and the workflows passed through (goal 200). All are
+    deterministic by construction: `billing` has no I/O and no clock, `contracts` is data,
+    the workflow modules take time from `workflow.now()` and do I/O only through activities,
+    keep no module state, and the replay tests run them against recorded histories. The
+    sandbox still guards every other module.
     """
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("billing", "workflows")
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("billing", "contracts", "workflows")
     )
+
+
+@dataclass(frozen=True)
+class WorkerLimits:
+    """Per-process limits of the two workers; None keeps the SDK's default."""
+
+    max_cached_workflows: int | None = None
+    max_concurrent_activities: int | None = None
+    stripe_activities_per_second: float | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> WorkerLimits:
+        """The limits a deployment sets."""
+        return cls(
+            settings.max_cached_workflows,
+            settings.max_concurrent_activities,
+            settings.stripe_activities_per_second,
+        )
+
+
+def build_workers(
+    client: Client,
+    engine: AsyncEngine,
+    gateway: PaymentGateway,
+    *,
+    task_queue: str,
+    stripe_task_queue: str | None,
+    limits: WorkerLimits = WorkerLimits(),
+    workflows: Sequence[type] = WORKFLOWS,
+    main_activities: Sequence[Callable[..., Any]] | None = None,
+    stripe_side: Sequence[Callable[..., Any]] | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> list[Worker]:
+    """The main worker (workflows, database activities) and, unless ``stripe_task_queue`` is
+    None, the Stripe worker: the one wiring of the worker process, the tests and the benches.
+
+    Stripe activities have their own task queue so one server-side limit
+    (`max_task_queue_activities_per_second`, shared by every worker process polling it)
+    keeps a month-start burst of invoices under Stripe's rate limit. Tests about
+    orchestration pass same-name fakes as ``main_activities``/``stripe_side``.
+    """
+    concurrency = _set(max_concurrent_activities=limits.max_concurrent_activities)
+    main = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(workflows),
+        activities=list(activities(engine, gateway) if main_activities is None else main_activities),
+        workflow_runner=workflow_runner(),
+        interceptors=interceptors,
+        **_set(max_cached_workflows=limits.max_cached_workflows),
+        **concurrency,
+    )
+    if stripe_task_queue is None:
+        return [main]
+    payments = Worker(
+        client,
+        task_queue=stripe_task_queue,
+        activities=list(stripe_activities(engine, gateway) if stripe_side is None else stripe_side),
+        interceptors=interceptors,
+        **_set(max_task_queue_activities_per_second=limits.stripe_activities_per_second),
+        **concurrency,
+    )
+    return [main, payments]
+
+
+def _set(**options: int | float | None) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if v is not None}

@@ -8,10 +8,8 @@ activity that makes it so, with arguments derived deterministically from the dec
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 from billing.catalog import Catalog
 from billing.dunning import dunning_schedule, overdue_at
@@ -23,23 +21,13 @@ from billing.effects import (
     ReactivateWorkspace,
     RevertWorkspace,
 )
-from billing.records import (
-    DecisionRecord,
-    DueDeletions,
-    WorkspaceDeletion,
-)
 from billing.retention import plan_reactivation, plan_revert
 from billing.workspace import RevertPlan, WorkspaceSnapshot
-from workflows.invoice import InvoiceJob
-
-# Database activities are idempotent, so retrying them until the database is back is safe;
-# an unknown workspace is the only failure retrying cannot fix.
-DB_TIMEOUT = timedelta(seconds=30)
-DB_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=["workspace_not_found"],
-)
+from contracts import activities as refs
+from contracts.invoices import InvoiceJob
+from contracts.records import DecisionRecord
+from contracts.workspace import DueDeletions, WorkspaceDeletion
+from workflows.calls import run, run_local
 
 
 class EffectRunner:
@@ -76,10 +64,10 @@ class EffectRunner:
                 await self._reactivate(effect)
             elif isinstance(effect, DeleteDataSource):
                 due = DueDeletions(workspace_id=self.workspace_id, at=effect.at)
-                await self.call("delete_due_data_sources", due)
+                await run(refs.DELETE_DUE_DATA_SOURCES, due)
             elif isinstance(effect, DeleteWorkspace):
                 deletion = WorkspaceDeletion(workspace_id=self.workspace_id, at=effect.at)
-                await self.call("delete_workspace_data", deletion)
+                await run(refs.DELETE_WORKSPACE_DATA, deletion)
             elif isinstance(effect, PostInvoice):
                 await self._post(effect)
             # RecordEvent and SendEmail are part of the decision's record (workflows.record).
@@ -98,18 +86,11 @@ class EffectRunner:
             stripe_task_queue=self.stripe_task_queue,
             clock_offset_seconds=self.clock_offset_seconds,
         )
-        await self.call("post_invoice", job)
+        await run(refs.POST_INVOICE, job)
 
     async def snapshot(self) -> WorkspaceSnapshot:
         """The workspace as the database has it now."""
-        result: WorkspaceSnapshot = await workflow.execute_activity(
-            "load_snapshot",
-            self.workspace_id,
-            result_type=WorkspaceSnapshot,
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-        )
-        return result
+        return await run(refs.LOAD_SNAPSHOT, self.workspace_id)
 
     async def _revert(self, effect: RevertWorkspace) -> RevertPlan:
         snapshot = await self.snapshot()
@@ -139,7 +120,7 @@ class EffectRunner:
                     "limit_violations": [],
                 }
             )
-        await self.call("apply_revert", plan)
+        await run(refs.APPLY_REVERT, plan)
         self.last_revert = plan
         return plan
 
@@ -148,14 +129,8 @@ class EffectRunner:
         plan = plan_reactivation(
             snapshot, self.last_revert, effect.at, effect.restored_members, effect.restored_agents
         )
-        await self.call("apply_reactivation", plan)
+        await run(refs.APPLY_REACTIVATION, plan)
         self.last_revert = None
-
-    async def call(self, name: str, argument: object) -> None:
-        """Run one database activity to completion."""
-        await workflow.execute_activity(
-            name, argument, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
-        )
 
     async def record(self, record: DecisionRecord) -> None:
         """Write a decision's record as a local activity.
@@ -165,6 +140,4 @@ class EffectRunner:
         marker in history instead of three events. If the worker dies before the workflow
         task completes, the task is retried and the record written again (idempotent).
         """
-        await workflow.execute_local_activity(
-            "record_decision", record, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
-        )
+        await run_local(refs.RECORD_DECISION, record)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from contracts import activities as refs
+    from workflows import calls
 
 
 @workflow.defn(name="WorkerHealth")
@@ -15,10 +16,4 @@ class WorkerHealthWorkflow:
     @workflow.run
     async def run(self) -> str:
         """Return the database version the worker sees."""
-        version: str = await workflow.execute_activity(
-            "database_ping",
-            start_to_close_timeout=timedelta(seconds=5),
-            retry_policy=RetryPolicy(maximum_attempts=1),
-            result_type=str,
-        )
-        return version
+        return await calls.run(refs.DATABASE_PING, None)

@@ -10,63 +10,33 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from billing.dunning import InvoiceEvent
-    from billing.invoices import InvoiceDraft
-    from billing.payments import (
+    from contracts import activities as refs
+    from contracts.invoices import (
         CollectInvoice,
         CollectResult,
-        InvoiceView,
+        InvoiceJob,
         MarkInvoice,
         PersistInvoice,
         VoidInvoice,
     )
-    from billing.usage import UtcDatetime
+    from workflows import calls
     from workflows.messages import InvoiceFact
 
-# Stripe calls retry on outages (429/5xx/timeouts) for up to a day; declines and invalid
-# requests are final at once.
-STRIPE_TIMEOUT = timedelta(seconds=60)
-STRIPE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=[
-        "card_declined",
-        "stripe_invalid_request",
-        "stripe_idempotency_conflict",
-        "invoice_not_found",
-    ],
-)
-DB_TIMEOUT = timedelta(seconds=30)
-DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+
+I = TypeVar("I")  # noqa: E741  # the conventional name of an input type
+O = TypeVar("O")  # noqa: E741
 
 
 def invoice_workflow_id(number: str) -> str:
     """The one id of an invoice's workflow."""
     return f"invoice-{number}"
-
-
-class InvoiceJob(BaseModel):
-    """What the subscription hands over when it posts an invoice.
-
-    The dunning instants come from `billing.dunning_schedule` / `billing.overdue_at`: the
-    rule is the catalog's, this workflow only keeps the appointments.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    workspace_id: str
-    subscription_workflow_id: str
-    draft: InvoiceDraft
-    retry_at: tuple[UtcDatetime, ...]  # billing.dunning_schedule: the catalog decides
-    overdue_at: UtcDatetime  # billing.overdue_at
-    stripe_task_queue: str = "tenure-stripe"
-    clock_offset_seconds: int = 0
 
 
 class StripeNotice(BaseModel):
@@ -99,7 +69,9 @@ class InvoiceWorkflow:
     async def run(self, job: InvoiceJob) -> str:
         """Return the invoice's final status: ``paid`` or ``void``."""
         draft = job.draft
-        view = await self._db("persist_invoice", PersistInvoice(workspace_id=job.workspace_id, draft=draft))
+        view = await calls.run(
+            refs.PERSIST_INVOICE, PersistInvoice(workspace_id=job.workspace_id, draft=draft)
+        )
         if view.status == "paid":  # a zero total: recorded as paid, nothing to charge
             await self._report("paid", "zero-total")
             return self._finish("paid")
@@ -116,18 +88,18 @@ class InvoiceWorkflow:
                     lambda: self._retry_now or self._void or bool(self._notices), timeout=timeout
                 )
             if self._void:
-                await self._stripe("void_invoice", VoidInvoice(number=draft.number, at=self._now()))
+                await self._stripe(refs.VOID_INVOICE, VoidInvoice(number=draft.number, at=self._now()))
                 await self._report("voided", "void")
                 return self._finish("void")
             if self._notices:
                 notice = self._notices.pop(0)
-                seen = await self._stripe("refresh_invoice", draft.number)
+                seen = await self._stripe(refs.REFRESH_INVOICE, draft.number)
                 if seen.status in {"paid", "void"}:
                     return await self._settled(seen.status, notice.event_id)
                 continue
             if not overdue_marked and self._now() >= overdue_at:
                 overdue = MarkInvoice(number=draft.number, status="overdue", at=overdue_at)
-                await self._db("mark_invoice", overdue)
+                await calls.run(refs.MARK_INVOICE, overdue)
                 self._status = "overdue"
                 overdue_marked = True
             scheduled_now = due is not None and self._now() >= due
@@ -152,32 +124,10 @@ class InvoiceWorkflow:
     async def _collect(self) -> CollectResult:
         self._attempts += 1
         attempt = CollectInvoice(number=self._job.draft.number, attempt=self._attempts, at=self._now())
-        result: CollectResult = await workflow.execute_activity(
-            "collect_invoice",
-            attempt,
-            result_type=CollectResult,
-            task_queue=self._job.stripe_task_queue,
-            start_to_close_timeout=STRIPE_TIMEOUT,
-            retry_policy=STRIPE_RETRY,
-        )
-        return result
+        return await self._stripe(refs.COLLECT_INVOICE, attempt)
 
-    async def _stripe(self, name: str, argument: object) -> InvoiceView:
-        view: InvoiceView = await workflow.execute_activity(
-            name,
-            argument,
-            result_type=InvoiceView,
-            task_queue=self._job.stripe_task_queue,
-            start_to_close_timeout=STRIPE_TIMEOUT,
-            retry_policy=STRIPE_RETRY,
-        )
-        return view
-
-    async def _db(self, name: str, argument: object) -> InvoiceView:
-        view: InvoiceView = await workflow.execute_activity(
-            name, argument, result_type=InvoiceView, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
-        )
-        return view
+    async def _stripe(self, ref: refs.ActivityRef[I, O], argument: I) -> O:
+        return await calls.run(ref, argument, task_queue=self._job.stripe_task_queue)
 
     async def _report(self, event: InvoiceEvent, source: str) -> None:
         fact = InvoiceFact(

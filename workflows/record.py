@@ -17,7 +17,10 @@ from pydantic import JsonValue
 from billing.catalog import Catalog
 from billing.commands import Command
 from billing.effects import Effect, RecordEvent, SendEmail
-from billing.records import (
+from billing.state import BillingState, seats_held
+from billing.workspace import Member as WorkspaceMember
+from billing.workspace import MemberSeat
+from contracts.records import (
     AuditEntry,
     DecisionRecord,
     OutboxEmail,
@@ -26,9 +29,6 @@ from billing.records import (
     SubscriptionProjection,
     TimelineEvent,
 )
-from billing.state import BillingState, seats_held
-from billing.workspace import Member as WorkspaceMember
-from billing.workspace import MemberSeat
 
 
 def projection(state: BillingState, now: datetime, version: int) -> SubscriptionProjection:

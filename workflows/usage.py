@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from temporalio import workflow
-
 from billing.catalog import Catalog
 from billing.clock import usage_due
 from billing.commands import Command
 from billing.periods import Period
-from billing.records import UsageWindow, UsageWindowTotals
 from billing.state import BillingState
 from billing.usage import UsageTotals
-from workflows.effects import DB_RETRY, DB_TIMEOUT
+from contracts import activities as refs
+from contracts.usage import UsageWindow
+from workflows.calls import run
 
 
 async def usage_totals(
@@ -26,12 +25,9 @@ async def usage_totals(
     windows = usage_due(state, now, catalog, command)
     if not windows:
         return {}
-    found: list[UsageWindowTotals] = await workflow.execute_activity(
-        "usage_totals",
+    found = await run(
+        refs.USAGE_TOTALS,
         [UsageWindow(workspace_id=state.workspace_id, start=w.start, end=w.end) for w in windows],
-        result_type=list[UsageWindowTotals],
-        start_to_close_timeout=DB_TIMEOUT,
-        retry_policy=DB_RETRY,
     )
     return {
         Period(start=t.start, end=t.end): UsageTotals(

@@ -22,18 +22,8 @@ from activities.invoices import InvoiceActivities
 from activities.payments import BillingDetailsActivities, PaymentProviderUnavailable
 from activities.stripe_gateway import StripeGateway, stripe_client
 from billing.invoices import InvoiceDraft, InvoiceLine
-from billing.payments import (
-    AddTaxId,
-    BillingDetails,
-    CollectInvoice,
-    FinishCardSetup,
-    MarkInvoice,
-    PersistInvoice,
-    RemoveTaxId,
-    StartCardSetup,
-    StripeEventRecord,
-    VoidInvoice,
-)
+from contracts.billing_details import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
+from contracts.invoices import CollectInvoice, MarkInvoice, PersistInvoice, StripeEventRecord, VoidInvoice
 from db.engine import session_factory
 from devstack.stripe_emulator.server import EmulatorServer
 

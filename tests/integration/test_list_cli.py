@@ -19,10 +19,10 @@ from temporalio.client import Client
 
 from activities.workspace import WorkspaceActivities
 from billing import load_catalog
-from billing.records import WorkspaceSetup
 from billing.state import Member
 from billing.workspace import Member as WorkspaceMember
 from client import TenureClient
+from contracts.workspace import WorkspaceSetup
 from db.engine import session_factory
 from devstack.postgres import EmbeddedPostgres
 from devstack.temporal import TemporalDevServer

@@ -14,16 +14,16 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.workspace import WorkspaceActivities
-from billing.records import (
+from billing.workspace import Member, MemberSeat
+from contracts.records import (
     AuditEntry,
     DecisionRecord,
     OutboxEmail,
     RoleChange,
     SeatLedgerEntry,
     TimelineEvent,
-    WorkspaceDeletion,
 )
-from billing.workspace import Member, MemberSeat
+from contracts.workspace import WorkspaceDeletion
 from db import records_repo
 from db.engine import session_factory
 from tests.integration.workspace_support import (

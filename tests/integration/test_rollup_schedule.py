@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from contracts.usage import RollupResult
 from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.temporal import TemporalDevServer
 from worker.schedules import ROLLUP_SCHEDULE_ID, ensure_rollup_schedule, trigger_rollup
-from workflows.rollup import RollupResult
 
 
 @pytest.fixture(scope="module")

@@ -41,11 +41,11 @@ from billing import (
     seats_held,
 )
 from billing.catalog import load_catalog
-from billing.records import WorkspaceSetup
 from billing.retention import plan_reactivation, plan_revert
 from billing.state import BillingState, Member
 from billing.workspace import Member as WorkspaceMember
 from billing.workspace import RevertPlan
+from contracts.workspace import WorkspaceSetup
 from db import workspace_repo
 from db.engine import async_engine
 from db.migrate import upgrade

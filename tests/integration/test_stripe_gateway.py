@@ -10,14 +10,10 @@ import pytest
 import stripe
 from temporalio.exceptions import ApplicationError
 
-from activities.payments import (
-    CARD_DECLINED,
-    STRIPE_IDEMPOTENCY_CONFLICT,
-    STRIPE_INVALID_REQUEST,
-    PaymentProviderUnavailable,
-)
+from activities.payments import PaymentProviderUnavailable
 from activities.stripe_gateway import STRIPE_API_VERSION, StripeGateway, stripe_client
-from billing.payments import CustomerDetails, NewStripeInvoice, NewStripeInvoiceItem
+from contracts.errors import CARD_DECLINED, STRIPE_IDEMPOTENCY_CONFLICT, STRIPE_INVALID_REQUEST
+from contracts.payments import CustomerDetails, NewStripeInvoice, NewStripeInvoiceItem
 from devstack.stripe_emulator.server import EmulatorServer
 
 API_KEY = "sk_test_gateway"

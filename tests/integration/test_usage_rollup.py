@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.rollup import RollupActivities
+from contracts.usage import RollupJob, RollupResult
 from db.engine import session_factory
-from workflows.rollup import RollupJob, RollupResult
 
 
 def _t(text_: str) -> datetime:

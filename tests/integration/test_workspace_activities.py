@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 
 from activities.workspace import WorkspaceActivities
-from billing.records import DueDeletions
 from billing.retention import plan_reactivation
 from billing.workspace import (
     Agent,
@@ -26,6 +25,7 @@ from billing.workspace import (
     apply_reactivation,
     apply_revert,
 )
+from contracts.workspace import DueDeletions
 from db import workspace_repo
 from db.engine import async_engine, session_factory
 from db.migrate import upgrade

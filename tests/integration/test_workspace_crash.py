@@ -17,18 +17,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.workspace import WorkspaceActivities
-from billing.records import (
+from billing.retention import plan_reactivation
+from billing.workspace import Member, MemberSeat
+from contracts.records import (
     AuditEntry,
     DecisionRecord,
-    DueDeletions,
     OutboxEmail,
     RoleChange,
     SeatLedgerEntry,
     TimelineEvent,
-    WorkspaceDeletion,
 )
-from billing.retention import plan_reactivation
-from billing.workspace import Member, MemberSeat
+from contracts.workspace import DueDeletions, WorkspaceDeletion
 from db.engine import session_factory
 from tests.integration.workspace_support import (
     REVERT_AT,

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 
 from activities.workspace import WorkspaceActivities
-from billing.records import AuditEntry, OutboxEmail, SeatLedgerEntry, WorkspaceDeletion
+from contracts.records import AuditEntry, OutboxEmail, SeatLedgerEntry
+from contracts.workspace import WorkspaceDeletion
 from db.engine import session_factory
 from tests.integration.workspace_support import (
     REVERT_AT,

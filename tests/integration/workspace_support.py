@@ -9,16 +9,10 @@ from uuid import uuid4
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.records import (
-    ConnectionSetup,
-    DataSourceSetup,
-    DecisionRecord,
-    DocumentSetup,
-    SubscriptionProjection,
-    WorkspaceSetup,
-)
 from billing.retention import FreeLimits, RetentionPolicy, plan_revert
 from billing.workspace import Agent, Member, MemberSeat, RevertPlan, WorkspaceSnapshot
+from contracts.records import DecisionRecord, SubscriptionProjection
+from contracts.workspace import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
 
 REVERT_AT = datetime(2026, 3, 1, tzinfo=UTC)
 ADMIN = frozenset({"admin"})

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from billing import AssignSeat, Cancel, Command, DeleteWorkspaceCommand, Reactivate, SelectPlan
-from billing.records import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
 from billing.state import Cycle
 from billing.workspace import Agent, Member
+from contracts.workspace import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
 from tests.workflows.driver import Driver
 
 Scenario = Callable[[Driver, str], Awaitable[None]]

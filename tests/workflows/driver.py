@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.workspace import WorkspaceActivities
 from billing import BillingState, Catalog, Command, CommandResult, Member, load_catalog
 from billing.overview import Overview
-from billing.records import WorkspaceSetup
+from contracts.workspace import WorkspaceSetup
 from db.engine import session_factory
 from simulate.clock import SimulatedClock
 from tests.workflows.payments import Payments

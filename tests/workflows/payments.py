@@ -12,7 +12,7 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.stripe_gateway import StripeGateway, stripe_client
-from billing.payments import CardSummary
+from contracts.payments import CardSummary
 from db.engine import session_factory
 from devstack.test_cards import give_test_card
 

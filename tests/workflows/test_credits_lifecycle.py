@@ -19,8 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from billing import ChangePlan, SelectPlan
 from billing.overview import PendingChangeView
-from billing.records import WorkspaceSetup
 from billing.workspace import Member
+from contracts.workspace import WorkspaceSetup
 from devstack.timeskip import time_skipping_server
 from tests.workflows.driver import Driver, request_id
 from workflows.messages import PreviewRequest

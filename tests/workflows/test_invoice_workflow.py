@@ -21,9 +21,10 @@ from temporalio.worker import Worker
 from activities.invoices import InvoiceActivities
 from billing import dunning_schedule, load_catalog, overdue_at
 from billing.invoices import InvoiceDraft, InvoiceLine
+from contracts.invoices import InvoiceJob
 from db.engine import session_factory
 from tests.workflows.payments import Payments
-from workflows.invoice import InvoiceJob, InvoiceWorkflow, invoice_workflow_id
+from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
 from workflows.messages import InvoiceFact
 
 SEATS = load_catalog("seats")

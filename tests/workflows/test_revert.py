@@ -10,8 +10,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from billing import AssignSeat, Cancel, DeleteWorkspaceCommand, Reactivate
-from billing.records import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
 from billing.workspace import Agent, Member
+from contracts.workspace import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
 from tests.workflows.driver import Driver, request_id
 
 

@@ -27,8 +27,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from billing import AssignSeat, BillingState, ChangeSeat, CommandResult, InvoiceLine, UnassignSeat
 from billing.overview import PendingChangeView, SeatGroup
-from billing.records import WorkspaceSetup
 from billing.workspace import Member
+from contracts.workspace import WorkspaceSetup
 from devstack.timeskip import time_skipping_server
 from tests.workflows.driver import Driver, request_id
 

@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime
 
 from billing import AssignSeat
-from billing.records import WorkspaceSetup
 from billing.workspace import Member
+from contracts.workspace import WorkspaceSetup
 from tests.workflows.driver import Driver, request_id
 
 

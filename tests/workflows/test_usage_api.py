@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from activities.workspace import WorkspaceActivities
 from api.usage_in import MAX_EVENTS
-from billing.records import WorkspaceSetup
 from config.settings import Settings
+from contracts.workspace import WorkspaceSetup
 from db import usage_ingest
 from db.engine import session_factory
 from db.usage_ingest import UsageRow

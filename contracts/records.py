@@ -1,18 +1,17 @@
-"""Arguments and results of the database activities (carried by the pydantic data converter).
+"""The record of one decision (`record_decision`, a local activity), and its parts.
 
-Pure data (pydantic and `billing` only), so workflows may import it: the workflow builds these to call the
-activities, and must not pull SQLAlchemy into its sandbox. Every instant is the workflow's
-(``workflow.now()`` or a recorded plan instant), so a retried activity writes the same rows.
+Every instant is the workflow's (``workflow.now()`` or a recorded plan instant), so a retried
+activity writes the same rows.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, NonNegativeInt
+from pydantic import BaseModel, ConfigDict, JsonValue, NonNegativeInt
 
 from billing.usage import UtcDatetime
-from billing.workspace import Agent, Connection, DataSource, Member, MemberSeat
+from billing.workspace import Member, MemberSeat
 
 JsonObject = dict[str, JsonValue]
 
@@ -21,59 +20,12 @@ class _Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class DocumentSetup(_Message):
-    """A document synced from a connection or stored in a data source."""
-
-    id: str
-    bytes: NonNegativeInt
-
-
-class ConnectionSetup(Connection):
-    """A connection with the documents synced from it."""
-
-    kind: str = "generic"
-    documents: list[DocumentSetup] = Field(default_factory=list)
-
-
-class DataSourceSetup(DataSource):
-    """A data source (``bytes`` is its combined size) with its documents, if modelled."""
-
-    documents: list[DocumentSetup] = Field(default_factory=list)
-
-
-class WorkspaceSetup(_Message):
-    """The whole description of a workspace: registering it again converges to this."""
-
-    workspace_id: str
-    billing_contact_email: str | None = None
-    spaces: NonNegativeInt = 0
-    members: list[Member] = []
-    connections: list[ConnectionSetup] = []
-    data_sources: list[DataSourceSetup] = []
-    agents: list[Agent] = []
-    slack_bot: bool = False
-
-
 class RoleChange(_Message):
     """Give ``user_id`` the role ``role`` at ``at`` (``set_role``)."""
 
     workspace_id: str
     user_id: str
     role: str
-    at: UtcDatetime
-
-
-class DueDeletions(_Message):
-    """Delete the workspace's data sources whose deletion is due at ``at``."""
-
-    workspace_id: str
-    at: UtcDatetime
-
-
-class WorkspaceDeletion(_Message):
-    """Delete everything of a workspace except its billing records ("delete everything")."""
-
-    workspace_id: str
     at: UtcDatetime
 
 
@@ -139,23 +91,6 @@ class SeatLedgerEntry(_Message):
     cycle: Literal["monthly", "annual"]
     quantity: Literal[1, -1]
     reason: str
-
-
-class UsageWindow(_Message):
-    """A half-open window ``[start, end)`` whose exact usage totals a period close needs."""
-
-    workspace_id: str
-    start: UtcDatetime
-    end: UtcDatetime
-
-
-class UsageWindowTotals(_Message):
-    """Credits and serverless minutes of events with ``start <= at < end``."""
-
-    start: UtcDatetime
-    end: UtcDatetime
-    credits: NonNegativeInt
-    serverless_minutes: NonNegativeInt
 
 
 class DecisionRecord(_Message):

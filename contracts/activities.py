@@ -1,0 +1,173 @@
+"""One typed reference per activity a workflow runs: its name, input, output, queue and policy.
+
+Workflows call activities only through these (`workflows.calls`), activities take their name
+from them (`@activity.defn(name=REF.name)`), and `tests/static/test_activity_contracts.py`
+proves that each reference has exactly one registered implementation with the same types. The
+names are recorded in every history: never rename one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from types import NoneType
+from typing import Any, Generic, Literal, TypeVar
+
+from temporalio.common import RetryPolicy
+
+from billing.workspace import ReactivationPlan, RevertPlan, WorkspaceSnapshot
+from contracts import errors
+from contracts.invoices import (
+    CollectInvoice,
+    CollectResult,
+    InvoiceJob,
+    InvoiceView,
+    MarkInvoice,
+    PersistInvoice,
+    VoidInvoice,
+)
+from contracts.records import DecisionRecord
+from contracts.usage import RollupJob, RollupResult, UsageWindow, UsageWindowTotals
+from contracts.workspace import DueDeletions, WorkspaceDeletion
+
+I = TypeVar("I")  # noqa: E741  # the conventional name of an input type
+O = TypeVar("O")  # noqa: E741
+
+Queue = Literal["main", "stripe"]
+
+# Database activities are idempotent, so retrying them until the database is back is safe.
+# Only a failure retrying cannot fix is final: an unknown (or deleted) workspace, an unknown
+# invoice. The subscription's policy named the first and the invoice's named none; one list
+# serves both because each activity can raise only its own codes (the activities raise these
+# non-retryable already: the list keeps a code raised without the flag from retrying for hours).
+DB_TIMEOUT = timedelta(seconds=30)
+DB_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=[
+        errors.WORKSPACE_NOT_FOUND,
+        errors.WORKSPACE_DELETED,
+        errors.INVOICE_NOT_FOUND,
+    ],
+)
+
+# Stripe calls retry on outages (429/5xx/timeouts) for up to a day; declines and invalid
+# requests are final at once.
+STRIPE_TIMEOUT = timedelta(seconds=60)
+STRIPE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=[
+        errors.CARD_DECLINED,
+        errors.STRIPE_INVALID_REQUEST,
+        errors.STRIPE_IDEMPOTENCY_CONFLICT,
+        errors.INVOICE_NOT_FOUND,
+    ],
+)
+
+# A first roll-up reads every event once; later ones only the days touched since the last.
+ROLLUP_TIMEOUT = timedelta(minutes=15)
+ROLLUP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=2))
+
+# A health probe answers now or reports the failure: retrying would only hide it.
+PING_TIMEOUT = timedelta(seconds=5)
+PING_RETRY = RetryPolicy(maximum_attempts=1)
+
+
+@dataclass(frozen=True)
+class ActivityRef(Generic[I, O]):
+    """An activity as workflows see it.
+
+    Attributes:
+        name: the activity type recorded in histories.
+        input: the type of its one argument (``NoneType``: it takes none).
+        output: the type of its result (``NoneType``: it returns nothing).
+        start_to_close: how long one attempt may run.
+        retry: the retry policy of every call.
+        queue: ``main`` runs on the workflow's own task queue, ``stripe`` on the rate-limited
+            Stripe queue whose name the caller passes (a deployment setting).
+        local: run as a local activity (in the workflow's worker, no task-queue round trip).
+    """
+
+    name: str
+    input: type[I]
+    output: type[O]
+    start_to_close: timedelta
+    retry: RetryPolicy
+    queue: Queue
+    local: bool = False
+
+    @property
+    def takes_argument(self) -> bool:
+        """False when the activity takes no argument."""
+        return self.input is not NoneType
+
+
+# --- the subscription workflow --------------------------------------------------------------
+RECORD_DECISION: ActivityRef[DecisionRecord, None] = ActivityRef(
+    "record_decision", DecisionRecord, NoneType, DB_TIMEOUT, DB_RETRY, "main", local=True
+)
+LOAD_SNAPSHOT: ActivityRef[str, WorkspaceSnapshot] = ActivityRef(
+    "load_snapshot", str, WorkspaceSnapshot, DB_TIMEOUT, DB_RETRY, "main"
+)
+APPLY_REVERT: ActivityRef[RevertPlan, None] = ActivityRef(
+    "apply_revert", RevertPlan, NoneType, DB_TIMEOUT, DB_RETRY, "main"
+)
+APPLY_REACTIVATION: ActivityRef[ReactivationPlan, None] = ActivityRef(
+    "apply_reactivation", ReactivationPlan, NoneType, DB_TIMEOUT, DB_RETRY, "main"
+)
+DELETE_DUE_DATA_SOURCES: ActivityRef[DueDeletions, list[str]] = ActivityRef(
+    "delete_due_data_sources", DueDeletions, list[str], DB_TIMEOUT, DB_RETRY, "main"
+)
+DELETE_WORKSPACE_DATA: ActivityRef[WorkspaceDeletion, None] = ActivityRef(
+    "delete_workspace_data", WorkspaceDeletion, NoneType, DB_TIMEOUT, DB_RETRY, "main"
+)
+POST_INVOICE: ActivityRef[InvoiceJob, bool] = ActivityRef(
+    "post_invoice", InvoiceJob, bool, DB_TIMEOUT, DB_RETRY, "main"
+)
+USAGE_TOTALS: ActivityRef[list[UsageWindow], list[UsageWindowTotals]] = ActivityRef(
+    "usage_totals", list[UsageWindow], list[UsageWindowTotals], DB_TIMEOUT, DB_RETRY, "main"
+)
+
+# --- the invoice workflow -------------------------------------------------------------------
+PERSIST_INVOICE: ActivityRef[PersistInvoice, InvoiceView] = ActivityRef(
+    "persist_invoice", PersistInvoice, InvoiceView, DB_TIMEOUT, DB_RETRY, "main"
+)
+MARK_INVOICE: ActivityRef[MarkInvoice, InvoiceView] = ActivityRef(
+    "mark_invoice", MarkInvoice, InvoiceView, DB_TIMEOUT, DB_RETRY, "main"
+)
+COLLECT_INVOICE: ActivityRef[CollectInvoice, CollectResult] = ActivityRef(
+    "collect_invoice", CollectInvoice, CollectResult, STRIPE_TIMEOUT, STRIPE_RETRY, "stripe"
+)
+REFRESH_INVOICE: ActivityRef[str, InvoiceView] = ActivityRef(
+    "refresh_invoice", str, InvoiceView, STRIPE_TIMEOUT, STRIPE_RETRY, "stripe"
+)
+VOID_INVOICE: ActivityRef[VoidInvoice, InvoiceView] = ActivityRef(
+    "void_invoice", VoidInvoice, InvoiceView, STRIPE_TIMEOUT, STRIPE_RETRY, "stripe"
+)
+
+# --- the roll-up and health workflows -------------------------------------------------------
+ROLLUP_USAGE: ActivityRef[RollupJob, RollupResult] = ActivityRef(
+    "rollup_usage", RollupJob, RollupResult, ROLLUP_TIMEOUT, ROLLUP_RETRY, "main"
+)
+DATABASE_PING: ActivityRef[None, str] = ActivityRef(
+    "database_ping", NoneType, str, PING_TIMEOUT, PING_RETRY, "main"
+)
+
+ALL: tuple[ActivityRef[Any, Any], ...] = (
+    RECORD_DECISION,
+    LOAD_SNAPSHOT,
+    APPLY_REVERT,
+    APPLY_REACTIVATION,
+    DELETE_DUE_DATA_SOURCES,
+    DELETE_WORKSPACE_DATA,
+    POST_INVOICE,
+    USAGE_TOTALS,
+    PERSIST_INVOICE,
+    MARK_INVOICE,
+    COLLECT_INVOICE,
+    REFRESH_INVOICE,
+    VOID_INVOICE,
+    ROLLUP_USAGE,
+    DATABASE_PING,
+)
