@@ -17,16 +17,16 @@ import argparse
 import asyncio
 import contextlib
 import signal
+from dataclasses import replace
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
 
 from bench.ceiling import BareEntityWorkflow, noop
 from bench.payments import gateway, stripe_queue
 from config.settings import Settings
 from db.engine import async_engine
-from worker.composition import WORKFLOWS, activities, stripe_activities, workflow_runner
+from worker.composition import WORKFLOWS, WorkerLimits, activities, build_workers
 
 
 async def serve(address: str, database_url: str, stripe_url: str, task_queue: str, max_cached: int) -> None:
@@ -40,21 +40,15 @@ async def serve(address: str, database_url: str, stripe_url: str, task_queue: st
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    tenure = Worker(
+    tenure, payments = build_workers(
         client,
+        engine,
+        payment_gateway,
         task_queue=task_queue,
+        stripe_task_queue=stripe_queue(task_queue),
+        limits=replace(WorkerLimits.of(settings), max_cached_workflows=max_cached),
         workflows=[*WORKFLOWS, BareEntityWorkflow],
-        activities=[*activities(engine, payment_gateway), noop],
-        workflow_runner=workflow_runner(),
-        max_cached_workflows=max_cached,
-        max_concurrent_activities=settings.max_concurrent_activities,
-    )
-    payments = Worker(
-        client,
-        task_queue=stripe_queue(task_queue),
-        activities=stripe_activities(engine, payment_gateway),
-        max_concurrent_activities=settings.max_concurrent_activities,
-        max_task_queue_activities_per_second=settings.stripe_activities_per_second,
+        main_activities=[*activities(engine, payment_gateway), noop],
     )
     async with tenure, payments:
         print("ready", flush=True)

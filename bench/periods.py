@@ -22,7 +22,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.workspace import WorkspaceActivities
 from bench.payments import Cards, gateway, stripe_queue
@@ -32,7 +31,7 @@ from contracts.workspace import WorkspaceSetup
 from db.engine import session_factory
 from devstack.stripe_emulator.server import EmulatorServer
 from devstack.timeskip import time_skipping_server
-from worker.composition import WORKFLOWS, activities, stripe_activities, workflow_runner
+from worker.composition import build_workers
 from workflows.invoice import invoice_workflow_id
 from workflows.messages import SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
@@ -191,17 +190,8 @@ async def measure_periods(engine: AsyncEngine) -> PeriodFigures:
             queue = f"bench-periods-{uuid.uuid4()}"
             payment_gateway = gateway(emulator.url)
             cards = Cards(emulator.url, engine)
-            tenure = Worker(
-                env.client,
-                task_queue=queue,
-                workflows=list(WORKFLOWS),
-                activities=activities(engine, payment_gateway),
-                workflow_runner=workflow_runner(),
-            )
-            payments = Worker(
-                env.client,
-                task_queue=stripe_queue(queue),
-                activities=stripe_activities(engine, payment_gateway),
+            tenure, payments = build_workers(
+                env.client, engine, payment_gateway, task_queue=queue, stripe_task_queue=stripe_queue(queue)
             )
             async with tenure, payments:
                 tag = uuid.uuid4().hex[:6]

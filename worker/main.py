@@ -16,7 +16,8 @@ from activities.payments import PaymentGateway
 from config.settings import Settings
 from config.temporal import connect
 from db.engine import async_engine
-from worker.composition import WORKFLOWS, activities, stripe_activities, stripe_gateway, workflow_runner
+from worker import composition
+from worker.composition import WorkerLimits, stripe_gateway
 from worker.schedules import ROLLUP_SCHEDULE_ID, ensure_rollup_schedule
 
 log = logging.getLogger("tenure.worker")
@@ -25,29 +26,15 @@ log = logging.getLogger("tenure.worker")
 def build_workers(
     client: Client, settings: Settings, engine: AsyncEngine, gateway: PaymentGateway
 ) -> list[Worker]:
-    """The main worker (every workflow, database activities) and the Stripe worker.
-
-    Stripe activities have their own task queue so one server-side limit
-    (`max_task_queue_activities_per_second`, shared by every worker process polling it)
-    keeps a month-start burst of invoices under Stripe's rate limit.
-    """
-    main = Worker(
+    """The main worker and the Stripe worker of a deployment (`composition.build_workers`)."""
+    return composition.build_workers(
         client,
+        engine,
+        gateway,
         task_queue=settings.task_queue,
-        workflows=list(WORKFLOWS),
-        activities=activities(engine, gateway),
-        workflow_runner=workflow_runner(),
-        max_cached_workflows=settings.max_cached_workflows,
-        max_concurrent_activities=settings.max_concurrent_activities,
+        stripe_task_queue=settings.stripe_task_queue,
+        limits=WorkerLimits.of(settings),
     )
-    payments = Worker(
-        client,
-        task_queue=settings.stripe_task_queue,
-        activities=stripe_activities(engine, gateway),
-        max_concurrent_activities=settings.max_concurrent_activities,
-        max_task_queue_activities_per_second=settings.stripe_activities_per_second,
-    )
-    return [main, payments]
 
 
 async def _ensure_schedules(client: Client, settings: Settings) -> None:

@@ -11,12 +11,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
 
 from activities.stripe_gateway import StripeGateway, stripe_client
 from devstack.ports import free_port
 from devstack.temporal import TemporalDevServer
-from worker.composition import WORKFLOWS, activities, workflow_runner
+from worker.composition import build_workers
 
 
 def _quiet(name: str, line: str) -> None:
@@ -46,11 +45,6 @@ async def dev_queue(dev_client: Client, migrated_engine: AsyncEngine) -> AsyncIt
     activity. Nothing on it posts an invoice (drafts wait an hour), so Stripe is never called."""
     queue = f"dev-{uuid.uuid4()}"
     unused = StripeGateway(stripe_client("sk_test_unused", "http://127.0.0.1:9"))
-    async with Worker(
-        dev_client,
-        task_queue=queue,
-        workflows=list(WORKFLOWS),
-        activities=activities(migrated_engine, unused),
-        workflow_runner=workflow_runner(),
-    ):
+    [worker] = build_workers(dev_client, migrated_engine, unused, task_queue=queue, stripe_task_queue=None)
+    async with worker:
         yield queue

@@ -22,7 +22,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from db.engine import async_engine
 from db.migrate import upgrade
@@ -33,7 +32,7 @@ from devstack.timeskip import time_skipping_server
 from tests.replay.scenarios import SCENARIOS
 from tests.workflows.driver import Driver
 from tests.workflows.payments import Payments
-from worker.composition import WORKFLOWS, activities, stripe_activities, workflow_runner
+from worker.composition import build_workers
 from workflows.messages import workflow_id
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
@@ -122,20 +121,10 @@ async def main(names: list[str]) -> None:
                         payments = Payments(emulator.url, engine)
                         gateway = payments.gateway()
                         queue = f"tenure-record-{uuid.uuid4()}"
-                        async with (
-                            Worker(
-                                env.client,
-                                task_queue=queue,
-                                workflows=list(WORKFLOWS),
-                                activities=activities(engine, gateway),
-                                workflow_runner=workflow_runner(),
-                            ),
-                            Worker(
-                                env.client,
-                                task_queue=f"{queue}-stripe",
-                                activities=stripe_activities(engine, gateway),
-                            ),
-                        ):
+                        main, stripe_side = build_workers(
+                            env.client, engine, gateway, task_queue=queue, stripe_task_queue=f"{queue}-stripe"
+                        )
+                        async with main, stripe_side:
                             written = await record(env, Driver(env, engine, queue, payments=payments), names)
             finally:
                 await engine.dispose()

@@ -17,7 +17,6 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from api.app import create_app
 from config.settings import Settings
@@ -27,7 +26,7 @@ from devstack.postgres import EmbeddedPostgres
 from devstack.stripe_emulator.server import BackgroundServer, EmulatorServer
 from tests.workflows.driver import Driver
 from tests.workflows.payments import API_KEY, Payments
-from worker.composition import WORKFLOWS, activities, stripe_activities, workflow_runner
+from worker.composition import build_workers
 
 
 @pytest.fixture(scope="session")
@@ -65,17 +64,12 @@ async def task_queue(
     (one pair per test module)."""
     queue = f"tenure-test-{uuid.uuid4()}"
     gateway = payments.gateway()
-    main = Worker(
+    main, stripe_side = build_workers(
         time_skipping.client,
+        migrated_engine,
+        gateway,
         task_queue=queue,
-        workflows=list(WORKFLOWS),
-        activities=activities(migrated_engine, gateway),
-        workflow_runner=workflow_runner(),
-    )
-    stripe_side = Worker(
-        time_skipping.client,
-        task_queue=stripe_queue(queue),
-        activities=stripe_activities(migrated_engine, gateway),
+        stripe_task_queue=stripe_queue(queue),
     )
     async with main, stripe_side:
         yield queue

@@ -20,13 +20,12 @@ from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
     Interceptor,
-    Worker,
 )
 
 from activities.stripe_gateway import StripeGateway, stripe_client
 from db.engine import async_engine
 from tests.workflows.payments import API_KEY
-from worker.composition import WORKFLOWS, activities, stripe_activities, workflow_runner
+from worker.composition import WorkerLimits, build_workers
 
 
 class _CrashAfter(ActivityInboundInterceptor):
@@ -68,21 +67,15 @@ async def main() -> None:
     engine = async_engine(args.database_url, pool_size=4)
     interceptors = [CrashInterceptor(args.crash_after, args.marker)] if args.crash_after else []
     gateway = StripeGateway(stripe_client(API_KEY, args.stripe_url, timeout_s=5))
-    main_worker = Worker(
+    main_worker, stripe_worker = build_workers(
         client,
+        engine,
+        gateway,
         task_queue=args.task_queue,
-        workflows=list(WORKFLOWS),
-        activities=activities(engine, gateway),
-        workflow_runner=workflow_runner(),
-        interceptors=interceptors,
+        stripe_task_queue=f"{args.task_queue}-stripe",
         # No sticky cache: after the crash, the test server would keep routing workflow
         # tasks and queries to the dead worker's sticky queue; every task replays instead.
-        max_cached_workflows=0,
-    )
-    stripe_worker = Worker(
-        client,
-        task_queue=f"{args.task_queue}-stripe",
-        activities=stripe_activities(engine, gateway),
+        limits=WorkerLimits(max_cached_workflows=0),
         interceptors=interceptors,
     )
     print("worker ready", flush=True)

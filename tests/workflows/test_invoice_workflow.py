@@ -16,7 +16,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.invoices import InvoiceActivities
 from billing import dunning_schedule, load_catalog, overdue_at
@@ -24,6 +23,7 @@ from billing.invoices import InvoiceDraft, InvoiceLine
 from contracts.invoices import InvoiceJob
 from db.engine import session_factory
 from tests.workflows.payments import Payments
+from worker.composition import build_workers
 from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
 from workflows.messages import InvoiceFact
 
@@ -56,19 +56,25 @@ async def queues(
 ) -> AsyncIterator[tuple[str, str]]:
     """A workflow/DB worker and a Stripe worker (its own rate-limited queue in production)."""
     main, stripe_queue = f"inv-{uuid.uuid4()}", f"inv-stripe-{uuid.uuid4()}"
-    invoices = InvoiceActivities(session_factory(migrated_engine), payments.gateway())
+    gateway = payments.gateway()
+    invoices = InvoiceActivities(session_factory(migrated_engine), gateway)
     stripe_side: list[Callable[..., Any]] = [
         invoices.collect_invoice,
         invoices.refresh_invoice,
         invoices.void_invoice,
     ]
     db_side: list[Callable[..., Any]] = [invoices.persist_invoice, invoices.mark_invoice]
-    async with (
-        Worker(
-            time_skipping.client, task_queue=main, workflows=[InvoiceWorkflow, FactSink], activities=db_side
-        ),
-        Worker(time_skipping.client, task_queue=stripe_queue, activities=stripe_side),
-    ):
+    db_worker, stripe_worker = build_workers(
+        time_skipping.client,
+        migrated_engine,
+        gateway,
+        task_queue=main,
+        stripe_task_queue=stripe_queue,
+        workflows=[InvoiceWorkflow, FactSink],
+        main_activities=db_side,
+        stripe_side=stripe_side,
+    )
+    async with db_worker, stripe_worker:
         yield main, stripe_queue
 
 
