@@ -1,25 +1,22 @@
 """The Stripe adapter of `activities.payments.PaymentGateway` (SDK 16, API ``2026-10-28.endive``).
 
 One ``StripeClient`` per worker, ``client.v1.*`` async calls only, every write with a key from
-`activities.payments`. SDK objects never leave this module: `_invoice` & co. map them (via
-``to_dict()``, so a field a server omits is ``None`` rather than an ``AttributeError``) into
-the models of `contracts.payments`, and `_mapped_errors` turns SDK exceptions into the port's
-error vocabulary.
+`activities.payments`. SDK objects never leave this module and `activities.stripe_mapping`:
+`invoice_of` & co. map them into the models of `contracts.payments`, and `mapped_errors`
+turns SDK exceptions into the port's error vocabulary.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any, Final
 
 import stripe
 from temporalio.exceptions import ApplicationError
 
-from activities.payments import PaymentProviderUnavailable, customer_key, invoice_key
+from activities.payments import customer_key, invoice_key
+from activities.stripe_mapping import invoice_of, mapped_errors, setup_intent_of, tax_id_of, text
 from config.settings import Settings
-from contracts.errors import CARD_DECLINED, STRIPE_IDEMPOTENCY_CONFLICT, STRIPE_INVALID_REQUEST
+from contracts.errors import STRIPE_INVALID_REQUEST
 from contracts.payments import (
     CardSummary,
     CustomerDetails,
@@ -50,88 +47,6 @@ def stripe_client(api_key: str, api_base: str | None = None, timeout_s: float = 
     )
 
 
-def _instant(unix: object) -> datetime | None:
-    return datetime.fromtimestamp(unix, UTC) if isinstance(unix, int) else None
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _id(value: object) -> str | None:
-    """An id field that may come expanded (an object with ``id``) or as a string."""
-    if isinstance(value, Mapping):
-        return _str(value.get("id"))
-    return _str(value)
-
-
-def _invoice(obj: stripe.Invoice) -> StripeInvoice:
-    d = obj.to_dict()
-    transitions = d.get("status_transitions") or {}
-    return StripeInvoice(
-        id=d["id"],
-        customer=_id(d.get("customer")) or "",
-        status=d.get("status") or "draft",
-        number=_str(d.get("number")),
-        currency=d.get("currency") or "",
-        total=int(d.get("total") or 0),
-        amount_remaining=int(d.get("amount_remaining") or 0),
-        attempt_count=int(d.get("attempt_count") or 0),
-        hosted_invoice_url=_str(d.get("hosted_invoice_url")),
-        invoice_pdf=_str(d.get("invoice_pdf")),
-        paid_at=_instant(transitions.get("paid_at")),
-        voided_at=_instant(transitions.get("voided_at")),
-        metadata={str(k): str(v) for k, v in (d.get("metadata") or {}).items()},
-    )
-
-
-def _setup_intent(obj: stripe.SetupIntent) -> StripeSetupIntent:
-    d = obj.to_dict()
-    return StripeSetupIntent(
-        id=d["id"],
-        status=d.get("status") or "",
-        client_secret=_str(d.get("client_secret")),
-        customer=_id(d.get("customer")),
-        payment_method=_id(d.get("payment_method")),
-    )
-
-
-def _tax_id(obj: stripe.TaxId) -> StripeTaxId:
-    d = obj.to_dict()
-    return StripeTaxId(
-        id=d["id"],
-        type=d.get("type") or "",
-        value=d.get("value") or "",
-        country=_str(d.get("country")),
-        created=_instant(d.get("created")) or datetime.fromtimestamp(0, UTC),
-    )
-
-
-def _declined(err: stripe.CardError) -> ApplicationError:
-    payload = err.json_body.get("error", {}) if isinstance(err.json_body, dict) else {}
-    details = {"code": err.code, "decline_code": payload.get("decline_code"), "message": err.user_message}
-    return ApplicationError(str(err.user_message), details, type=CARD_DECLINED, non_retryable=True)
-
-
-@asynccontextmanager
-async def _mapped_errors() -> AsyncIterator[None]:
-    """SDK exceptions -> the port's errors (non-retryable refusals, retryable outages)."""
-    try:
-        yield
-    except stripe.CardError as err:
-        raise _declined(err) from err
-    except stripe.IdempotencyError as err:
-        raise ApplicationError(str(err), type=STRIPE_IDEMPOTENCY_CONFLICT, non_retryable=True) from err
-    except stripe.InvalidRequestError as err:
-        details = {"code": err.code, "param": err.param, "message": err.user_message}
-        raise ApplicationError(str(err), details, type=STRIPE_INVALID_REQUEST, non_retryable=True) from err
-    except (stripe.RateLimitError, stripe.APIConnectionError, stripe.APIError) as err:
-        raise PaymentProviderUnavailable(f"Stripe unavailable: {err}") from err
-    except stripe.StripeError as err:
-        # Authentication/permission errors: configuration, fixed by a deploy; keep retrying.
-        raise PaymentProviderUnavailable(f"Stripe refused: {err}") from err
-
-
 class StripeGateway:
     """`PaymentGateway` over Stripe."""
 
@@ -150,7 +65,7 @@ class StripeGateway:
         }
         if details.country:
             wanted["address"] = {"country": details.country}
-        async with _mapped_errors():
+        async with mapped_errors():
             if customer_id is None:
                 params = {**wanted, "metadata": {"workspace_id": details.workspace_id}}
                 created = await self._v1.customers.create_async(
@@ -172,7 +87,7 @@ class StripeGateway:
             return customer_id
 
     async def create_invoice(self, invoice: NewStripeInvoice) -> StripeInvoice:
-        async with _mapped_errors():
+        async with mapped_errors():
             created = await self._v1.invoices.create_async(
                 {
                     "customer": invoice.customer_id,
@@ -184,10 +99,10 @@ class StripeGateway:
                 },
                 {"idempotency_key": invoice_key(invoice.number, "create")},
             )
-            return _invoice(created)
+            return invoice_of(created)
 
     async def add_invoice_item(self, item: NewStripeInvoiceItem) -> str:
-        async with _mapped_errors():
+        async with mapped_errors():
             created = await self._v1.invoice_items.create_async(
                 {
                     "customer": item.customer_id,
@@ -206,32 +121,32 @@ class StripeGateway:
             return created.id
 
     async def finalize_invoice(self, number: str, invoice_id: str) -> StripeInvoice:
-        async with _mapped_errors():
+        async with mapped_errors():
             done = await self._v1.invoices.finalize_invoice_async(
                 invoice_id, {"auto_advance": False}, {"idempotency_key": invoice_key(number, "finalize")}
             )
-            return _invoice(done)
+            return invoice_of(done)
 
     async def pay_invoice(self, number: str, invoice_id: str, attempt: int) -> StripeInvoice:
-        async with _mapped_errors():
+        async with mapped_errors():
             paid = await self._v1.invoices.pay_async(
                 invoice_id, {"off_session": True}, {"idempotency_key": invoice_key(number, f"pay:{attempt}")}
             )
-            return _invoice(paid)
+            return invoice_of(paid)
 
     async def retrieve_invoice(self, invoice_id: str) -> StripeInvoice:
-        async with _mapped_errors():
-            return _invoice(await self._v1.invoices.retrieve_async(invoice_id))
+        async with mapped_errors():
+            return invoice_of(await self._v1.invoices.retrieve_async(invoice_id))
 
     async def void_invoice(self, number: str, invoice_id: str) -> StripeInvoice:
-        async with _mapped_errors():
+        async with mapped_errors():
             voided = await self._v1.invoices.void_invoice_async(
                 invoice_id, options={"idempotency_key": invoice_key(number, "void")}
             )
-            return _invoice(voided)
+            return invoice_of(voided)
 
     async def delete_draft_invoice(self, invoice_id: str) -> None:
-        async with _mapped_errors():
+        async with mapped_errors():
             try:
                 await self._v1.invoices.delete_async(invoice_id)
             except stripe.InvalidRequestError as err:
@@ -239,31 +154,31 @@ class StripeGateway:
                     raise
 
     async def create_setup_intent(self, customer_id: str, key: str) -> StripeSetupIntent:
-        async with _mapped_errors():
+        async with mapped_errors():
             created = await self._v1.setup_intents.create_async(
                 {"customer": customer_id, "usage": "off_session", "allowed_payment_method_types": ["card"]},
                 {"idempotency_key": key},
             )
-            return _setup_intent(created)
+            return setup_intent_of(created)
 
     async def retrieve_setup_intent(self, setup_intent_id: str) -> StripeSetupIntent:
-        async with _mapped_errors():
-            return _setup_intent(await self._v1.setup_intents.retrieve_async(setup_intent_id))
+        async with mapped_errors():
+            return setup_intent_of(await self._v1.setup_intents.retrieve_async(setup_intent_id))
 
     async def card_summary(self, payment_method_id: str) -> CardSummary:
-        async with _mapped_errors():
+        async with mapped_errors():
             d = (await self._v1.payment_methods.retrieve_async(payment_method_id)).to_dict()
         card = d.get("card") or {}
         return CardSummary(
             payment_method_id=d["id"],
-            brand=_str(card.get("brand")),
-            last4=_str(card.get("last4")),
+            brand=text(card.get("brand")),
+            last4=text(card.get("last4")),
             exp_month=card.get("exp_month"),
             exp_year=card.get("exp_year"),
         )
 
     async def set_default_payment_method(self, customer_id: str, payment_method_id: str, key: str) -> None:
-        async with _mapped_errors():
+        async with mapped_errors():
             await self._v1.customers.update_async(
                 customer_id,
                 {"invoice_settings": {"default_payment_method": payment_method_id}},
@@ -271,21 +186,21 @@ class StripeGateway:
             )
 
     async def add_tax_id(self, customer_id: str, tax_type: str, value: str, key: str) -> StripeTaxId:
-        async with _mapped_errors():
+        async with mapped_errors():
             created = await self._v1.customers.tax_ids.create_async(
                 customer_id,
                 {"type": tax_type, "value": value},
                 {"idempotency_key": key},
             )
-            return _tax_id(created)
+            return tax_id_of(created)
 
     async def list_tax_ids(self, customer_id: str) -> list[StripeTaxId]:
-        async with _mapped_errors():
+        async with mapped_errors():
             page = await self._v1.customers.tax_ids.list_async(customer_id, {"limit": 100})
-            return [_tax_id(t) async for t in page.auto_paging_iter()]
+            return [tax_id_of(t) async for t in page.auto_paging_iter()]
 
     async def delete_tax_id(self, customer_id: str, tax_id: str) -> None:
-        async with _mapped_errors():
+        async with mapped_errors():
             try:
                 await self._v1.customers.tax_ids.delete_async(customer_id, tax_id)
             except stripe.InvalidRequestError as err:
