@@ -15,8 +15,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from contracts import activities as refs
-from contracts.invoices import InvoiceJob
-from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
+from contracts.invoices import INVOICE_WORKFLOW, InvoiceJob, invoice_workflow_id
 
 
 @activity.defn(name=refs.POST_INVOICE.name)
@@ -28,7 +27,7 @@ async def post_invoice(job: InvoiceJob) -> bool:
     """
     try:
         await activity.client().start_workflow(
-            InvoiceWorkflow.run,
+            INVOICE_WORKFLOW,
             job,
             id=invoice_workflow_id(job.draft.number),
             task_queue=activity.info().task_queue,

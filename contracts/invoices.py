@@ -9,6 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from billing.invoices import InvoiceDraft, InvoiceStatus
 from billing.usage import UtcDatetime
 
+# The invoice workflow's type and id: `post_invoice` starts it by these, edges signal it.
+INVOICE_WORKFLOW = "Invoice"
+
+
+def invoice_workflow_id(number: str) -> str:
+    """The one id of an invoice's workflow."""
+    return f"invoice-{number}"
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)

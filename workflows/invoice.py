@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from billing.dunning import InvoiceEvent
     from contracts import activities as refs
     from contracts.invoices import (
+        INVOICE_WORKFLOW,
         CollectInvoice,
         CollectResult,
         InvoiceJob,
@@ -26,17 +27,15 @@ with workflow.unsafe.imports_passed_through():
         PersistInvoice,
         VoidInvoice,
     )
+
+    # Re-exported for the edges that address an invoice's workflow.
+    from contracts.invoices import invoice_workflow_id as invoice_workflow_id
     from workflows import calls
     from workflows.messages import InvoiceFact
 
 
 I = TypeVar("I")  # noqa: E741  # the conventional name of an input type
 O = TypeVar("O")  # noqa: E741
-
-
-def invoice_workflow_id(number: str) -> str:
-    """The one id of an invoice's workflow."""
-    return f"invoice-{number}"
 
 
 class StripeNotice(BaseModel):
@@ -48,7 +47,7 @@ class StripeNotice(BaseModel):
     type: str
 
 
-@workflow.defn(name="Invoice")
+@workflow.defn(name=INVOICE_WORKFLOW)
 class InvoiceWorkflow:
     """Persist → collect → (dunning) → report, for one invoice."""
 
