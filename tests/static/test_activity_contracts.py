@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import sys
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -92,3 +93,27 @@ def test_workflows_run_activities_only_through_references() -> None:
             continue
         calls = _activity_calls(ast.parse(path.read_text()))
         assert not calls, f"{path.name}:{calls[0].lineno} starts an activity without its reference"
+
+
+ALLOWED_IN_CONTRACTS = {"__future__", "billing", "contracts", "pydantic", "temporalio.common"}
+
+
+def _imported(tree: ast.AST) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_contracts_import_only_data_and_the_domain() -> None:
+    """Workflows import `contracts` inside their sandbox: no I/O library may come with it."""
+    stdlib = set(sys.stdlib_module_names)
+    for path in sorted((ROOT / "contracts").glob("*.py")):
+        for module in _imported(ast.parse(path.read_text())):
+            allowed = module.split(".")[0] in stdlib or any(
+                module == root or module.startswith(f"{root}.") for root in ALLOWED_IN_CONTRACTS
+            )
+            assert allowed, f"contracts/{path.name} imports {module}"
