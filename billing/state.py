@@ -113,8 +113,9 @@ class StockSeat(_Model):
     released: bool = False
 
 
-class Contract(_Model):
-    """A sales contract (SPEC §1.3), set by support staff."""
+class ContractTerms(_Model):
+    """A sales contract's terms (SPEC §1.3), amounts in minor units: declared once, for the
+    state's `Contract`, the `SetContract` command and every edge that sets one."""
 
     plan: str
     starts_at: UtcDatetime
@@ -126,6 +127,10 @@ class Contract(_Model):
     credit_overage_rate: int = Field(default=0, ge=0)
     minute_overage_rate: int = Field(default=0, ge=0)
     seat_unit_price: int = Field(default=0, ge=0)
+
+
+class Contract(ContractTerms):
+    """A sales contract (SPEC §1.3), set by support staff."""
 
     @property
     def period(self) -> Period:

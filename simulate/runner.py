@@ -287,7 +287,7 @@ class Run:
             return
         command = self.command(index, step, await self._actor(step))
         try:
-            await self.client.execute(self.workspace_id, step.verb, command)
+            await self.client.execute(self.workspace_id, command)
         except TenureError as refused:
             self.rejected.append(
                 {

@@ -37,7 +37,7 @@ async def _paying_workspace(driver: Driver, card: str) -> str:
     ws = f"cli-{uuid.uuid4().hex[:8]}"
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"), card=card)
     await driver.update(
-        "assign_seat", AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro")
+        AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro")
     )
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     await driver.wait_for(lambda s: bool(s.invoices), "the invoice posted")
