@@ -19,7 +19,7 @@ from api.state import AppState
 from billing import ApproveSeats, Cancel, ExtendTrial, Reactivate, SetContract
 from billing.commands import STAFF_PREFIX
 from billing.errors import FORBIDDEN, DomainError
-from billing.usage import UtcDatetime
+from billing.state import ContractTerms
 from client import TenureClient
 from db.audit import audit_void
 from db.models import ApiToken
@@ -55,19 +55,11 @@ class ExtendTrialIn(Reason):
     days: PositiveInt = Field(le=365)
 
 
-class ContractIn(_Body):
+class ContractIn(ContractTerms):
     """A sales contract (SPEC §1.3); amounts in minor units."""
 
-    plan: str = Field(min_length=1, max_length=64)
-    starts_at: UtcDatetime
-    ends_at: UtcDatetime
-    price: int = Field(ge=0, le=10**12)
-    credits: int = Field(default=0, ge=0, le=10**12)
-    rollover_credits: int = Field(default=0, ge=0, le=10**12)
-    serverless_minutes: int = Field(default=0, ge=0, le=10**12)
-    credit_overage_rate: int = Field(default=0, ge=0, le=10**9)
-    minute_overage_rate: int = Field(default=0, ge=0, le=10**9)
-    seat_unit_price: int = Field(default=0, ge=0, le=10**9)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     reason: str | None = Field(default=None, max_length=500, description="Recorded in the audit log.")
 
 
