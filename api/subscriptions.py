@@ -1,7 +1,8 @@
 """Subscription endpoints: create a workspace's subscription, send it commands, preview them.
 
-Each command is the subscription workflow's Update of the same name: the workflow validates
-it (a refusal leaves no trace) and applies it whole or not at all. ``X-Acting-User`` names
+Each command route builds the command type it names (`api.commands.command_route`), sent as
+the workflow's Update of its kind: the workflow validates it (a refusal leaves no trace)
+and applies it whole or not at all. ``X-Acting-User`` names
 the member acting; the domain checks that they hold the billing admin role (403
 ``forbidden`` otherwise). ``Idempotency-Key`` becomes the command's request id, which the
 workflow remembers: a retried request returns the first result and changes nothing.
