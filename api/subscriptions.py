@@ -1,7 +1,8 @@
 """Subscription endpoints: create a workspace's subscription, send it commands, preview them.
 
-Each command is the subscription workflow's Update of the same name: the workflow validates
-it (a refusal leaves no trace) and applies it whole or not at all. ``X-Acting-User`` names
+Each command route builds the command type it names (`api.commands.command_route`), sent as
+the workflow's Update of its kind: the workflow validates it (a refusal leaves no trace)
+and applies it whole or not at all. ``X-Acting-User`` names
 the member acting; the domain checks that they hold the billing admin role (403
 ``forbidden`` otherwise). ``Idempotency-Key`` becomes the command's request id, which the
 workflow remembers: a retried request returns the first result and changes nothing.
@@ -20,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.workspace import WorkspaceActivities
 from api.auth import authenticated
+from api.commands import command_route
 from api.errors import domain_status, error_body
 from api.headers import ActingUser, IdempotencyKey, request_id
 from api.ids import UserId
@@ -31,7 +33,6 @@ from billing import (
     ChangePlan,
     ChangeSeat,
     Command,
-    CommandResult,
     DeleteWorkspaceCommand,
     Member,
     Preview,
@@ -117,95 +118,77 @@ async def create(request: Request, body: WorkspaceIn) -> CreatedOut:
     return CreatedOut(workspace_id=setup.workspace_id, created=not exists)
 
 
-async def _send(request: Request, workspace_id: str, update: str, command: Command) -> CommandResult:
-    client = await _state(request).tenure()
-    return await client.execute(workspace_id, update, command)
-
-
-@router.put(
+@command_route(
+    router,
+    "PUT",
     "/{workspace_id}/plan",
+    SelectPlan,
     summary="Choose a plan: during a trial the plan billing starts with; "
     "an upgrade applies now (prorated), a downgrade at period end, the current plan cancels a pending one",
 )
-async def set_plan(
-    request: Request, workspace_id: str, body: PlanIn, actor: ActingUser, key: IdempotencyKey = None
-) -> CommandResult:
-    command = SelectPlan(request_id=request_id(key), actor=actor, plan=body.plan)
-    return await _send(request, workspace_id, "select_plan", command)
+def set_plan(body: PlanIn, actor: ActingUser, key: IdempotencyKey = None) -> SelectPlan:
+    return SelectPlan(request_id=request_id(key), actor=actor, plan=body.plan)
 
 
-@router.post("/{workspace_id}/seats", summary="Give a member a paid seat")
-async def assign_seat(
-    request: Request, workspace_id: str, body: SeatIn, actor: ActingUser, key: IdempotencyKey = None
-) -> CommandResult:
-    command = AssignSeat(
+@command_route(router, "POST", "/{workspace_id}/seats", AssignSeat, summary="Give a member a paid seat")
+def assign_seat(body: SeatIn, actor: ActingUser, key: IdempotencyKey = None) -> AssignSeat:
+    return AssignSeat(
         request_id=request_id(key), actor=actor, user=body.user, seat_type=body.type, cycle=body.cycle
     )
-    return await _send(request, workspace_id, "assign_seat", command)
 
 
-@router.put("/{workspace_id}/seats/{user}", summary="Change a member's seat type")
-async def change_seat(
-    request: Request,
-    workspace_id: str,
-    user: str,
-    body: SeatTypeIn,
-    actor: ActingUser,
-    key: IdempotencyKey = None,
-) -> CommandResult:
-    command = ChangeSeat(request_id=request_id(key), actor=actor, user=user, seat_type=body.type)
-    return await _send(request, workspace_id, "change_seat", command)
-
-
-@router.delete("/{workspace_id}/seats/{user}", summary="Take a member's paid seat away")
-async def unassign_seat(
-    request: Request, workspace_id: str, user: str, actor: ActingUser, key: IdempotencyKey = None
-) -> CommandResult:
-    return await _send(
-        request,
-        workspace_id,
-        "unassign_seat",
-        UnassignSeat(request_id=request_id(key), actor=actor, user=user),
-    )
-
-
-@router.post("/{workspace_id}/cancel", summary="Cancel at the end of the current period")
-async def cancel(
-    request: Request, workspace_id: str, body: CancelIn, actor: ActingUser, key: IdempotencyKey = None
-) -> CommandResult:
-    return await _send(
-        request, workspace_id, "cancel", Cancel(request_id=request_id(key), actor=actor, reason=body.reason)
-    )
-
-
-@router.post("/{workspace_id}/reactivate", summary="Withdraw a cancellation, or restore a reverted workspace")
-async def reactivate(
-    request: Request, workspace_id: str, actor: ActingUser, key: IdempotencyKey = None
-) -> CommandResult:
-    return await _send(
-        request, workspace_id, "reactivate", Reactivate(request_id=request_id(key), actor=actor)
-    )
-
-
-@router.post(
-    "/{workspace_id}/delete", summary="Delete everything (irreversible; confirm with the workspace id)"
+@command_route(
+    router, "PUT", "/{workspace_id}/seats/{user}", ChangeSeat, summary="Change a member's seat type"
 )
-async def delete_workspace(
-    request: Request, workspace_id: str, body: DeleteIn, actor: ActingUser, key: IdempotencyKey = None
-) -> CommandResult:
-    command = DeleteWorkspaceCommand(request_id=request_id(key), actor=actor, confirm=body.confirm)
-    return await _send(request, workspace_id, "delete_workspace", command)
+def change_seat(user: str, body: SeatTypeIn, actor: ActingUser, key: IdempotencyKey = None) -> ChangeSeat:
+    return ChangeSeat(request_id=request_id(key), actor=actor, user=user, seat_type=body.type)
 
 
-@router.post(
+@command_route(
+    router, "DELETE", "/{workspace_id}/seats/{user}", UnassignSeat, summary="Take a member's paid seat away"
+)
+def unassign_seat(user: str, actor: ActingUser, key: IdempotencyKey = None) -> UnassignSeat:
+    return UnassignSeat(request_id=request_id(key), actor=actor, user=user)
+
+
+@command_route(
+    router, "POST", "/{workspace_id}/cancel", Cancel, summary="Cancel at the end of the current period"
+)
+def cancel(body: CancelIn, actor: ActingUser, key: IdempotencyKey = None) -> Cancel:
+    return Cancel(request_id=request_id(key), actor=actor, reason=body.reason)
+
+
+@command_route(
+    router,
+    "POST",
+    "/{workspace_id}/reactivate",
+    Reactivate,
+    summary="Withdraw a cancellation, or restore a reverted workspace",
+)
+def reactivate(actor: ActingUser, key: IdempotencyKey = None) -> Reactivate:
+    return Reactivate(request_id=request_id(key), actor=actor)
+
+
+@command_route(
+    router,
+    "POST",
+    "/{workspace_id}/delete",
+    DeleteWorkspaceCommand,
+    summary="Delete everything (irreversible; confirm with the workspace id)",
+)
+def delete_workspace(body: DeleteIn, actor: ActingUser, key: IdempotencyKey = None) -> DeleteWorkspaceCommand:
+    return DeleteWorkspaceCommand(request_id=request_id(key), actor=actor, confirm=body.confirm)
+
+
+@command_route(
+    router,
+    "POST",
     "/{workspace_id}/seat-requests",
+    RequestSeats,
     summary="Ask to buy more seats under the sales contract (charged once sales approve)",
 )
-async def request_seats(
-    request: Request, workspace_id: str, body: SeatRequestIn, actor: ActingUser, key: IdempotencyKey = None
-) -> CommandResult:
-    command = RequestSeats(request_id=request_id(key), actor=actor, quantity=body.quantity, reason=body.note)
-    return await _send(request, workspace_id, "request_seats", command)
+def request_seats(body: SeatRequestIn, actor: ActingUser, key: IdempotencyKey = None) -> RequestSeats:
+    return RequestSeats(request_id=request_id(key), actor=actor, quantity=body.quantity, reason=body.note)
 
 
 @router.post(

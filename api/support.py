@@ -13,12 +13,13 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from api.auth import authenticated
+from api.commands import command_route
 from api.headers import IdempotencyKey, request_id
 from api.state import AppState
-from billing import ApproveSeats, Cancel, CommandResult, ExtendTrial, Reactivate, SetContract
+from billing import ApproveSeats, Cancel, ExtendTrial, Reactivate, SetContract
 from billing.commands import STAFF_PREFIX
 from billing.errors import FORBIDDEN, DomainError
-from billing.usage import UtcDatetime
+from billing.state import ContractTerms
 from client import TenureClient
 from db.audit import audit_void
 from db.models import ApiToken
@@ -54,19 +55,11 @@ class ExtendTrialIn(Reason):
     days: PositiveInt = Field(le=365)
 
 
-class ContractIn(_Body):
+class ContractIn(ContractTerms):
     """A sales contract (SPEC §1.3); amounts in minor units."""
 
-    plan: str = Field(min_length=1, max_length=64)
-    starts_at: UtcDatetime
-    ends_at: UtcDatetime
-    price: int = Field(ge=0, le=10**12)
-    credits: int = Field(default=0, ge=0, le=10**12)
-    rollover_credits: int = Field(default=0, ge=0, le=10**12)
-    serverless_minutes: int = Field(default=0, ge=0, le=10**12)
-    credit_overage_rate: int = Field(default=0, ge=0, le=10**9)
-    minute_overage_rate: int = Field(default=0, ge=0, le=10**9)
-    seat_unit_price: int = Field(default=0, ge=0, le=10**9)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     reason: str | None = Field(default=None, max_length=500, description="Recorded in the audit log.")
 
 
@@ -80,47 +73,59 @@ async def _client(request: Request) -> TenureClient:
     return await state.tenure()
 
 
-@router.post("/workspaces/{workspace_id}/extend-trial", summary="Extend a trial by some days")
-async def extend_trial(
-    request: Request, workspace_id: str, body: ExtendTrialIn, staff: Staff, key: IdempotencyKey = None
-) -> CommandResult:
-    command = ExtendTrial(request_id=request_id(key), actor=staff, days=body.days, reason=body.reason)
-    return await (await _client(request)).execute(workspace_id, "extend_trial", command)
+@command_route(
+    router,
+    "POST",
+    "/workspaces/{workspace_id}/extend-trial",
+    ExtendTrial,
+    summary="Extend a trial by some days",
+)
+def extend_trial(body: ExtendTrialIn, staff: Staff, key: IdempotencyKey = None) -> ExtendTrial:
+    return ExtendTrial(request_id=request_id(key), actor=staff, days=body.days, reason=body.reason)
 
 
-@router.put("/workspaces/{workspace_id}/contract", summary="Set a sales contract (starts at its start date)")
-async def set_contract(
-    request: Request, workspace_id: str, body: ContractIn, staff: Staff, key: IdempotencyKey = None
-) -> CommandResult:
-    command = SetContract(request_id=request_id(key), actor=staff, **body.model_dump())
-    return await (await _client(request)).set_contract(workspace_id, command)
+@command_route(
+    router,
+    "PUT",
+    "/workspaces/{workspace_id}/contract",
+    SetContract,
+    summary="Set a sales contract (starts at its start date)",
+)
+def set_contract(body: ContractIn, staff: Staff, key: IdempotencyKey = None) -> SetContract:
+    return SetContract(request_id=request_id(key), actor=staff, **body.model_dump())
 
 
-@router.post("/workspaces/{workspace_id}/cancel", summary="Cancel at period end on the customer's behalf")
-async def cancel(
-    request: Request, workspace_id: str, body: Reason, staff: Staff, key: IdempotencyKey = None
-) -> CommandResult:
-    command = Cancel(request_id=request_id(key), actor=staff, reason=body.reason)
-    return await (await _client(request)).execute(workspace_id, "cancel", command)
+@command_route(
+    router,
+    "POST",
+    "/workspaces/{workspace_id}/cancel",
+    Cancel,
+    summary="Cancel at period end on the customer's behalf",
+)
+def cancel(body: Reason, staff: Staff, key: IdempotencyKey = None) -> Cancel:
+    return Cancel(request_id=request_id(key), actor=staff, reason=body.reason)
 
 
-@router.post("/workspaces/{workspace_id}/reactivate", summary="Withdraw a cancellation or restore a revert")
-async def reactivate(
-    request: Request, workspace_id: str, staff: Staff, key: IdempotencyKey = None
-) -> CommandResult:
-    command = Reactivate(request_id=request_id(key), actor=staff)
-    return await (await _client(request)).execute(workspace_id, "reactivate", command)
+@command_route(
+    router,
+    "POST",
+    "/workspaces/{workspace_id}/reactivate",
+    Reactivate,
+    summary="Withdraw a cancellation or restore a revert",
+)
+def reactivate(staff: Staff, key: IdempotencyKey = None) -> Reactivate:
+    return Reactivate(request_id=request_id(key), actor=staff)
 
 
-@router.post(
+@command_route(
+    router,
+    "POST",
     "/workspaces/{workspace_id}/seat-requests/{seat_request}/approve",
+    ApproveSeats,
     summary="Approve a request for more contract seats: they are charged at the contract's unit price",
 )
-async def approve_seats(
-    request: Request, workspace_id: str, seat_request: str, staff: Staff, key: IdempotencyKey = None
-) -> CommandResult:
-    command = ApproveSeats(request_id=request_id(key), actor=staff, request=seat_request)
-    return await (await _client(request)).execute(workspace_id, "approve_seats", command)
+def approve_seats(seat_request: str, staff: Staff, key: IdempotencyKey = None) -> ApproveSeats:
+    return ApproveSeats(request_id=request_id(key), actor=staff, request=seat_request)
 
 
 @router.post("/invoices/{number}/void", summary="Void an invoice still being collected")

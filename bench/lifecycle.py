@@ -130,7 +130,7 @@ async def checkout(workspaces: list[Workspace]) -> None:
 
     async def one(w: Workspace) -> None:
         command = AssignSeat(request_id=str(uuid.uuid4()), actor=ADMIN, user=ADMIN, seat_type="pro")
-        await w.handle.execute_update(SubscriptionWorkflow.assign_seat, command, id=command.request_id)
+        await w.handle.execute_update(command.kind, command, id=command.request_id)
         w.holders.add(ADMIN)
 
     await _for_all(workspaces, one)
@@ -152,11 +152,11 @@ def seat_changes(workspaces: list[Workspace]) -> Callable[[random.Random], Await
         try:
             if user in w.holders:
                 unassign = UnassignSeat(request_id=request, actor=ADMIN, user=user)
-                await w.handle.execute_update(SubscriptionWorkflow.unassign_seat, unassign, id=request)
+                await w.handle.execute_update(unassign.kind, unassign, id=request)
                 w.holders.discard(user)
             else:
                 assign = AssignSeat(request_id=request, actor=ADMIN, user=user, seat_type="pro")
-                await w.handle.execute_update(SubscriptionWorkflow.assign_seat, assign, id=request)
+                await w.handle.execute_update(assign.kind, assign, id=request)
                 w.holders.add(user)
             return True
         except Exception as error:

@@ -99,12 +99,12 @@ class _Subscription:
     async def assign(self, user: str) -> None:
         assert self.handle is not None
         command = AssignSeat(request_id=self._request(), actor="admin", user=user, seat_type="pro")
-        await self.handle.execute_update(SubscriptionWorkflow.assign_seat, command, id=command.request_id)
+        await self.handle.execute_update(command.kind, command, id=command.request_id)
 
     async def unassign(self, user: str) -> None:
         assert self.handle is not None
         command = UnassignSeat(request_id=self._request(), actor="admin", user=user)
-        await self.handle.execute_update(SubscriptionWorkflow.unassign_seat, command, id=command.request_id)
+        await self.handle.execute_update(command.kind, command, id=command.request_id)
 
     async def stop(self) -> None:
         """Terminate the subscription and its invoices' workflows: the clock is shared, and a

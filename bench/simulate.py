@@ -133,7 +133,7 @@ async def _fleet(stack: Stack, subscriptions: int, months: int) -> float:
                 task_queue=queue,
             )
             seat = AssignSeat(request_id=f"{ws}-seat", actor="admin", user="admin", seat_type="pro")
-            await handle.execute_update(SubscriptionWorkflow.assign_seat, seat)
+            await handle.execute_update(seat.kind, seat)
 
         log(f"fleet: preparing {subscriptions} subscriptions")
         await _bounded(ids, prepare)

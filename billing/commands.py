@@ -8,12 +8,13 @@ changes), ``"staff:<login>"`` for support staff, or None for the system itself.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, TypeAdapter
 
-from billing.state import Cycle
-from billing.usage import UtcDatetime
+from billing.state import ContractTerms, Cycle
 
 STAFF_PREFIX = "staff:"
 
@@ -23,7 +24,9 @@ def is_staff(actor: str | None) -> bool:
     return actor is not None and actor.startswith(STAFF_PREFIX)
 
 
-class _Command(BaseModel):
+class CommandBase(BaseModel):
+    """What every command carries; each subclass adds its ``kind`` and arguments."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     request_id: str = Field(min_length=1, max_length=255)
@@ -32,25 +35,29 @@ class _Command(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class StartTrial(_Command):
+class StartTrial(CommandBase):
+    """Start the trial (credits catalog)."""
+
     kind: Literal["start_trial"] = "start_trial"
 
 
-class SelectPlan(_Command):
+class SelectPlan(CommandBase):
     """Choose a self-serve plan (during a trial: the plan the trial converts to)."""
 
     kind: Literal["select_plan"] = "select_plan"
     plan: str
 
 
-class ChangePlan(_Command):
+class ChangePlan(CommandBase):
     """Same rules as `SelectPlan` (upgrade immediate, downgrade at period end)."""
 
     kind: Literal["change_plan"] = "change_plan"
     plan: str
 
 
-class AssignSeat(_Command):
+class AssignSeat(CommandBase):
+    """Give a member a paid seat."""
+
     kind: Literal["assign_seat"] = "assign_seat"
     user: str
     seat_type: str = Field(alias="type")
@@ -59,12 +66,14 @@ class AssignSeat(_Command):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
-class UnassignSeat(_Command):
+class UnassignSeat(CommandBase):
+    """Take a member's paid seat away."""
+
     kind: Literal["unassign_seat"] = "unassign_seat"
     user: str
 
 
-class ChangeSeat(_Command):
+class ChangeSeat(CommandBase):
     """Change a seat's type: an upgrade is immediate, a downgrade waits for period end."""
 
     kind: Literal["change_seat"] = "change_seat"
@@ -74,80 +83,82 @@ class ChangeSeat(_Command):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
-class AddMember(_Command):
+class AddMember(CommandBase):
+    """Add a member to the roster."""
+
     kind: Literal["add_member"] = "add_member"
     user: str = Field(min_length=1)
     role: str | None = None
 
 
-class SetRole(_Command):
+class SetRole(CommandBase):
+    """Change a member's role (a new admin grant restarts its grant time)."""
+
     kind: Literal["set_role"] = "set_role"
     user: str
     role: str
 
 
-class RemoveMember(_Command):
+class RemoveMember(CommandBase):
+    """Remove a member from the roster (their paid seat is released)."""
+
     kind: Literal["remove_member"] = "remove_member"
     user: str
 
 
-class Cancel(_Command):
+class Cancel(CommandBase):
+    """Cancel at the end of the current period."""
+
     kind: Literal["cancel"] = "cancel"
 
 
-class ClearCancellation(_Command):
+class ClearCancellation(CommandBase):
+    """Withdraw a pending cancellation."""
+
     kind: Literal["clear_cancellation"] = "clear_cancellation"
 
 
-class Reactivate(_Command):
+class Reactivate(CommandBase):
+    """Clear a pending cancellation, or restore a reverted workspace."""
+
     kind: Literal["reactivate"] = "reactivate"
 
 
-class ExtendTrial(_Command):
-    """Support staff only."""
+class ExtendTrial(CommandBase):
+    """Support staff only: extend the trial by some days."""
 
     kind: Literal["extend_trial"] = "extend_trial"
     days: PositiveInt
 
 
-class SetContract(_Command):
+class SetContract(CommandBase, ContractTerms):
     """Support staff only: a sales contract for a sales-assisted plan (SPEC §1.3)."""
 
     kind: Literal["set_contract"] = "set_contract"
-    plan: str
-    starts_at: UtcDatetime
-    ends_at: UtcDatetime
-    price: int = Field(ge=0)
-    credits: int = Field(default=0, ge=0)
-    rollover_credits: int = Field(default=0, ge=0)
-    serverless_minutes: int = Field(default=0, ge=0)
-    credit_overage_rate: int = Field(default=0, ge=0)
-    minute_overage_rate: int = Field(default=0, ge=0)
-    seat_unit_price: int = Field(default=0, ge=0)
 
 
-class RequestSeats(_Command):
+class RequestSeats(CommandBase):
     """An admin asks to buy ``quantity`` more seats under the contract (sales confirms)."""
 
     kind: Literal["request_seats"] = "request_seats"
     quantity: PositiveInt = Field(le=10_000)
 
 
-class ApproveSeats(_Command):
+class ApproveSeats(CommandBase):
     """Support staff only: approve a seat request; its seats are charged at once."""
 
     kind: Literal["approve_seats"] = "approve_seats"
     request: str = Field(min_length=1, max_length=255, description="The request's id.")
 
 
-class DeleteWorkspaceCommand(_Command):
-    """Irreversible; ``confirm`` must equal the workspace id."""
+class DeleteWorkspaceCommand(CommandBase):
+    """Delete everything, irreversibly (``confirm`` must equal the workspace id); the workflow ends."""
 
     kind: Literal["delete_workspace"] = "delete_workspace"
     confirm: str
 
 
-Command = Annotated[
+AnyCommand = (
     StartTrial
     | SelectPlan
     | ChangePlan
@@ -164,12 +175,32 @@ Command = Annotated[
     | SetContract
     | RequestSeats
     | ApproveSeats
-    | DeleteWorkspaceCommand,
-    Field(discriminator="kind"),
-]
+    | DeleteWorkspaceCommand
+)
+"""The command types (unannotated: usable as a bound or in `isinstance`)."""
+
+Command = Annotated[AnyCommand, Field(discriminator="kind")]
 """Any command, discriminated on ``kind``."""
 
 COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)
+
+
+def _by_kind() -> Mapping[str, type[AnyCommand]]:
+    table: dict[str, type[AnyCommand]] = {}
+    for command_type in get_args(AnyCommand):
+        kind = command_type.model_fields["kind"].default
+        if kind in table:
+            raise TypeError(f"two command types of kind {kind!r}: the kind is the Update's name")
+        table[kind] = command_type
+    return MappingProxyType(table)
+
+
+COMMANDS: Mapping[str, type[AnyCommand]] = _by_kind()
+"""Every command type by its ``kind``, read from `Command`: the one list of commands.
+
+The kind is also the command's Update name (the workflow's handlers are generated from this
+table, the client sends ``command.kind``), so renaming a kind breaks recorded histories.
+"""
 
 # Billing changes need the catalog's billing admin role when a member acts (SPEC §2).
 ADMIN_KINDS: frozenset[str] = frozenset(

@@ -113,19 +113,32 @@ class StockSeat(_Model):
     released: bool = False
 
 
-class Contract(_Model):
-    """A sales contract (SPEC §1.3), set by support staff."""
+class ContractPricing(_Model):
+    """What a sales contract sells (SPEC §1.3), amounts in minor units.
 
-    plan: str
+    Declared once: the state's `Contract`, the `SetContract` command and every edge that
+    sets a contract (the API body, the CLI's options, simulate's verb) are built from it.
+    """
+
+    plan: str = Field(min_length=1, max_length=64, description="A sales-assisted plan (pro, enterprise).")
+    price: int = Field(ge=0, le=10**12, description="Contract price, invoiced at the start.")
+    credits: int = Field(default=0, ge=0, le=10**12, description="Credits in the contract.")
+    rollover_credits: int = Field(default=0, ge=0, le=10**12, description="Credits rolled over.")
+    serverless_minutes: int = Field(default=0, ge=0, le=10**12, description="Serverless minutes in it.")
+    credit_overage_rate: int = Field(default=0, ge=0, le=10**9, description="Per credit beyond them.")
+    minute_overage_rate: int = Field(default=0, ge=0, le=10**9, description="Per minute beyond them.")
+    seat_unit_price: int = Field(default=0, ge=0, le=10**9, description="Per seat bought under it.")
+
+
+class ContractTerms(ContractPricing):
+    """A contract's pricing and the dates it runs between."""
+
     starts_at: UtcDatetime
     ends_at: UtcDatetime
-    price: int = Field(ge=0)
-    credits: int = Field(default=0, ge=0)
-    rollover_credits: int = Field(default=0, ge=0)
-    serverless_minutes: int = Field(default=0, ge=0)
-    credit_overage_rate: int = Field(default=0, ge=0)
-    minute_overage_rate: int = Field(default=0, ge=0)
-    seat_unit_price: int = Field(default=0, ge=0)
+
+
+class Contract(ContractTerms):
+    """A sales contract (SPEC §1.3), set by support staff."""
 
     @property
     def period(self) -> Period:

@@ -7,15 +7,19 @@ trialing, free or expired one starts it now. Refusals exit 4 with the engine's c
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
+import annotated_types
 import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing import CommandResult, SetContract
+from billing.state import ContractPricing, ContractTerms
 from cli.errors import USAGE, fail
 from cli.runner import run_with_client, staff_login
 from client import TenureClient
@@ -23,7 +27,7 @@ from client import TenureClient
 contract_app = typer.Typer(help="Sales contracts (sales-assisted plans).", no_args_is_help=True)
 console = Console()
 
-Cents = Annotated[int, typer.Option(min=0, help="Minor units (cents).")]
+_CENTS = ("price", "credit_overage_rate", "minute_overage_rate", "seat_unit_price")
 
 
 def _instant(text: str, option: str) -> datetime:
@@ -36,37 +40,39 @@ def _instant(text: str, option: str) -> datetime:
     return value
 
 
-@contract_app.command("set")
+def _pricing_options() -> list[inspect.Parameter]:
+    """One option per field of `ContractPricing` (``--plan``, ``--seat-unit-price``...): a
+    contract term declared in billing reaches the CLI with its description, bounds and default."""
+    options = []
+    for name, field in ContractPricing.model_fields.items():
+        kind = int if field.annotation is int else str
+        text = str(field.description).rstrip(".") + (" (cents)." if name in _CENTS else ".")
+        most = next((int(m.le) for m in field.metadata if isinstance(m, annotated_types.Le)), None)  # type: ignore[call-overload]
+        option = typer.Option(help=text, min=0 if kind is int else None, max=most)
+        default = inspect.Parameter.empty if field.is_required() else field.default
+        annotation = Annotated[kind, option]  # type: ignore[valid-type]
+        options.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+        )
+    return options
+
+
 def set_contract(
     workspace: Annotated[str, typer.Argument(help="Workspace id.")],
-    plan: Annotated[str, typer.Option(help="A sales-assisted plan (pro, enterprise).")],
+    *,
     starts: Annotated[str, typer.Option(help="Start, ISO 8601 with offset.")],
     ends: Annotated[str, typer.Option(help="End, ISO 8601 with offset.")],
-    price: Annotated[int, typer.Option(min=0, help="Contract price, invoiced at the start (cents).")],
-    credits: Annotated[int, typer.Option(min=0, help="Credits in the contract.")] = 0,
-    rollover_credits: Annotated[int, typer.Option(min=0, help="Credits rolled over.")] = 0,
-    serverless_minutes: Annotated[int, typer.Option(min=0, help="Serverless minutes in it.")] = 0,
-    credit_overage_rate: Cents = 0,
-    minute_overage_rate: Cents = 0,
-    seat_unit_price: Cents = 0,
     staff: Annotated[str, typer.Option(help="Your support login (audited as staff:<login>).")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    **pricing: Any,
 ) -> None:
     """Set a workspace's sales contract."""
     login = staff_login(staff)
+    terms = ContractTerms(starts_at=_instant(starts, "--starts"), ends_at=_instant(ends, "--ends"), **pricing)
     command = SetContract(
-        request_id=f"contract:{workspace}:{starts}:{ends}:{price}",
+        request_id=f"contract:{workspace}:{starts}:{ends}:{terms.price}",
         actor=f"staff:{login}",
-        plan=plan,
-        starts_at=_instant(starts, "--starts"),
-        ends_at=_instant(ends, "--ends"),
-        price=price,
-        credits=credits,
-        rollover_credits=rollover_credits,
-        serverless_minutes=serverless_minutes,
-        credit_overage_rate=credit_overage_rate,
-        minute_overage_rate=minute_overage_rate,
-        seat_unit_price=seat_unit_price,
+        **terms.model_dump(),
     )
 
     async def work(client: TenureClient, _: AsyncEngine) -> CommandResult:
@@ -77,6 +83,20 @@ def set_contract(
         print(json.dumps(result.model_dump(mode="json"), indent=2))
     else:
         console.print(f"{workspace}: {result.message} (plan {result.plan}, {result.status})")
+
+
+def _with_pricing_options(command: Callable[..., None]) -> Callable[..., None]:
+    # Typer reads the options from the signature and the annotations: the declared ones,
+    # then the contract's pricing in place of ``**pricing``.
+    declared = inspect.signature(command, eval_str=True)
+    own = [p for p in declared.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    signature = declared.replace(parameters=[*own, *_pricing_options()])
+    command.__signature__ = signature  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()} | {"return": None}
+    return command
+
+
+contract_app.command("set")(_with_pricing_options(set_contract))
 
 
 @contract_app.command("approve-seats")

@@ -118,7 +118,7 @@ def cancel(
     login = staff_login(staff)
 
     async def work(client: TenureClient, _: AsyncEngine) -> CommandResult:
-        return await client.cancel(workspace, actor=f"staff:{login}", reason=reason)
+        return await client.request_cancellation(workspace, reason=reason, staff=login)
 
     result = run_with_client(work, "cancelling")
     when = f"{result.effective_at:%Y-%m-%d %H:%M} UTC" if result.effective_at else "now"

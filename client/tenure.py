@@ -1,6 +1,6 @@
 """`TenureClient`: what the HTTP API offers, for Python services, straight over Temporal.
 
-Every command is the subscription workflow's Update of the same name (validated by the
+Every command is the subscription workflow's Update named by its ``kind`` (validated by the
 workflow; a refusal changes nothing) and raises `TenureError` with the same codes the HTTP
 API returns. A command's ``request_id`` makes retries safe: the workflow remembers it and a
 repeat returns the first result.
@@ -45,7 +45,7 @@ from billing.state import BillingState
 from config.settings import Settings
 from config.temporal import connect
 from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
-from workflows.messages import CancellationRequest, PreviewRequest, SubscriptionStart, workflow_id
+from workflows.messages import PreviewRequest, SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
 
 
@@ -100,11 +100,11 @@ class TenureClient:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
 
-    async def execute(self, workspace_id: str, update: str, command: Command) -> CommandResult:
-        """Send ``command`` as the Update ``update``; a refusal raises `TenureError`."""
+    async def execute(self, workspace_id: str, command: Command) -> CommandResult:
+        """Send ``command`` as the Update named by its ``kind``; a refusal raises `TenureError`."""
         try:
             result: CommandResult = await self._handle(workspace_id).execute_update(
-                update, command, id=command.request_id, result_type=CommandResult
+                command.kind, command, id=command.request_id, result_type=CommandResult
             )
         except WorkflowUpdateFailedError as failed:
             cause = failed.cause
@@ -121,7 +121,7 @@ class TenureClient:
     ) -> CommandResult:
         """Choose a plan: the trial's, an upgrade now, a downgrade at period end."""
         command = SelectPlan(request_id=_request_id(request_id), actor=actor, plan=plan)
-        return await self.execute(workspace_id, "select_plan", command)
+        return await self.execute(workspace_id, command)
 
     async def assign_seat(
         self,
@@ -143,53 +143,53 @@ class TenureClient:
                 "cycle": cycle,
             }
         )
-        return await self.execute(workspace_id, "assign_seat", command)
+        return await self.execute(workspace_id, command)
 
     async def change_seat(
         self, workspace_id: str, *, user: str, seat_type: str, actor: str, request_id: str | None = None
     ) -> CommandResult:
         """Change a seat's type (upgrade now, downgrade at period end)."""
         command = ChangeSeat(request_id=_request_id(request_id), actor=actor, user=user, seat_type=seat_type)
-        return await self.execute(workspace_id, "change_seat", command)
+        return await self.execute(workspace_id, command)
 
     async def unassign_seat(
         self, workspace_id: str, *, user: str, actor: str, request_id: str | None = None
     ) -> CommandResult:
         """Take ``user``'s paid seat away."""
         command = UnassignSeat(request_id=_request_id(request_id), actor=actor, user=user)
-        return await self.execute(workspace_id, "unassign_seat", command)
+        return await self.execute(workspace_id, command)
 
     async def cancel(
         self, workspace_id: str, *, actor: str, reason: str | None = None, request_id: str | None = None
     ) -> CommandResult:
         """Cancel at the end of the current period."""
         command = Cancel(request_id=_request_id(request_id), actor=actor, reason=reason)
-        return await self.execute(workspace_id, "cancel", command)
+        return await self.execute(workspace_id, command)
 
     async def reactivate(
         self, workspace_id: str, *, actor: str, request_id: str | None = None
     ) -> CommandResult:
         """Withdraw a cancellation, or restore a reverted workspace."""
         command = Reactivate(request_id=_request_id(request_id), actor=actor)
-        return await self.execute(workspace_id, "reactivate", command)
+        return await self.execute(workspace_id, command)
 
     async def delete_workspace(
         self, workspace_id: str, *, confirm: str, actor: str, request_id: str | None = None
     ) -> CommandResult:
         """Delete everything (irreversible): ``confirm`` must be the workspace id."""
         command = DeleteWorkspaceCommand(request_id=_request_id(request_id), actor=actor, confirm=confirm)
-        return await self.execute(workspace_id, "delete_workspace", command)
+        return await self.execute(workspace_id, command)
 
     async def extend_trial(
         self, workspace_id: str, *, days: int, staff: str, request_id: str | None = None
     ) -> CommandResult:
         """Support staff: extend the trial by ``days``."""
         command = ExtendTrial(request_id=_request_id(request_id), actor=f"staff:{staff}", days=days)
-        return await self.execute(workspace_id, "extend_trial", command)
+        return await self.execute(workspace_id, command)
 
     async def set_contract(self, workspace_id: str, contract: SetContract) -> CommandResult:
         """Support staff: set a sales contract (``contract.actor`` must be ``staff:<login>``)."""
-        return await self.execute(workspace_id, "set_contract", contract)
+        return await self.execute(workspace_id, contract)
 
     async def request_seats(
         self,
@@ -204,14 +204,14 @@ class TenureClient:
         command = RequestSeats(
             request_id=_request_id(request_id), actor=actor, quantity=quantity, reason=note
         )
-        return await self.execute(workspace_id, "request_seats", command)
+        return await self.execute(workspace_id, command)
 
     async def approve_seats(
         self, workspace_id: str, *, request: str, staff: str, request_id: str | None = None
     ) -> CommandResult:
         """Support staff: approve seat request ``request``; its seats are charged at once."""
         command = ApproveSeats(request_id=_request_id(request_id), actor=f"staff:{staff}", request=request)
-        return await self.execute(workspace_id, "approve_seats", command)
+        return await self.execute(workspace_id, command)
 
     async def void_invoice(self, number: str, *, timeout_s: float = 60) -> str:
         """Support staff: void an invoice still being collected; its final status.
@@ -233,15 +233,11 @@ class TenureClient:
 
     async def request_cancellation(
         self, workspace_id: str, *, reason: str, staff: str, request_id: str | None = None
-    ) -> None:
-        """Support staff: ask the subscription to cancel at period end (a Signal)."""
-        request = CancellationRequest(
-            request_id=_request_id(request_id), reason=reason, actor=f"staff:{staff}"
-        )
-        try:
-            await self._handle(workspace_id).signal(SubscriptionWorkflow.request_cancellation, request)
-        except RPCError as error:
-            raise _missing(workspace_id, error) from None
+    ) -> CommandResult:
+        """Support staff: cancel at period end on the customer's behalf (the ``cancel`` Update,
+        as for a member: a refusal raises `TenureError` with its code)."""
+        command = Cancel(request_id=_request_id(request_id), actor=f"staff:{staff}", reason=reason)
+        return await self.execute(workspace_id, command)
 
     async def preview(self, workspace_id: str, command: Command) -> Preview:
         """The exact invoice lines ``command`` would charge now, without applying it."""

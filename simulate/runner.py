@@ -17,7 +17,6 @@ import threading
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 
 import stripe
@@ -32,22 +31,7 @@ from temporalio.service import RPCError
 from activities.records import snapshot_of
 from activities.stripe_gateway import StripeGateway, stripe_client
 from activities.workspace import WorkspaceActivities
-from billing import (
-    AddMember,
-    AssignSeat,
-    Cancel,
-    ChangePlan,
-    ChangeSeat,
-    Command,
-    DeleteWorkspaceCommand,
-    Reactivate,
-    SelectPlan,
-    SetContract,
-    SetRole,
-    StartTrial,
-    UnassignSeat,
-)
-from billing.periods import add_months
+from billing import Command
 from billing.retention import earliest_admin
 from billing.state import BillingState, Member
 from billing.usage import parse_event
@@ -62,8 +46,9 @@ from db.workspace_models import WorkspaceRow
 from devstack.test_cards import give_test_card
 from simulate import report
 from simulate.clock import SimulatedClock
-from simulate.scenario import LoadedScenario, Step
+from simulate.scenario import LoadedScenario
 from simulate.stack import Progress, Stack, no_progress, private_stack
+from simulate.steps import Step, step_command
 from worker.main import build_workers
 from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
 from workflows.messages import SubscriptionStart, workflow_id
@@ -287,7 +272,7 @@ class Run:
             return
         command = self.command(index, step, await self._actor(step))
         try:
-            await self.client.execute(self.workspace_id, step.verb, command)
+            await self.client.execute(self.workspace_id, command)
         except TenureError as refused:
             self.rejected.append(
                 {
@@ -301,44 +286,7 @@ class Run:
 
     def command(self, index: int, step: Step, actor: str) -> Command:
         """The command a step sends (request ids follow the step numbers: reruns match)."""
-        common: dict[str, Any] = {"request_id": f"simulate-step-{index + 1}", "actor": actor}
-        args = step.args.model_dump(exclude_none=True)
-        match step.verb:
-            case "start_trial":
-                return StartTrial(**common)
-            case "select_plan":
-                return SelectPlan(**common, **args)
-            case "change_plan":
-                return ChangePlan(**common, **args)
-            case "assign_seat":
-                return AssignSeat.model_validate({**common, **args})
-            case "unassign_seat":
-                return UnassignSeat(**common, **args)
-            case "change_seat":
-                return ChangeSeat.model_validate({**common, **args})
-            case "add_member":
-                return AddMember(**common, **args)
-            case "set_role":
-                return SetRole(**common, **args)
-            case "cancel":
-                return Cancel(**common, **args)
-            case "reactivate":
-                return Reactivate(**common)
-            case "set_contract":
-                starts_at: datetime = args.pop("starts_at", step.at)
-                ends_at: datetime = args.pop(
-                    "ends_at",
-                    add_months(starts_at, 12).replace(
-                        hour=starts_at.hour, minute=starts_at.minute, second=starts_at.second
-                    ),
-                )
-                contract = {**args, "starts_at": starts_at, "ends_at": ends_at}
-                return SetContract(
-                    **{**common, "actor": STAFF if step.actor is None else common["actor"]}, **contract
-                )
-            case "delete_workspace":
-                return DeleteWorkspaceCommand(**common, confirm=self.workspace_id)
-        raise SimulationError(f"no command for verb {step.verb!r}")
+        return step_command(index, step, actor, staff=STAFF, workspace_id=self.workspace_id)
 
     async def _usage(self, index: int) -> None:
         events = [parse_event(e) for e in self.loaded.usage[index]]

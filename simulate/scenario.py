@@ -15,21 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    NonNegativeInt,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
 from billing.catalog import Catalog, CatalogError, load_catalog
+from billing.commands import STAFF_KINDS
 from billing.usage import EVENT_KINDS, UtcDatetime, parse_event
+from simulate.steps import VERBS, Step, UserId
 from simulate.yamlnodes import YamlSyntaxError, child, compose, line_of
 
 WorkspaceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,47}$")]
-UserId = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class ScenarioError(ValueError):
@@ -77,131 +71,6 @@ class WorkspaceSpec(_Strict):
 
     def connection_specs(self) -> list[ConnectionSpec]:
         return [ConnectionSpec(id=c) if isinstance(c, str) else c for c in self.connections]
-
-
-class NoArgs(_Strict):
-    pass
-
-
-class PlanArgs(_Strict):
-    plan: str
-
-
-class AssignSeatArgs(_Strict):
-    user: UserId
-    type: str
-    cycle: Literal["monthly", "annual"] = "monthly"
-
-
-class UserArgs(_Strict):
-    user: UserId
-
-
-class ChangeSeatArgs(_Strict):
-    user: UserId
-    type: str
-
-
-class AddMemberArgs(_Strict):
-    user: UserId
-    role: str | None = None
-
-
-class SetRoleArgs(_Strict):
-    user: UserId
-    role: str
-
-
-class CancelArgs(_Strict):
-    reason: str | None = None
-
-
-class UsageArgs(_Strict):
-    # Checked event by event in `_check_usage` (billing's parser, with defaults filled in).
-    events: list[dict[str, Any]] = Field(min_length=1)
-
-
-class PaymentMethodArgs(_Strict):
-    card: Literal["ok", "declined"]
-
-
-class ContractArgs(_Strict):
-    plan: str
-    starts_at: UtcDatetime | None = None  # default: the step's instant
-    ends_at: UtcDatetime | None = None  # default: one year after the start
-    price: NonNegativeInt
-    credits: NonNegativeInt = 0
-    rollover_credits: NonNegativeInt = 0
-    serverless_minutes: NonNegativeInt = 0
-    credit_overage_rate: NonNegativeInt = 0
-    minute_overage_rate: NonNegativeInt = 0
-    seat_unit_price: NonNegativeInt = 0
-
-
-VERBS: tuple[str, ...] = (
-    "start_trial",
-    "select_plan",
-    "change_plan",
-    "assign_seat",
-    "unassign_seat",
-    "change_seat",
-    "add_member",
-    "set_role",
-    "cancel",
-    "reactivate",
-    "usage",
-    "payment_method",
-    "set_contract",
-    "delete_workspace",
-)
-_NO_ARG_VERBS = frozenset({"start_trial", "reactivate", "delete_workspace", "cancel"})
-
-
-class Step(_Strict):
-    """One step: its instant, exactly one verb with its arguments, and who acts (``as``)."""
-
-    at: UtcDatetime
-    actor: str | None = Field(default=None, alias="as")
-    start_trial: NoArgs | None = None
-    select_plan: PlanArgs | None = None
-    change_plan: PlanArgs | None = None
-    assign_seat: AssignSeatArgs | None = None
-    unassign_seat: UserArgs | None = None
-    change_seat: ChangeSeatArgs | None = None
-    add_member: AddMemberArgs | None = None
-    set_role: SetRoleArgs | None = None
-    cancel: CancelArgs | None = None
-    reactivate: NoArgs | None = None
-    usage: UsageArgs | None = None
-    payment_method: PaymentMethodArgs | None = None
-    set_contract: ContractArgs | None = None
-    delete_workspace: NoArgs | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_verbs(cls, data: Any) -> Any:
-        # `- reactivate:` (a verb with no arguments) reads as null: make it an empty mapping.
-        if isinstance(data, dict):
-            return {k: ({} if k in _NO_ARG_VERBS and v is None else v) for k, v in data.items()}
-        return data
-
-    @model_validator(mode="after")
-    def _one_verb(self) -> Step:
-        given = [v for v in VERBS if getattr(self, v) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                f"a step needs exactly one verb (one of: {', '.join(VERBS)}); got {given or 'none'}"
-            )
-        return self
-
-    @property
-    def verb(self) -> str:
-        return next(v for v in VERBS if getattr(self, v) is not None)
-
-    @property
-    def args(self) -> BaseModel:
-        found: BaseModel = getattr(self, self.verb)
-        return found
 
 
 class Scenario(_Strict):
@@ -320,7 +189,7 @@ def _check_users(scenario: Scenario, source: str, catalog: Catalog, step_lines: 
             )
     admins = [m for m in scenario.workspace.members if m.role in catalog.roles.billing_admin]
     needs_admin = any(
-        s.actor is None and s.verb not in {"usage", "payment_method", "set_contract"} for s in scenario.steps
+        s.actor is None and s.verb not in {"usage", "payment_method", *STAFF_KINDS} for s in scenario.steps
     )
     if needs_admin and not admins:
         raise ScenarioError(

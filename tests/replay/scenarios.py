@@ -35,14 +35,14 @@ class _Ids:
         return f"{self._prefix}-{self._n}"
 
 
-async def _update(driver: Driver, name: str, command: Command) -> None:
+async def _update(driver: Driver, command: Command) -> None:
     assert driver.handle is not None
-    await driver.handle.execute_update(name, command, id=command.request_id)
+    await driver.handle.execute_update(command.kind, command, id=command.request_id)
 
 
 async def _assign(driver: Driver, ids: _Ids, user: str, cycle: Cycle = "monthly") -> None:
     seat = AssignSeat(request_id=ids(), actor="alice", user=user, seat_type="pro", cycle=cycle)
-    await _update(driver, "assign_seat", seat)
+    await _update(driver, seat)
 
 
 def _acme(ws: str, *, data: bool) -> WorkspaceSetup:
@@ -99,7 +99,7 @@ async def _subscribed_then_cancelled(
     await driver.advance_to(_t("2026-10-03T12:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-10-10T00:00:00"))
-    await _update(driver, "cancel", Cancel(request_id=ids(), actor="bob", reason="too expensive"))
+    await _update(driver, Cancel(request_id=ids(), actor="bob", reason="too expensive"))
 
 
 async def cancel_revert_delete(driver: Driver, ws: str) -> None:
@@ -114,7 +114,7 @@ async def reactivation(driver: Driver, ws: str) -> None:
     ids = _Ids(ws)
     await _subscribed_then_cancelled(driver, ws, ids)
     await driver.advance_to(_t("2026-11-08T10:00:00"))
-    await _update(driver, "reactivate", Reactivate(request_id=ids(), actor="alice"))
+    await _update(driver, Reactivate(request_id=ids(), actor="alice"))
     await driver.advance_to(_t("2026-11-08T12:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-11-11T00:00:00"))
@@ -134,7 +134,7 @@ async def credits_trial(driver: Driver, ws: str) -> None:
     )
     await driver.start(setup, "credits", _t("2026-09-15T10:00:00"))
     await driver.advance_to(_t("2026-09-25T09:00:00"))
-    await _update(driver, "select_plan", SelectPlan(request_id=ids(), actor="olga", plan="solo"))
+    await _update(driver, SelectPlan(request_id=ids(), actor="olga", plan="solo"))
     await driver.advance_to(_t("2026-11-01T06:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-11-02T00:00:00"))
@@ -147,7 +147,7 @@ async def delete_workspace(driver: Driver, ws: str) -> None:
     await _assign(driver, ids, "alice")
     await driver.advance_to(_t("2026-09-05T00:00:00"))
     delete = DeleteWorkspaceCommand(request_id=ids(), actor="alice", confirm=ws)
-    await _update(driver, "delete_workspace", delete)
+    await _update(driver, delete)
     assert driver.handle is not None
     await driver.handle.result()
 
@@ -172,18 +172,18 @@ async def credits_cancel_delete(driver: Driver, ws: str) -> None:
     ids = _Ids(ws)
     await driver.start(_credits_team(ws), "credits", _t("2026-09-15T10:00:00"))
     await driver.advance_to(_t("2026-09-20T09:00:00"))
-    await _update(driver, "select_plan", SelectPlan(request_id=ids(), actor="olga", plan="starter"))
+    await _update(driver, SelectPlan(request_id=ids(), actor="olga", plan="starter"))
     await driver.advance_to(_t("2026-11-01T06:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-11-10T00:00:00"))
-    await _update(driver, "cancel", Cancel(request_id=ids(), actor="olga", reason="budget"))
+    await _update(driver, Cancel(request_id=ids(), actor="olga", reason="budget"))
     await driver.advance_to(_t("2026-12-01T06:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-12-05T09:00:00"))
-    await _update(driver, "select_plan", SelectPlan(request_id=ids(), actor="olga", plan="starter"))
+    await _update(driver, SelectPlan(request_id=ids(), actor="olga", plan="starter"))
     await driver.advance_to(_t("2026-12-16T09:00:00"))
     delete = DeleteWorkspaceCommand(request_id=ids(), actor="olga", confirm=ws)
-    await _update(driver, "delete_workspace", delete)
+    await _update(driver, delete)
     assert driver.handle is not None
     await driver.handle.result()
 

@@ -51,3 +51,23 @@ async def test_a_member_without_the_admin_role_is_refused_and_the_run_goes_on(st
     assert doc["final"]["status"] == "deleted"
     assert doc["final"]["members"] == []
     assert [i["status"] for i in doc["invoices"]][:1] == ["paid"]  # invoices are kept
+
+
+async def test_every_command_has_its_verb_removing_a_member_and_clearing_a_cancellation(stack: Stack) -> None:
+    steps = (
+        "  - at: 2026-09-04T00:00:00Z\n    remove_member: {user: carol}\n"
+        "  - at: 2026-09-05T00:00:00Z\n    cancel: {reason: budget}\n"
+        "  - at: 2026-09-06T00:00:00Z\n    clear_cancellation:\n"
+        "  - at: 2026-09-07T00:00:00Z\n    extend_trial: {days: 3}\n"
+    )
+    doc = await simulate(parse_scenario(WORKSPACE.replace("declined", "ok") + steps), stack, stable=True)
+    events = [e["event"] for e in doc["timeline"]]
+    assert (
+        events.index("member_removed")
+        < events.index("cancel_requested")
+        < events.index("cancellation_cleared")
+    )
+    # Staff act for a support verb; a paid subscription has no trial to extend.
+    assert [(r["step"], r["error"]) for r in doc["rejected"]] == [("extend_trial", "not_allowed_in_status")]
+    assert doc["final"]["status"] == "active"
+    assert [m["user"] for m in doc["final"]["members"]] == ["alice"]

@@ -93,11 +93,11 @@ class Driver:
         """Let time pass until ``at`` (timers fire on the way; see `SimulatedClock`)."""
         await self.clock.advance_to(at)
 
-    async def update(self, name: str, command: Command) -> CommandResult:
-        """Send a command Update; the request id doubles as the Update id."""
+    async def update(self, command: Command) -> CommandResult:
+        """Send a command as the Update its kind names; the request id doubles as the Update id."""
         assert self.handle is not None
         result: CommandResult = await self.handle.execute_update(
-            name, command, id=command.request_id, result_type=CommandResult
+            command.kind, command, id=command.request_id, result_type=CommandResult
         )
         return result
 

@@ -22,7 +22,7 @@ async def _posted_without_card(driver: Driver) -> str:
     ws = f"api-{uuid.uuid4().hex[:8]}"
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"), card=None)
     seat = AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro")
-    await driver.update("assign_seat", seat)
+    await driver.update(seat)
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     await driver.wait_for(lambda s: bool(s.invoices), "the invoice posted")
     return ws
@@ -117,8 +117,8 @@ async def test_the_billing_contact_has_one_home(api: httpx.AsyncClient, driver: 
     saved = await api.put(f"/v1/workspaces/{ws}/billing-details", json=body, headers=admin)
     assert saved.status_code == 200, saved.text
     seat = AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro")
-    await driver.update("assign_seat", seat)
-    await driver.update("cancel", Cancel(request_id=request_id(), actor="alice", reason="testing"))
+    await driver.update(seat)
+    await driver.update(Cancel(request_id=request_id(), actor="alice", reason="testing"))
     sent = await driver.rows(
         "SELECT to_address FROM email_outbox WHERE workspace_id = :ws AND template = 'cancel_requested'"
     )

@@ -24,7 +24,7 @@ async def _one_pro_seat(driver: Driver, card: str | None) -> str:
     ws = f"pay-{uuid.uuid4().hex[:8]}"
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"), card=card)
     seat = AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro")
-    await driver.update("assign_seat", seat)
+    await driver.update(seat)
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     return ws
 

@@ -97,14 +97,14 @@ async def _story(driver: Driver, ws: str) -> None:
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
     for user in ("alice", "bob"):
         await driver.update(
-            "assign_seat", AssignSeat(request_id=f"{ws}-{user}", actor="alice", user=user, seat_type="pro")
+            AssignSeat(request_id=f"{ws}-{user}", actor="alice", user=user, seat_type="pro")
         )
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-10-03T12:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-10-10T00:00:00"))
-    await driver.update("cancel", Cancel(request_id=f"{ws}-cancel", actor="bob", reason="too expensive"))
+    await driver.update(Cancel(request_id=f"{ws}-cancel", actor="bob", reason="too expensive"))
 
 
 def _normalised(rows: dict[str, list[dict[str, Any]]], ws: str) -> dict[str, list[dict[str, Any]]]:
@@ -228,7 +228,7 @@ async def test_killing_the_worker_mid_collection_charges_once(
     with worker_process(private_server, postgres.url, payments.url, queue, *extra) as first:
         await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
         seat = AssignSeat(request_id=f"{ws}-alice", actor="alice", user="alice", seat_type="pro")
-        await driver.update("assign_seat", seat)
+        await driver.update(seat)
         advancing = asyncio.create_task(driver.advance_to(_t("2026-09-03T12:00:00")))
         assert await asyncio.to_thread(first.wait, 120) == 137
         assert await asyncio.to_thread(marker.exists)

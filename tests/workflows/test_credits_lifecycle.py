@@ -167,7 +167,7 @@ async def test_trial_without_a_plan_expires_then_a_selected_plan_starts_billing(
     # Selecting a plan now starts a paid period at once, running to the next 1st.
     await driver.advance_to(_t("2026-05-12T12:00:00"))
     result = await driver.update(
-        "select_plan", SelectPlan(request_id=request_id(), actor="alice", plan="solo")
+        SelectPlan(request_id=request_id(), actor="alice", plan="solo")
     )
     assert (result.status, result.plan) == ("active", "solo")
     overview = await driver.overview()
@@ -220,7 +220,7 @@ async def test_plan_chosen_mid_trial_starts_at_trial_end_and_is_prorated_to_the_
 
     await driver.advance_to(_t("2026-03-20T12:00:00"))  # day 10 of the trial
     result = await driver.update(
-        "select_plan", SelectPlan(request_id=request_id(), actor="alice", plan="starter")
+        SelectPlan(request_id=request_id(), actor="alice", plan="starter")
     )
     assert (result.status, result.plan, result.effective_at) == ("trialing", None, trial_end)
     overview = await driver.overview()
@@ -288,7 +288,7 @@ async def _paid_from_february(driver: Driver, plan: str) -> None:
     """Trial Jan 5 09:00 -> Feb 4 09:00 with ``plan`` chosen on day 1; Mar 1 invoice paid."""
     await _start(driver, _t("2026-01-05T09:00:00"))
     await driver.advance_to(_t("2026-01-06T12:00:00"))
-    await driver.update("select_plan", SelectPlan(request_id=request_id(), actor="alice", plan=plan))
+    await driver.update(SelectPlan(request_id=request_id(), actor="alice", plan=plan))
     await driver.advance_to(_t("2026-03-01T03:00:00"))
     price = SOLO if plan == "solo" else STARTER
     expected = _prorated(price, _t("2026-02-04T09:00:00"), _t("2026-03-01T00:00:00"))  # 25/28
@@ -307,7 +307,7 @@ async def test_upgrade_mid_period_is_immediate_and_prorates_both_plans(driver: D
     assert (solo_days, starter_days) == (355, 6452)
 
     upgrade = ChangePlan(request_id=request_id(), actor="alice", plan="starter")
-    result = await driver.update("change_plan", upgrade)
+    result = await driver.update(upgrade)
     assert (result.status, result.plan) == ("active", "starter")
     overview = await driver.overview()
     assert (overview.status, overview.plan, overview.pending_changes) == ("active", "starter", ())
@@ -361,7 +361,7 @@ async def test_downgrade_waits_for_period_end_and_reselecting_cancels_it(driver:
 
     await driver.advance_to(_t("2026-03-10T12:00:00"))
     result = await driver.update(
-        "change_plan", ChangePlan(request_id=request_id(), actor="alice", plan="solo")
+        ChangePlan(request_id=request_id(), actor="alice", plan="solo")
     )
     assert (result.status, result.plan, result.effective_at) == ("active", "starter", april)
     overview = await driver.overview()
@@ -378,7 +378,7 @@ async def test_downgrade_waits_for_period_end_and_reselecting_cancels_it(driver:
     # Selecting the current plan again cancels the scheduled downgrade.
     await driver.advance_to(_t("2026-03-12T12:00:00"))
     result = await driver.update(
-        "select_plan", SelectPlan(request_id=request_id(), actor="alice", plan="starter")
+        SelectPlan(request_id=request_id(), actor="alice", plan="starter")
     )
     assert (result.status, result.plan) == ("active", "starter")
     overview = await driver.overview()
@@ -388,7 +388,7 @@ async def test_downgrade_waits_for_period_end_and_reselecting_cancels_it(driver:
 
     # A second downgrade, left in place, takes effect on the 1st.
     await driver.advance_to(_t("2026-03-20T12:00:00"))
-    await driver.update("change_plan", ChangePlan(request_id=request_id(), actor="alice", plan="solo"))
+    await driver.update(ChangePlan(request_id=request_id(), actor="alice", plan="solo"))
     assert (await driver.overview()).pending_changes == scheduled
     timeline = await _events(driver, "downgrade_scheduled", "downgrade_cancelled")
     assert [(e, at.date().isoformat()) for e, at, _ in timeline] == [
@@ -446,5 +446,5 @@ async def test_upgrade_quote_is_priced_at_the_current_time(driver: Driver) -> No
         ("plan_proration", solo_days, _t("2026-03-12T00:00:00"))
     ]
     # The quote is the charge: applying the command accrues exactly the quoted line.
-    await driver.update("change_plan", upgrade)
+    await driver.update(upgrade)
     assert (await driver.state()).accrued == quote.accrued

@@ -78,7 +78,7 @@ async def test_active_then_canceling_then_reverted(api: httpx.AsyncClient, drive
     await driver.start(_seats_setup(ws), "seats", _t("2026-09-03T09:00:00"))
     for user in ("alice", "bob"):
         seat = AssignSeat(request_id=request_id(), actor="alice", user=user, seat_type="pro")
-        await driver.update("assign_seat", seat)
+        await driver.update(seat)
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-10-03T12:00:00"))
@@ -87,7 +87,7 @@ async def test_active_then_canceling_then_reverted(api: httpx.AsyncClient, drive
     assert (page["status"], page["paid_seat_count"], page["seat_limit"]) == ("active", 2, 100)
 
     await driver.advance_to(_t("2026-10-10T00:00:00"))
-    await driver.update("cancel", Cancel(request_id=request_id(), actor="bob", reason="too expensive"))
+    await driver.update(Cancel(request_id=request_id(), actor="bob", reason="too expensive"))
     page = (await _matches(api, ws, "canceling"))["subscription"]
     assert (page["status"], page["cancel_at"]) == ("canceling", "2026-11-03T00:00Z")
 

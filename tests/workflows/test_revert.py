@@ -47,7 +47,7 @@ async def _subscribed_then_cancelled(driver: Driver) -> str:
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
     for user in ("alice", "bob"):
         await driver.update(
-            "assign_seat", AssignSeat(request_id=request_id(), actor="alice", user=user, seat_type="pro")
+            AssignSeat(request_id=request_id(), actor="alice", user=user, seat_type="pro")
         )
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     await driver.pay_all()
@@ -55,7 +55,7 @@ async def _subscribed_then_cancelled(driver: Driver) -> str:
     await driver.pay_all()
     await driver.advance_to(_t("2026-10-10T00:00:00"))
     result = await driver.update(
-        "cancel", Cancel(request_id=request_id(), actor="bob", reason="too expensive")
+        Cancel(request_id=request_id(), actor="bob", reason="too expensive")
     )
     assert result.status == "canceling"
     overview = await driver.overview()
@@ -117,7 +117,7 @@ async def test_cancel_runs_to_period_end_then_reverts_to_free(driver: Driver) ->
 async def test_reactivation_on_day_five_restores_and_cancels_the_deletion(driver: Driver) -> None:
     await _subscribed_then_cancelled(driver)
     await driver.advance_to(_t("2026-11-08T10:00:00"))
-    result = await driver.update("reactivate", Reactivate(request_id=request_id(), actor="alice"))
+    result = await driver.update(Reactivate(request_id=request_id(), actor="alice"))
     assert result.status == "active"
     await driver.advance_to(_t("2026-11-08T12:00:00"))
 
@@ -146,17 +146,17 @@ async def test_delete_everything_keeps_only_billing_records(driver: Driver) -> N
     ws = f"acme-{uuid.uuid4().hex[:8]}"
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
     await driver.update(
-        "assign_seat", AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro")
+        AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro")
     )
     await driver.advance_to(_t("2026-09-05T00:00:00"))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await driver.update(
-            "delete_workspace", DeleteWorkspaceCommand(request_id=request_id(), actor="alice", confirm="acme")
+            DeleteWorkspaceCommand(request_id=request_id(), actor="alice", confirm="acme")
         )
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == "confirmation_mismatch"
     await driver.update(
-        "delete_workspace", DeleteWorkspaceCommand(request_id=request_id(), actor="alice", confirm=ws)
+        DeleteWorkspaceCommand(request_id=request_id(), actor="alice", confirm=ws)
     )
     assert driver.handle is not None
     assert await driver.handle.result() == "deleted"

@@ -147,7 +147,7 @@ async def test_seat_add_remove_and_change_with_exact_invoice_lines(driver: Drive
         _assign("carol", "max"),
         _assign("dave", cycle="annual"),
     ):
-        await driver.update("assign_seat", command)
+        await driver.update(command)
     await driver.advance_to(_t("2026-09-03T09:30:00"))
     draft = (await driver.state()).open_invoice
     assert draft is not None
@@ -173,7 +173,7 @@ async def test_seat_add_remove_and_change_with_exact_invoice_lines(driver: Drive
 
     # Sep 19: a monthly pro seat removed; Sep 19..Oct 2 (14 of 30 days, Sep 19 included) credited.
     await driver.advance_to(_t("2026-09-19T12:00:00"))
-    await driver.update("unassign_seat", UnassignSeat(request_id=request_id(), actor="alice", user="bob"))
+    await driver.update(UnassignSeat(request_id=request_id(), actor="alice", user="bob"))
     credit = -_remaining(PRO_MONTHLY, _t("2026-09-19T12:00:00"), SEP3, OCT3)
     assert credit == -1400
     sep19 = _t("2026-09-19T00:00:00")
@@ -181,7 +181,7 @@ async def test_seat_add_remove_and_change_with_exact_invoice_lines(driver: Drive
 
     # Sep 22: pro -> max is immediate; the difference for Sep 22..Oct 2 (11/30 of 7000) is owed.
     await driver.advance_to(_t("2026-09-22T12:00:00"))
-    result = await driver.update("change_seat", _change("alice", "max"))
+    result = await driver.update(_change("alice", "max"))
     assert result.effective_at is None
     upgrade = _remaining(MAX_MONTHLY - PRO_MONTHLY, _t("2026-09-22T12:00:00"), SEP3, OCT3)
     assert upgrade == 2567  # 2566.67, half-up
@@ -200,7 +200,7 @@ async def test_seat_add_remove_and_change_with_exact_invoice_lines(driver: Drive
 
     # Sep 25: max -> pro waits for the period end (Oct 3); nothing is charged or credited now.
     await driver.advance_to(_t("2026-09-25T12:00:00"))
-    result = await driver.update("change_seat", _change("carol", "pro"))
+    result = await driver.update(_change("carol", "pro"))
     assert result.effective_at == OCT3
     overview = await driver.overview()
     assert overview.pending_changes == (
@@ -215,7 +215,7 @@ async def test_seat_add_remove_and_change_with_exact_invoice_lines(driver: Drive
 
     # Sep 26: an annual seat removed goes to the seat stock, no refund.
     await driver.advance_to(_t("2026-09-26T12:00:00"))
-    await driver.update("unassign_seat", UnassignSeat(request_id=request_id(), actor="alice", user="dave"))
+    await driver.update(UnassignSeat(request_id=request_id(), actor="alice", user="dave"))
     state = await driver.state()
     assert len(state.accrued) == 2
     assert [(s.seat_type, s.term_end, s.reassignable_at) for s in state.seat_stock] == [
@@ -307,12 +307,12 @@ async def test_seat_add_remove_and_change_with_exact_invoice_lines(driver: Drive
 
 async def test_annual_seat_stays_in_stock_until_reassigned(driver: Driver) -> None:
     await _start(driver)
-    await driver.update("assign_seat", _assign("alice"))
-    await driver.update("assign_seat", _assign("dave", cycle="annual"))
+    await driver.update(_assign("alice"))
+    await driver.update(_assign("dave", cycle="annual"))
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-09-26T12:00:00"))
-    await driver.update("unassign_seat", UnassignSeat(request_id=request_id(), actor="alice", user="dave"))
+    await driver.update(UnassignSeat(request_id=request_id(), actor="alice", user="dave"))
     assert ((await driver.overview()).seat_stock, (await driver.state()).accrued) == (1, ())
 
     await driver.advance_to(_t("2026-10-05T12:00:00"))
@@ -320,7 +320,7 @@ async def test_annual_seat_stays_in_stock_until_reassigned(driver: Driver) -> No
     state = await driver.state()
     assert [(i.issued_at, i.total) for i in state.invoices][-1] == (OCT3, PRO_MONTHLY)
     assert (await driver.overview()).seat_stock == 1  # reassignable now, still in stock
-    await driver.update("assign_seat", _assign("erin", cycle="annual"))
+    await driver.update(_assign("erin", cycle="annual"))
     state = await driver.state()
     assert state.accrued == ()  # taken from stock: nothing to pay
     assert (await driver.overview()).seat_stock == 0
@@ -351,8 +351,8 @@ async def _snapshot(driver: Driver) -> tuple[BillingState, dict[str, Any], int, 
 
 async def test_rejected_seat_updates_change_nothing(driver: Driver, tmp_path: Path) -> None:
     await _start(driver, _capped_catalog(tmp_path, 2))
-    await driver.update("assign_seat", _assign("alice"))
-    await driver.update("assign_seat", _assign("bob"))
+    await driver.update(_assign("alice"))
+    await driver.update(_assign("bob"))
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-09-10T12:00:00"))
@@ -378,7 +378,7 @@ async def test_rejected_seat_updates_change_nothing(driver: Driver, tmp_path: Pa
     ]
     for name, command, code in rejected:
         with pytest.raises(WorkflowUpdateFailedError) as failed:
-            await driver.update(name, command)
+            await driver.update(command)
         cause = failed.value.cause
         assert isinstance(cause, ApplicationError), (name, code, cause)
         assert (name, cause.type) == (name, code)
@@ -386,21 +386,21 @@ async def test_rejected_seat_updates_change_nothing(driver: Driver, tmp_path: Pa
         assert await _snapshot(driver) == before, (name, code)
 
     # The workspace still works: removing a seat frees room for another under the cap.
-    await driver.update("unassign_seat", UnassignSeat(request_id=request_id(), actor="alice", user="bob"))
-    await driver.update("assign_seat", _assign("carol"))
+    await driver.update(UnassignSeat(request_id=request_id(), actor="alice", user="bob"))
+    await driver.update(_assign("carol"))
     assert (await driver.overview()).paid_seat_count == 2
 
 
 async def test_same_request_id_twice_returns_the_same_result_and_changes_nothing(driver: Driver) -> None:
     await _start(driver)
     checkout = _assign("alice")
-    first = await driver.update("assign_seat", checkout)
+    first = await driver.update(checkout)
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-09-10T12:00:00"))
 
     added = _assign("bob")
-    result = await driver.update("assign_seat", added)
+    result = await driver.update(added)
     proration = _remaining(PRO_MONTHLY, _t("2026-09-10T12:00:00"), SEP3, OCT3)  # Sep 10..Oct 2: 23/30
     assert proration == 2300
     sep10 = _t("2026-09-10T00:00:00")
@@ -411,10 +411,10 @@ async def test_same_request_id_twice_returns_the_same_result_and_changes_nothing
 
     # Same Update id (the server's dedupe) and a new Update id with the same request id
     # (the engine's dedupe): the first result comes back, nothing is added.
-    assert await driver.update("assign_seat", added) == result
+    assert await driver.update(added) == result
     assert driver.handle is not None
     again: CommandResult = await driver.handle.execute_update(
-        "assign_seat", added, id=f"retry-{uuid.uuid4()}", result_type=CommandResult
+        added.kind, added, id=f"retry-{uuid.uuid4()}", result_type=CommandResult
     )
     assert again == result
     assert await _snapshot(driver) == before
@@ -429,7 +429,7 @@ async def test_same_request_id_twice_returns_the_same_result_and_changes_nothing
     ]
     before = await _snapshot(driver)
     replayed: CommandResult = await driver.handle.execute_update(
-        "assign_seat", checkout, id=f"retry-{uuid.uuid4()}", result_type=CommandResult
+        checkout.kind, checkout, id=f"retry-{uuid.uuid4()}", result_type=CommandResult
     )
     assert replayed == first
     assert await _snapshot(driver) == before

@@ -10,9 +10,10 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from billing import AssignSeat
+from billing import AssignSeat, SelectPlan
 from devstack.postgres import EmbeddedPostgres
 from tests.workflows.driver import Driver, request_id
+from tests.workflows.test_credits_lifecycle import _setup as _credits_setup
 from tests.workflows.test_credits_lifecycle import _start as _start_trial
 from tests.workflows.test_revert import _setup
 
@@ -36,9 +37,7 @@ async def _tenure(driver: Driver, postgres: EmbeddedPostgres, *args: str) -> sub
 async def _paying_workspace(driver: Driver, card: str) -> str:
     ws = f"cli-{uuid.uuid4().hex[:8]}"
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"), card=card)
-    await driver.update(
-        "assign_seat", AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro")
-    )
+    await driver.update(AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro"))
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     await driver.wait_for(lambda s: bool(s.invoices), "the invoice posted")
     return ws
@@ -121,3 +120,29 @@ async def test_cancel_reports_the_engines_refusal_at_once(driver: Driver, postgr
     assert refused.returncode == 4, refused.stderr
     assert "not_allowed_in_status" in refused.stderr
     assert await driver.state() == before
+
+
+async def test_cancel_a_past_due_subscription(driver: Driver, postgres: EmbeddedPostgres) -> None:
+    """A past-due subscription stays past_due when cancelled: `tenure cancel` reports the
+    recorded cancellation from the Update's result (no wait for a "canceling" status)."""
+    ws = f"cli-{uuid.uuid4().hex[:8]}"
+    await driver.start(
+        _credits_setup(ws), "credits", _t("2026-03-10T09:00:00"), card="pm_card_chargeCustomerFail"
+    )
+    await driver.update(SelectPlan(request_id=request_id(), actor="alice", plan="starter"))
+    # The first invoice (the trial's month, in arrears on May 1) fails on every retry: overdue
+    # a week later, and the catalog keeps the subscription past_due (final_failure).
+    await driver.advance_to(_t("2026-05-01T06:00:00"))
+    await driver.wait_for(lambda s: bool(s.invoices), "the invoice posted")
+    await driver.advance_to(_t("2026-05-09T06:00:00"))
+    await driver.wait_for(lambda s: s.status == "past_due", "past due")
+    cancelled = await _tenure(driver, postgres, "cancel", ws, "--reason", "asked by phone", "--staff", "sam")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert "cancels at" in cancelled.stdout
+    state = await driver.state()
+    assert (state.status, state.cancel_actor, state.cancel_reason) == (
+        "past_due",
+        "staff:sam",
+        "asked by phone",
+    )
+    assert state.cancel_at is not None

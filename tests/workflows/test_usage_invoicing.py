@@ -16,7 +16,7 @@ def _event(event_id: str, at: str, kind: str, **fields: object) -> dict[str, obj
 
 async def test_the_solo_overage_invoice_on_the_first_is_exact(api: httpx.AsyncClient, driver: Driver) -> None:
     trial_end = await _start(driver, _t("2026-03-10T09:00:00"))  # Apr 9, 09:00
-    await driver.update("select_plan", SelectPlan(request_id=request_id(), actor="alice", plan="solo"))
+    await driver.update(SelectPlan(request_id=request_id(), actor="alice", plan="solo"))
     ws = driver.workspace_id
     usage = [
         # Before the paid period (the trial): free, whatever was used.

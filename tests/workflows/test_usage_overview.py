@@ -37,7 +37,7 @@ async def test_the_overview_shows_usage_as_of_the_last_rollup(api: httpx.AsyncCl
     ws = f"use-{uuid.uuid4().hex[:8]}"
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
     await driver.update(
-        "assign_seat", AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro")
+        AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro")
     )
     await _store(
         driver,
