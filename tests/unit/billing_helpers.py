@@ -61,6 +61,7 @@ class Driver:
         self.invoices: list[InvoiceDraft] = []
         self.events: list[RecordEvent] = []
         self.effects: list[Effect] = []
+        self.latest = at  # the last instant the story reached
         self.state: BillingState = self._take(new_subscription("acme", catalog, at, roster))
 
     def _take(self, decision: Decision) -> BillingState:
@@ -94,6 +95,7 @@ class Driver:
 
     def tick(self, at: datetime) -> None:
         """Advance deadline by deadline, as the workflow does (so autopay happens in time)."""
+        self.latest = max(self.latest, at)
         while (due := next_deadline(self.state)) is not None and due <= at:
             self.state = self._take(advance(self.state, due, self.catalog, self._usage(due)))
 
