@@ -41,7 +41,7 @@ from billing.effects import (
     SendEmail,
 )
 from billing.errors import DomainError
-from billing.invoices import InvoiceDraft, InvoiceLine, InvoiceRef, LineKind, OpenInvoice
+from billing.invoices import InvoiceDraft, InvoiceLine, InvoiceRef, ItemKind, LineItem, LineKind, OpenInvoice
 from billing.lifecycle import (
     apply,
     new_subscription,
@@ -95,6 +95,8 @@ __all__ = [
     "InvoiceEvent",
     "InvoiceLine",
     "InvoiceRef",
+    "ItemKind",
+    "LineItem",
     "LineKind",
     "Member",
     "Money",

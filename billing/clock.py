@@ -25,7 +25,7 @@ from billing.drafts import charge_in_advance, post_open_invoice
 from billing.dunning import mark_overdue
 from billing.effects import DeleteDataSource, Effect
 from billing.errors import USAGE_MISSING, DomainError
-from billing.invoices import InvoiceLine, line
+from billing.invoices import InvoiceLine, LineItem, line
 from billing.invoicing import post_invoice, recurring_seat_lines, segment_lines
 from billing.periods import Period, anchored_period, calendar_month, is_term_start, span_fraction
 from billing.plans import end_trial, open_arrears_period
@@ -256,11 +256,13 @@ def arrears_lines(state: BillingState, catalog: Catalog, usage: UsageTotals) -> 
     extra, _charge = overage(usage.credits, included, rate)
     if extra and rate:
         description = f"{extra} credits over {included} included"
-        lines.append(line("credits_overage", description, extra, rate, period))
+        item = LineItem(kind="credits", code=state.plan)
+        lines.append(line("credits_overage", item, description, extra, rate, period))
     price = catalog.serverless_minute_price
     if usage.serverless_minutes and price:
         minutes = usage.serverless_minutes
-        lines.append(line("serverless_minutes", "serverless compute minutes", minutes, price, period))
+        item = LineItem(kind="serverless_minutes", code=state.plan)
+        lines.append(line("serverless_minutes", item, "serverless compute minutes", minutes, price, period))
     return lines
 
 

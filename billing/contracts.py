@@ -16,7 +16,7 @@ from billing.decision import Outcome, event, require_status
 from billing.drafts import charge_in_advance
 from billing.effects import Effect
 from billing.errors import CONTRACT_SCHEDULED, INVALID_ARGUMENT, NOT_ALLOWED_IN_STATUS, DomainError
-from billing.invoices import InvoiceLine, line
+from billing.invoices import InvoiceLine, LineItem, line
 from billing.invoicing import post_invoice
 from billing.periods import Period
 from billing.revert import end_paid_life, restore
@@ -117,7 +117,8 @@ def start_contract(state: BillingState, contract: Contract, at: datetime, catalo
         event("plan_changed", at, from_plan=previous, to_plan=contract.plan),
     ]
     name = catalog.plan(contract.plan).name
-    charges = [line("contract", f"{name} contract", 1, contract.price, contract.period)]
+    item = LineItem(kind="contract", code=contract.plan)
+    charges = [line("contract", item, f"{name} contract", 1, contract.price, contract.period)]
     charges = [c for c in charges if c.amount]
     posted = charge_in_advance(state, catalog, at, contract.period, charges)
     return Outcome(posted.state, effects + posted.effects, f"{name} contract active", at)
@@ -132,6 +133,7 @@ def contract_overage_lines(contract: Contract, usage: UsageTotals) -> list[Invoi
         lines.append(
             line(
                 "credits_overage",
+                LineItem(kind="credits", code=contract.plan),
                 f"{extra} credits over {allowance} in contract",
                 extra,
                 contract.credit_overage_rate,
@@ -143,6 +145,7 @@ def contract_overage_lines(contract: Contract, usage: UsageTotals) -> list[Invoi
         lines.append(
             line(
                 "serverless_minutes",
+                LineItem(kind="serverless_minutes", code=contract.plan),
                 f"{minutes} serverless minutes over {contract.serverless_minutes} in contract",
                 minutes,
                 contract.minute_overage_rate,
@@ -207,6 +210,8 @@ def approve_seats(state: BillingState, cmd: ApproveSeats, at: datetime, catalog:
     effects: list[Effect] = [event("seats_approved", at, request=request.id, quantity=request.quantity)]
     term = Period(start=at, end=contract.ends_at)
     description = f"{request.quantity} additional contract seats"
-    charges = [line("seat", description, request.quantity, contract.seat_unit_price, term)]
+    # The request names the line: two approvals are two lines, never one merged count.
+    item = LineItem(kind="contract_seats", code=request.id)
+    charges = [line("seat", item, description, request.quantity, contract.seat_unit_price, term)]
     posted = charge_in_advance(state, catalog, at, term, [c for c in charges if c.amount])
     return Outcome(posted.state, effects + posted.effects, f"{request.quantity} seats approved")

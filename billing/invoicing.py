@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from billing.catalog import Catalog
 from billing.decision import Outcome, event
 from billing.effects import Effect, PostInvoice
-from billing.invoices import InvoiceDraft, InvoiceLine, InvoiceRef, line, prorated_line
-from billing.periods import Period, annual_term, day_start, span_fraction
+from billing.invoices import InvoiceDraft, InvoiceLine, InvoiceRef, LineItem, line, prorated_line
+from billing.periods import Cycle, Period, annual_term, day_start, span_fraction
 from billing.state import INVOICES_KEPT, BillingState, PlanSegment, Seat, seat_counts
 
 
@@ -48,7 +48,8 @@ def post_invoice(
     raw = subtotal - state.credit_balance
     balance_line, new_balance = (-state.credit_balance, 0) if raw >= 0 else (-subtotal, -raw)
     if balance_line:
-        lines.append(line("credit_balance", "credit balance", 1, balance_line, period))
+        balance = LineItem(kind="credit_balance")
+        lines.append(line("credit_balance", balance, "credit balance", 1, balance_line, period))
     total = subtotal + balance_line
     number = f"{state.workspace_id}-{state.invoice_seq + 1:05d}"
     draft = InvoiceDraft(
@@ -87,6 +88,10 @@ def _keep(invoices: tuple[InvoiceRef, ...]) -> tuple[InvoiceRef, ...]:
     return tuple(ref for i, ref in enumerate(invoices) if i >= cutoff or ref.status in {"unpaid", "overdue"})
 
 
+def seat_item(seat_type: str, cycle: Cycle) -> LineItem:
+    return LineItem(kind="seat", code=seat_type, cycle=cycle)
+
+
 def seat_description(catalog: Catalog, seat_type: str, cycle: str) -> str:
     return f"{catalog.seat_type(seat_type).name} seat ({cycle})"
 
@@ -119,6 +124,7 @@ def recurring_seat_lines(
         lines.append(
             line(
                 "seat",
+                seat_item(seat_type, cycle),
                 seat_description(catalog, seat_type, cycle),
                 count,
                 seat_price(catalog, seat_type, cycle),
@@ -153,6 +159,7 @@ def segment_lines(catalog: Catalog, segment: PlanSegment, end: datetime, month: 
     if ratio == 0 or plan.price == 0:
         return []
     window = Period(start=max(day_start(segment.start), month.start), end=min(day_start(end), month.end))
+    item = LineItem(kind="plan", code=plan.code)
     if ratio == 1:
-        return [line("plan", f"{plan.name} plan", 1, plan.price, window)]
-    return [prorated_line("plan_proration", f"{plan.name} plan", plan.price, ratio, window)]
+        return [line("plan", item, f"{plan.name} plan", 1, plan.price, window)]
+    return [prorated_line("plan_proration", item, f"{plan.name} plan", plan.price, ratio, window)]

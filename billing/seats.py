@@ -35,6 +35,7 @@ from billing.invoicing import (
     recurring_seat_lines,
     remainder_window,
     seat_description,
+    seat_item,
     seat_price,
     seat_term,
 )
@@ -176,14 +177,14 @@ def _add_mid_period(state: BillingState, seat: Seat, at: datetime, catalog: Cata
     term = seat_term(state, seat.cycle)
     price = seat_price(catalog, seat.seat_type, seat.cycle)
     description = seat_description(catalog, seat.seat_type, seat.cycle)
+    item = seat_item(seat.seat_type, seat.cycle)
     if day_start(at) == term.start:
-        posted = charge_in_advance(
-            state, catalog, at, term, [line("seat", description, 1, price, term)], with_accrued=False
-        )
+        charge = line("seat", item, description, 1, price, term)
+        posted = charge_in_advance(state, catalog, at, term, [charge], with_accrued=False)
         when = "charged at once" if posted.state.open_invoice is None else "on the draft invoice"
         return Outcome(posted.state, effects + posted.effects, f"{when} for the full period")
     adjustment = prorated_line(
-        "seat_proration", description, price, remaining_fraction(at, term), remainder_window(at, term)
+        "seat_proration", item, description, price, remaining_fraction(at, term), remainder_window(at, term)
     )
     state = state.model_copy(update={"accrued": (*state.accrued, adjustment)})
     return Outcome(state, effects, f"prorated {adjustment.amount} on the next invoice")
@@ -227,6 +228,7 @@ def unassign_seat(state: BillingState, cmd: UnassignSeat, at: datetime, catalog:
         return Outcome(state, effects, "seat released")
     credit = prorated_line(
         "seat_credit",
+        seat_item(seat.seat_type, seat.cycle),
         seat_description(catalog, seat.seat_type, seat.cycle),
         -price,
         span_fraction(at, billed_to, term),
@@ -296,7 +298,8 @@ def _change_now(state: BillingState, seat: Seat, to_type: str, at: datetime, cat
     undrafted = take_seat_off_draft(state, catalog, seat, at)
     if undrafted is not None:
         price = seat_price(catalog, to_type, seat.cycle)
-        charge = line("seat", seat_description(catalog, to_type, seat.cycle), 1, price, term)
+        description = seat_description(catalog, to_type, seat.cycle)
+        charge = line("seat", seat_item(to_type, seat.cycle), description, 1, price, term)
         drafted = charge_in_advance(undrafted, catalog, at, term, [charge], with_accrued=False)
         return Outcome(drafted.state, effects + drafted.effects, "seat changed on the draft invoice")
     difference = seat_price(catalog, to_type, seat.cycle) - seat_price(catalog, seat.seat_type, seat.cycle)
@@ -305,6 +308,7 @@ def _change_now(state: BillingState, seat: Seat, to_type: str, at: datetime, cat
     billed_to = prepaid_until(state, seat.user) or term.end
     adjustment = prorated_line(
         "seat_proration" if difference > 0 else "seat_credit",
+        seat_item(to_type, seat.cycle),
         f"{seat_description(catalog, seat.seat_type, seat.cycle)} to {catalog.seat_type(to_type).name}",
         difference,
         span_fraction(at, billed_to, term),

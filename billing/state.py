@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from billing.invoices import InvoiceLine, InvoiceRef, OpenInvoice
+from billing.periods import Cycle as Cycle  # commands name it from here
 from billing.periods import Period
 from billing.usage import UtcDatetime
 from billing.workspace import ScheduledDeletion
@@ -20,7 +21,6 @@ from billing.workspace import ScheduledDeletion
 Status = Literal[
     "trialing", "trial_expired", "active", "canceling", "past_due", "free", "canceled", "deleted"
 ]
-Cycle = Literal["monthly", "annual"]
 
 PAID_STATUSES: frozenset[str] = frozenset({"active", "canceling", "past_due"})
 # The version of the lifecycle rules new subscriptions decide by. Version 2 (2026-12): the

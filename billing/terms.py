@@ -22,7 +22,7 @@ from billing.catalog import Catalog
 from billing.decision import Outcome, event
 from billing.effects import Effect
 from billing.invoices import InvoiceLine, prorated_line
-from billing.invoicing import remainder_window, seat_description, seat_price, seat_term
+from billing.invoicing import remainder_window, seat_description, seat_item, seat_price, seat_term
 from billing.periods import anchored_index_at, anchored_period, remaining_fraction, span_fraction
 from billing.state import BillingState, Seat, SeatEntry, seats_held
 
@@ -157,7 +157,14 @@ def restored_type_changes(
         description = f"{seat_description(catalog, old.seat_type, old.cycle)} to {new_name}"
         window = remainder_window(at, term, until)
         lines.append(
-            prorated_line("seat_proration", description, difference, span_fraction(at, until, term), window)
+            prorated_line(
+                "seat_proration",
+                seat_item(seat.seat_type, seat.cycle),
+                description,
+                difference,
+                span_fraction(at, until, term),
+                window,
+            )
         )
     return lines
 
@@ -185,6 +192,7 @@ def top_up(state: BillingState, user: str, when: datetime, catalog: Catalog) -> 
         return Outcome(state, [])
     charge = prorated_line(
         "seat_proration",
+        seat_item(seat.seat_type, seat.cycle),
         seat_description(catalog, seat.seat_type, seat.cycle),
         seat_price(catalog, seat.seat_type, seat.cycle),
         remaining_fraction(when, term),
