@@ -23,7 +23,7 @@ from activities.payments import (
     PaymentGateway,
     workspace_customer,
 )
-from billing.invoices import InvoiceLine, InvoiceStatus
+from billing.invoicing.invoices import InvoiceLine, InvoiceStatus
 from billing.payments import (
     CollectInvoice,
     CollectResult,

@@ -6,7 +6,6 @@ Workflows call `new_subscription`, `apply`/`validate`, `advance`/`next_deadline`
 """
 
 from billing.catalog import Catalog, CatalogError, Plan, SeatType, load_catalog, parse_catalog
-from billing.clock import advance, arrears_lines, next_deadline, usage_due
 from billing.commands import (
     COMMAND_ADAPTER,
     AddMember,
@@ -28,8 +27,8 @@ from billing.commands import (
     StartTrial,
     UnassignSeat,
 )
+from billing.deadlines import advance, next_deadline, usage_due
 from billing.decision import Decision
-from billing.dunning import InvoiceEvent, dunning_schedule, on_invoice_event, overdue_at
 from billing.effects import (
     DeleteDataSource,
     DeleteWorkspace,
@@ -41,7 +40,16 @@ from billing.effects import (
     SendEmail,
 )
 from billing.errors import DomainError
-from billing.invoices import InvoiceDraft, InvoiceLine, InvoiceRef, ItemKind, LineItem, LineKind, OpenInvoice
+from billing.invoicing.dunning import InvoiceEvent, dunning_schedule, on_invoice_event, overdue_at
+from billing.invoicing.invoices import (
+    InvoiceDraft,
+    InvoiceLine,
+    InvoiceRef,
+    ItemKind,
+    LineItem,
+    LineKind,
+    OpenInvoice,
+)
 from billing.lifecycle import (
     apply,
     new_subscription,
@@ -52,6 +60,7 @@ from billing.lifecycle import (
 from billing.money import Money, round_half_up
 from billing.periods import Period, add_months, anchored_period, annual_term, calendar_month
 from billing.preview import Preview, preview
+from billing.renewal import arrears_lines
 from billing.revert import kept_member
 from billing.state import (
     BillingState,

@@ -13,11 +13,11 @@ from datetime import datetime
 from billing.catalog import Catalog
 from billing.commands import ApproveSeats, RequestSeats, SetContract
 from billing.decision import Outcome, event, require_status
-from billing.drafts import charge_in_advance
 from billing.effects import Effect
 from billing.errors import CONTRACT_SCHEDULED, INVALID_ARGUMENT, NOT_ALLOWED_IN_STATUS, DomainError
-from billing.invoices import InvoiceLine, LineItem, line
-from billing.invoicing import post_invoice
+from billing.invoicing.drafts import charge_in_advance
+from billing.invoicing.invoices import InvoiceLine, LineItem, line
+from billing.invoicing.posting import post_invoice
 from billing.periods import Period
 from billing.revert import end_paid_life, restore
 from billing.state import (

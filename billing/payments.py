@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from billing.invoices import InvoiceDraft, InvoiceStatus
+from billing.invoicing.invoices import InvoiceDraft, InvoiceStatus
 from billing.usage import UtcDatetime
 
 
@@ -75,7 +75,7 @@ class NewStripeInvoiceItem(_Model):
     # them, and the invoice must total exactly what the engine posted.
     quantity: int | None = None
     unit_amount: int | None = None
-    # What the line charges (`billing.invoices.LineItem`), kept in Stripe's metadata.
+    # What the line charges (`billing.invoicing.invoices.LineItem`), kept in Stripe's metadata.
     item_kind: str | None = None
     item_code: str | None = None
     item_cycle: str | None = None

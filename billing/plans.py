@@ -23,7 +23,7 @@ from billing.errors import (
     SEAT_LIMIT_REACHED,
     DomainError,
 )
-from billing.invoicing import segment_lines
+from billing.invoicing.charges import segment_lines
 from billing.periods import calendar_month, next_month_start
 from billing.revert import restore
 from billing.state import PAID_STATUSES, BillingState, PendingChange, PlanSegment

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from billing.catalog import Catalog
 from billing.decision import Outcome, event
-from billing.drafts import post_open_invoice
 from billing.effects import Effect, ReactivateWorkspace, RevertWorkspace, SendEmail
-from billing.invoicing import post_invoice
+from billing.invoicing.drafts import post_open_invoice
+from billing.invoicing.posting import post_invoice
 from billing.periods import Period
 from billing.retention import members_to_keep
 from billing.state import BillingState, Member, SeatEntry, seats_held

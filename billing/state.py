@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from billing.invoices import InvoiceLine, InvoiceRef, OpenInvoice
+from billing.invoicing.invoices import InvoiceLine, InvoiceRef, OpenInvoice
 from billing.periods import Cycle as Cycle  # commands name it from here
 from billing.periods import Period
 from billing.usage import UtcDatetime

@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from billing.catalog import Catalog
 from billing.decision import Outcome, event
 from billing.effects import Effect
-from billing.invoices import InvoiceLine, prorated_line
-from billing.invoicing import remainder_window, seat_description, seat_item, seat_price, seat_term
+from billing.invoicing.charges import remainder_window, seat_description, seat_item, seat_price, seat_term
+from billing.invoicing.invoices import InvoiceLine, prorated_line
 from billing.periods import anchored_index_at, anchored_period, remaining_fraction, span_fraction
 from billing.state import BillingState, Seat, SeatEntry, seats_held
 
@@ -136,7 +136,7 @@ def restored_type_changes(
 ) -> list[InvoiceLine]:
     """The upgrade differences of seats given back with another type than they were billed
     for: charged for the billed days left, prorated over the seat's new term, as an upgrade
-    is (`billing.seats.change_seat`); a cheaper type refunds nothing of a billed term.
+    is (`billing.seat_changes.change_seat`); a cheaper type refunds nothing of a billed term.
 
     Args:
         before: the seats remembered at the revert; ``state`` is the new paid life's.

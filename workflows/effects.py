@@ -14,7 +14,6 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 from billing.catalog import Catalog
-from billing.dunning import dunning_schedule, overdue_at
 from billing.effects import (
     DeleteDataSource,
     DeleteWorkspace,
@@ -23,6 +22,7 @@ from billing.effects import (
     ReactivateWorkspace,
     RevertWorkspace,
 )
+from billing.invoicing.dunning import dunning_schedule, overdue_at
 from billing.records import (
     DecisionRecord,
     DueDeletions,

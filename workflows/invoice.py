@@ -16,8 +16,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from billing.dunning import InvoiceEvent
-    from billing.invoices import InvoiceDraft
+    from billing.invoicing.dunning import InvoiceEvent
+    from billing.invoicing.invoices import InvoiceDraft
     from billing.payments import (
         CollectInvoice,
         CollectResult,

@@ -7,8 +7,8 @@ from datetime import datetime
 from temporalio import workflow
 
 from billing.catalog import Catalog
-from billing.clock import usage_due
 from billing.commands import Command
+from billing.deadlines import usage_due
 from billing.periods import Period
 from billing.records import UsageWindow, UsageWindowTotals
 from billing.state import BillingState

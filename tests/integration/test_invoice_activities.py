@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from activities.invoices import InvoiceActivities
 from activities.payments import BillingDetailsActivities, PaymentProviderUnavailable
 from activities.stripe_gateway import StripeGateway, stripe_client
-from billing.invoices import InvoiceDraft, InvoiceLine, LineItem
+from billing.invoicing.invoices import InvoiceDraft, InvoiceLine, LineItem
 from billing.payments import (
     AddTaxId,
     BillingDetails,

@@ -1,4 +1,4 @@
-"""The draft window of in-advance invoices (`billing.drafts`): amend, take off, drop, post."""
+"""The draft window of in-advance invoices (`billing.invoicing.drafts`): amend, take off, drop, post."""
 
 from __future__ import annotations
 

@@ -17,8 +17,9 @@ from billing import (
     schedule_data_source_deletions,
     usage_due,
 )
-from billing.invoices import line
-from billing.invoicing import post_invoice, seat_item
+from billing.invoicing.charges import seat_item
+from billing.invoicing.invoices import line
+from billing.invoicing.posting import post_invoice
 from tests.unit.billing_helpers import CREDITS, SEATS, Driver, t
 
 PERIOD = Period(start=t(2026, 9, 3), end=t(2026, 10, 3))

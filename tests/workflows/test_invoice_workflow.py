@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 
 from activities.invoices import InvoiceActivities
 from billing import dunning_schedule, load_catalog, overdue_at
-from billing.invoices import InvoiceDraft, InvoiceLine
+from billing.invoicing.invoices import InvoiceDraft, InvoiceLine
 from db.engine import session_factory
 from tests.workflows.payments import Payments
 from workflows.invoice import InvoiceJob, InvoiceWorkflow, invoice_workflow_id

@@ -15,7 +15,7 @@ from billing.catalog import Catalog
 from billing.decision import Decision, Outcome, event
 from billing.effects import Effect, SendEmail
 from billing.errors import INVOICE_NOT_FOUND, DomainError
-from billing.invoices import InvoiceRef, InvoiceStatus
+from billing.invoicing.invoices import InvoiceRef, InvoiceStatus
 from billing.revert import end_paid_life
 from billing.state import PAID_STATUSES, BillingState
 

@@ -37,8 +37,9 @@ from datetime import datetime, timedelta
 from billing.catalog import Catalog
 from billing.decision import Outcome, event
 from billing.effects import Effect
-from billing.invoices import InvoiceLine, OpenInvoice, line
-from billing.invoicing import post_invoice, seat_description, seat_item, seat_price, seat_term
+from billing.invoicing.charges import seat_description, seat_item, seat_price, seat_term
+from billing.invoicing.invoices import InvoiceLine, OpenInvoice, line
+from billing.invoicing.posting import post_invoice
 from billing.periods import Period, day_start
 from billing.state import BillingState, Seat
 

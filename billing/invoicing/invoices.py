@@ -126,7 +126,7 @@ class InvoiceDraft(BaseModel):
 
 
 class OpenInvoice(BaseModel):
-    """An in-advance invoice inside its draft window (see `billing.drafts`).
+    """An in-advance invoice inside its draft window (see `billing.invoicing.drafts`).
 
     It is issued at ``issued_at`` and posted at ``finalize_at``; until then charges of
     the same period amend its lines. It has no number yet (allocated when it posts, so
