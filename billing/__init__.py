@@ -57,7 +57,7 @@ from billing.lifecycle import (
     schedule_data_source_deletions,
     validate,
 )
-from billing.money import Money, round_half_up
+from billing.money import round_half_up
 from billing.periods import Period, add_months, anchored_period, annual_term, calendar_month
 from billing.preview import Preview, preview
 from billing.renewal import arrears_lines
@@ -108,7 +108,6 @@ __all__ = [
     "LineItem",
     "LineKind",
     "Member",
-    "Money",
     "OpenInvoice",
     "PendingChange",
     "Period",
