@@ -6,6 +6,7 @@ Workflows call `new_subscription`, `apply`/`validate`, `advance`/`next_deadline`
 """
 
 from billing.catalog import Catalog, CatalogError, Plan, SeatType, load_catalog, parse_catalog
+from billing.changes import BillingStateChanges, evolve
 from billing.commands import (
     COMMAND_ADAPTER,
     AddMember,
@@ -84,6 +85,7 @@ __all__ = [
     "ApproveSeats",
     "AssignSeat",
     "BillingState",
+    "BillingStateChanges",
     "Cancel",
     "Catalog",
     "CatalogError",
@@ -141,6 +143,7 @@ __all__ = [
     "arrears_lines",
     "calendar_month",
     "dunning_schedule",
+    "evolve",
     "kept_member",
     "load_catalog",
     "new_subscription",

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from billing.catalog import Catalog
+from billing.changes import evolve
 from billing.commands import Cancel, ClearCancellation, DeleteWorkspaceCommand, Reactivate, is_staff
 from billing.contracts import contract_scheduled, unschedule_contract
 from billing.deadlines import usage_missing
@@ -23,7 +24,7 @@ from billing.plans import open_arrears_period
 from billing.renewal import close_early, final_usage_window
 from billing.revert import flush_accrued, restore
 from billing.seats import open_seat_period
-from billing.state import PAID_STATUSES, BillingState, without_cancellation
+from billing.state import PAID_STATUSES, BillingState, Status, without_cancellation
 from billing.terms import paid_through
 from billing.usage import UsageTotals
 
@@ -32,8 +33,8 @@ def _cancel_trial(state: BillingState, cmd: Cancel, at: datetime) -> Outcome:
     """Cancelling during a trial clears the selected plan: nothing is billed and the trial
     ends ``trial_expired`` (SPEC §2)."""
     assert state.trial is not None
-    trial = state.trial.model_copy(update={"selected_plan": None})
-    state = state.model_copy(update={"trial": trial})
+    trial = evolve(state.trial, selected_plan=None)
+    state = evolve(state, trial=trial)
     effects: list[Effect] = [
         event("cancel_requested", at, reason=cmd.reason, actor=cmd.actor, cancel_at=trial.ends_at),
     ]
@@ -53,16 +54,12 @@ def cancel(state: BillingState, cmd: Cancel, at: datetime, catalog: Catalog) -> 
         state, dropped = unschedule_contract(state, at)[:2]
     else:
         dropped = []
-    status = "past_due" if state.status == "past_due" else "canceling"
+    status: Status = "past_due" if state.status == "past_due" else "canceling"
     # Monthly seats and plans end with the period; annual seats run to their term end.
     cancel_at = paid_through(state) if state.rules >= 2 else state.period_end
-    update = {
-        "status": status,
-        "cancel_at": cancel_at,
-        "cancel_reason": cmd.reason,
-        "cancel_actor": cmd.actor,
-    }
-    state = state.model_copy(update=update)
+    state = evolve(
+        state, status=status, cancel_at=cancel_at, cancel_reason=cmd.reason, cancel_actor=cmd.actor
+    )
     effects: list[Effect] = [
         *dropped,
         event("cancel_requested", at, reason=cmd.reason, actor=cmd.actor, cancel_at=state.cancel_at),
@@ -124,17 +121,16 @@ def delete_workspace(
         state, effects = post_open_invoice(state, catalog, at)[:2]
         state, final = close_early(state, catalog, window, usage[window])[:2]
         effects += final
-    state = state.model_copy(
-        update={
-            "status": "deleted",
-            "deleted_at": at,
-            "cancel_at": None,
-            "pending_change": None,
-            "pending_seat_changes": (),
-            "data_source_deletions": (),
-            "period_start": None,
-            "period_end": None,
-        }
+    state = evolve(
+        state,
+        status="deleted",
+        deleted_at=at,
+        cancel_at=None,
+        pending_change=None,
+        pending_seat_changes=(),
+        data_source_deletions=(),
+        period_start=None,
+        period_end=None,
     )
     effects += [DeleteWorkspace(at=at), event("workspace_deleted", at, actor=cmd.actor)]
     return Outcome(state, effects, "workspace deleted")

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Literal, NamedTuple
 
 from billing.catalog import Catalog
+from billing.changes import evolve
 from billing.commands import Command, DeleteWorkspaceCommand
 from billing.decision import Decision, Outcome, event
 from billing.effects import DeleteDataSource, Effect
@@ -157,7 +158,7 @@ def _handle(state: BillingState, due: Deadline, catalog: Catalog, usage: UsageLo
             return top_up(state, ref, when, catalog)
         case "delete":
             remaining = tuple(d for d in state.data_source_deletions if d.data_source_id != ref)
-            state = state.model_copy(update={"data_source_deletions": remaining})
+            state = evolve(state, data_source_deletions=remaining)
             # The timeline row (data_source_deleted) is written by the activity that deletes
             # it, like every per-item event of a revert: it acts on the real rows.
             effects: list[Effect] = [DeleteDataSource(at=when, data_source_id=ref)]
@@ -168,7 +169,7 @@ def _handle(state: BillingState, due: Deadline, catalog: Catalog, usage: UsageLo
 
 def _release_stock(state: BillingState, index: int, when: datetime) -> Outcome:
     stock = state.seat_stock[index]
-    released = stock.model_copy(update={"released": True})
+    released = evolve(stock, released=True)
     seat_stock = (*state.seat_stock[:index], released, *state.seat_stock[index + 1 :])
-    state = state.model_copy(update={"seat_stock": seat_stock})
+    state = evolve(state, seat_stock=seat_stock)
     return Outcome(state, [event("seat_stock_released", when, seat_type=stock.seat_type)])

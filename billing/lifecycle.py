@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from billing.cancellation import cancel, clear_cancellation, delete_workspace, reactivate
 from billing.catalog import Catalog
+from billing.changes import evolve
 from billing.commands import (
     ADMIN_KINDS,
     STAFF_KINDS,
@@ -203,7 +204,7 @@ def apply(
     processed = {**outcome.state.processed, command.request_id: result}
     if len(processed) > PROCESSED_WINDOW:
         processed = dict(list(processed.items())[-PROCESSED_WINDOW:])
-    state = outcome.state.model_copy(update={"processed": processed})
+    state = evolve(outcome.state, processed=processed)
     return Decision(state=state, effects=caught_up.effects + outcome.effects, result=result)
 
 
@@ -226,7 +227,7 @@ def remember_revert(state: BillingState, plan: RevertPlan) -> BillingState:
     the data-source deletions it scheduled, and the agents it deactivated (a reactivation
     restores those from the state, not from a stored plan)."""
     state = schedule_data_source_deletions(state, plan.scheduled_deletions)
-    return state.model_copy(update={"deactivated_agents": tuple(plan.deactivated_agent_ids)})
+    return evolve(state, deactivated_agents=tuple(plan.deactivated_agent_ids))
 
 
 def schedule_data_source_deletions(
@@ -239,4 +240,4 @@ def schedule_data_source_deletions(
         if deletion.data_source_id not in known:
             known.add(deletion.data_source_id)
             new.append(deletion)
-    return state.model_copy(update={"data_source_deletions": (*state.data_source_deletions, *new)})
+    return evolve(state, data_source_deletions=(*state.data_source_deletions, *new))

@@ -14,6 +14,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from billing.catalog import Catalog
+from billing.changes import evolve
 from billing.commands import Command
 from billing.deadlines import advance
 from billing.effects import Effect, PostInvoice
@@ -94,4 +95,4 @@ def preview(
     base = advance(state, at, catalog, usage).state
     outcome = run_command(base, command, at, catalog)
     found = lines_added(base, outcome.state, outcome.effects)
-    return found.model_copy(update={"effective_at": outcome.effective_at})
+    return evolve(found, effective_at=outcome.effective_at)

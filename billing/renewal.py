@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from billing.catalog import Catalog
+from billing.changes import evolve
 from billing.contracts import contract_overage_lines, end_contract, start_contract
 from billing.decision import Outcome, event
 from billing.invoicing.charges import recurring_seat_lines, segment_lines
@@ -68,13 +69,12 @@ def _renew_in_advance(state: BillingState, catalog: Catalog) -> Outcome:
         return Outcome(ended.state, effects + ended.effects)
     index = state.period_index + 1
     period = anchored_period(anchor, index)
-    state = state.model_copy(
-        update={
-            "period_index": index,
-            "period_start": period.start,
-            "period_end": period.end,
-            "seat_stock": tuple(s for s in state.seat_stock if s.term_end > end),
-        }
+    state = evolve(
+        state,
+        period_index=index,
+        period_start=period.start,
+        period_end=period.end,
+        seat_stock=tuple(s for s in state.seat_stock if s.term_end > end),
     )
     effects.append(event("period_renewed", end, period_start=period.start, period_end=period.end))
     lines = recurring_seat_lines(catalog, held, anchor, index, period, annual_too=is_term_start(index))
@@ -134,7 +134,7 @@ def _close_in_arrears(state: BillingState, catalog: Catalog, usage: UsageTotals)
     if change is not None and change.kind == "plan" and change.to_plan is not None:
         effects.append(event("plan_changed", end, from_plan=plan, to_plan=change.to_plan))
         plan = change.to_plan
-    state = open_arrears_period(state, end, plan).model_copy(update={"status": state.status})
+    state = evolve(open_arrears_period(state, end, plan), status=state.status)
     effects.append(event("period_renewed", end, period_start=end, period_end=state.period_end))
     return Outcome(state, effects)
 
@@ -161,5 +161,5 @@ def close_early(state: BillingState, catalog: Catalog, window: Period, usage: Us
     if state.contract is not None:
         lines = contract_overage_lines(state.contract, usage)
     else:
-        lines = arrears_lines(state.model_copy(update={"period_end": at}), catalog, usage)
+        lines = arrears_lines(evolve(state, period_end=at), catalog, usage)
     return post_invoice(state, catalog, at, window, lines)

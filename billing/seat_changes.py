@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from billing.catalog import Catalog
+from billing.changes import evolve
 from billing.commands import ChangeSeat, UnassignSeat
 from billing.decision import Outcome, event
 from billing.effects import Effect
@@ -31,7 +32,7 @@ def change_seat(state: BillingState, cmd: ChangeSeat, at: datetime, catalog: Cat
     others = tuple(c for c in state.pending_seat_changes if c.user != seat.user)
     if target.code == seat.seat_type:
         cleared = len(others) != len(state.pending_seat_changes)
-        state = state.model_copy(update={"pending_seat_changes": others})
+        state = evolve(state, pending_seat_changes=others)
         effects: list[Effect] = [event("downgrade_cancelled", at, user=seat.user)] if cleared else []
         return Outcome(state, effects, "scheduled seat change cancelled" if cleared else "no change")
     current = catalog.seat_type(seat.seat_type)
@@ -45,7 +46,7 @@ def change_seat(state: BillingState, cmd: ChangeSeat, at: datetime, catalog: Cat
         change = PendingChange(
             kind="seat_type", effective_at=effective, user=seat.user, to_seat_type=target.code
         )
-        state = state.model_copy(update={"pending_seat_changes": (*others, change)})
+        state = evolve(state, pending_seat_changes=(*others, change))
         effects = [
             event(
                 "downgrade_scheduled",
@@ -56,21 +57,18 @@ def change_seat(state: BillingState, cmd: ChangeSeat, at: datetime, catalog: Cat
             )
         ]
         return Outcome(state, effects, "seat change scheduled", change.effective_at)
-    return _change_now(
-        state.model_copy(update={"pending_seat_changes": others}), seat, target.code, at, catalog
-    )
+    return _change_now(evolve(state, pending_seat_changes=others), seat, target.code, at, catalog)
 
 
 def _change_now(state: BillingState, seat: Seat, to_type: str, at: datetime, catalog: Catalog) -> Outcome:
-    new_seat = seat.model_copy(update={"seat_type": to_type, "since": at})
-    state = state.model_copy(
-        update={
-            "seat_ledger": (
-                *state.seat_ledger,
-                ledger_entry(seat, -1, at, "changed"),
-                ledger_entry(new_seat, 1, at, "changed"),
-            )
-        }
+    new_seat = evolve(seat, seat_type=to_type, since=at)
+    state = evolve(
+        state,
+        seat_ledger=(
+            *state.seat_ledger,
+            ledger_entry(seat, -1, at, "changed"),
+            ledger_entry(new_seat, 1, at, "changed"),
+        ),
     )
     effects: list[Effect] = [
         event("seat_changed", at, user=seat.user, from_seat_type=seat.seat_type, to_seat_type=to_type)
@@ -97,7 +95,7 @@ def _change_now(state: BillingState, seat: Seat, to_type: str, at: datetime, cat
         span_fraction(at, billed_to, term),
         remainder_window(at, term, billed_to),
     )
-    state = state.model_copy(update={"accrued": (*state.accrued, adjustment)})
+    state = evolve(state, accrued=(*state.accrued, adjustment))
     return Outcome(state, effects, f"seat changed; {adjustment.amount} on the next invoice")
 
 
@@ -113,7 +111,7 @@ def apply_scheduled_seat_changes(state: BillingState, at: datetime) -> Outcome:
         seat = held.get(change.user or "")
         if seat is None or change.to_seat_type is None:
             continue
-        new_seat = seat.model_copy(update={"seat_type": change.to_seat_type, "since": at})
+        new_seat = evolve(seat, seat_type=change.to_seat_type, since=at)
         entries += [
             ledger_entry(seat, -1, at, "scheduled_change"),
             ledger_entry(new_seat, 1, at, "scheduled_change"),
@@ -127,7 +125,5 @@ def apply_scheduled_seat_changes(state: BillingState, at: datetime) -> Outcome:
                 to_seat_type=change.to_seat_type,
             )
         )
-    state = state.model_copy(
-        update={"seat_ledger": state.seat_ledger + tuple(entries), "pending_seat_changes": later}
-    )
+    state = evolve(state, seat_ledger=state.seat_ledger + tuple(entries), pending_seat_changes=later)
     return Outcome(state, effects)

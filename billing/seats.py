@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from billing.catalog import Catalog
+from billing.changes import BillingStateChanges, evolve
 from billing.commands import AssignSeat, UnassignSeat
 from billing.decision import Outcome, event, require_status
 from billing.effects import Effect
@@ -123,18 +124,17 @@ def open_seat_period(
     billed, prepaid = split_prepaid(seats, at)
     entries = tuple(ledger_entry(s, 1, at, reason) for s in seats)
     previous_plan = state.plan
-    state = state.model_copy(
-        update={
-            "status": "active",
-            "plan": catalog.seat_plan,
-            "anchor": anchor,
-            "period_index": 0,
-            "period_start": period.start,
-            "period_end": period.end,
-            "seat_ledger": state.seat_ledger + entries,
-            "restorable_seats": (),
-            "prepaid_seats": tuple(PrepaidSeat(user=u, paid_until=until) for u, until in prepaid),
-        }
+    state = evolve(
+        state,
+        status="active",
+        plan=catalog.seat_plan,
+        anchor=anchor,
+        period_index=0,
+        period_start=period.start,
+        period_end=period.end,
+        seat_ledger=state.seat_ledger + entries,
+        restorable_seats=(),
+        prepaid_seats=tuple(PrepaidSeat(user=u, paid_until=until) for u, until in prepaid),
     )
     effects += [
         event("plan_changed", at, from_plan=previous_plan, to_plan=catalog.seat_plan),
@@ -145,7 +145,7 @@ def open_seat_period(
     lines = recurring_seat_lines(catalog, by_user, anchor, 0, period, annual_too=True)
     differences = restored_type_changes(state, remembered, seats, at, catalog)
     if differences:
-        state = state.model_copy(update={"accrued": (*state.accrued, *differences)})
+        state = evolve(state, accrued=(*state.accrued, *differences))
     posted = charge_in_advance(state, catalog, at, period, lines)
     return Outcome(
         posted.state,
@@ -155,9 +155,7 @@ def open_seat_period(
 
 
 def _add_mid_period(state: BillingState, seat: Seat, at: datetime, catalog: Catalog) -> Outcome:
-    state = state.model_copy(
-        update={"seat_ledger": (*state.seat_ledger, ledger_entry(seat, 1, at, "assigned"))}
-    )
+    state = evolve(state, seat_ledger=(*state.seat_ledger, ledger_entry(seat, 1, at, "assigned")))
     effects: list[Effect] = [
         event("seat_assigned", at, user=seat.user, seat_type=seat.seat_type, cycle=seat.cycle)
     ]
@@ -167,14 +165,14 @@ def _add_mid_period(state: BillingState, seat: Seat, at: datetime, catalog: Cata
     if stock is not None:
         taken = state.seat_stock[stock]
         remaining = state.seat_stock[:stock] + state.seat_stock[stock + 1 :]
-        update: dict[str, object] = {"seat_stock": remaining}
+        update: BillingStateChanges = {"seat_stock": remaining}
         if taken.term_end < annual_term_end(state):
             # A stock seat paid by an earlier term: the rest of this term is charged when it ends.
             update["prepaid_seats"] = (
                 *state.prepaid_seats,
                 PrepaidSeat(user=seat.user, paid_until=taken.term_end),
             )
-        return Outcome(state.model_copy(update=update), effects, "seat taken from stock")
+        return Outcome(evolve(state, **update), effects, "seat taken from stock")
     term = seat_term(state, seat.cycle)
     price = seat_price(catalog, seat.seat_type, seat.cycle)
     description = seat_description(catalog, seat.seat_type, seat.cycle)
@@ -187,7 +185,7 @@ def _add_mid_period(state: BillingState, seat: Seat, at: datetime, catalog: Cata
     adjustment = prorated_line(
         "seat_proration", item, description, price, remaining_fraction(at, term), remainder_window(at, term)
     )
-    state = state.model_copy(update={"accrued": (*state.accrued, adjustment)})
+    state = evolve(state, accrued=(*state.accrued, adjustment))
     return Outcome(state, effects, f"prorated {adjustment.amount} on the next invoice")
 
 
@@ -195,11 +193,10 @@ def unassign_seat(state: BillingState, cmd: UnassignSeat, at: datetime, catalog:
     """Take ``cmd.user``'s paid seat back: credit (monthly) or stock (annual)."""
     require_seats_catalog(catalog)
     seat = held_seat(state, cmd.user)
-    state = state.model_copy(
-        update={
-            "seat_ledger": (*state.seat_ledger, ledger_entry(seat, -1, at, "unassigned")),
-            "pending_seat_changes": tuple(c for c in state.pending_seat_changes if c.user != seat.user),
-        }
+    state = evolve(
+        state,
+        seat_ledger=(*state.seat_ledger, ledger_entry(seat, -1, at, "unassigned")),
+        pending_seat_changes=tuple(c for c in state.pending_seat_changes if c.user != seat.user),
     )
     effects: list[Effect] = [
         event("seat_unassigned", at, user=seat.user, seat_type=seat.seat_type, cycle=seat.cycle)
@@ -217,7 +214,7 @@ def unassign_seat(state: BillingState, cmd: UnassignSeat, at: datetime, catalog:
             term_end=annual_paid_end(state, seat.user),
             reassignable_at=state.period_end,
         )
-        state = drop_prepaid(state, seat.user).model_copy(update={"seat_stock": (*state.seat_stock, stock)})
+        state = evolve(drop_prepaid(state, seat.user), seat_stock=(*state.seat_stock, stock))
         return Outcome(
             state, effects, f"annual seat returned to stock, reassignable {stock.reassignable_at.date()}"
         )
@@ -235,5 +232,5 @@ def unassign_seat(state: BillingState, cmd: UnassignSeat, at: datetime, catalog:
         span_fraction(at, billed_to, term),
         remainder_window(at, term, billed_to),
     )
-    state = state.model_copy(update={"accrued": (*state.accrued, credit)})
+    state = evolve(state, accrued=(*state.accrued, credit))
     return Outcome(state, effects, f"credited {-credit.amount} on the next invoice")

@@ -1,6 +1,6 @@
 """The subscription state: one model carried across continue-as-new (JSON round-trips).
 
-Transitions never mutate a state: they return ``state.model_copy(update=...)``. History
+Transitions never mutate a state: they return ``evolve(state, ...)`` (`billing.changes`). History
 that must never be overwritten (the seat ledger) is append-only; the views a rule needs
 (seats held now, seats at the next renewal, reassignable stock) are derived from it.
 """
@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from billing.changes import evolve
 from billing.invoicing.invoices import InvoiceLine, InvoiceRef, OpenInvoice
 from billing.periods import Cycle as Cycle  # commands name it from here
 from billing.periods import Period
@@ -217,10 +218,8 @@ class BillingState(_Model):
 
 def without_cancellation(state: BillingState) -> BillingState:
     """``state`` with its pending cancellation withdrawn (``past_due`` stays ``past_due``)."""
-    status = "past_due" if state.status == "past_due" else "active"
-    return state.model_copy(
-        update={"status": status, "cancel_at": None, "cancel_reason": None, "cancel_actor": None}
-    )
+    status: Status = "past_due" if state.status == "past_due" else "active"
+    return evolve(state, status=status, cancel_at=None, cancel_reason=None, cancel_actor=None)
 
 
 def seats_held(state: BillingState) -> dict[str, Seat]:
@@ -254,7 +253,7 @@ def seats_at_next_renewal(state: BillingState) -> dict[str, Seat]:
             continue
         seat = held.get(change.user or "")
         if seat is not None and change.to_seat_type is not None:
-            held[seat.user] = seat.model_copy(update={"seat_type": change.to_seat_type})
+            held[seat.user] = evolve(seat, seat_type=change.to_seat_type)
     return held
 
 

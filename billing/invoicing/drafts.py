@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from billing.catalog import Catalog
+from billing.changes import evolve
 from billing.decision import Outcome, event
 from billing.effects import Effect
 from billing.invoicing.charges import seat_description, seat_item, seat_price, seat_term
@@ -75,7 +76,7 @@ def merge_lines(lines: Sequence[InvoiceLine], added: Sequence[InvoiceLine]) -> t
             continue
         quantity = merged[index].quantity + new.quantity
         amount = quantity * new.unit_amount
-        merged[index] = merged[index].model_copy(update={"quantity": quantity, "amount": amount})
+        merged[index] = evolve(merged[index], quantity=quantity, amount=amount)
     return tuple(item for item in merged if item.quantity != 0)
 
 
@@ -96,11 +97,11 @@ def charge_in_advance(
     if minutes == 0:
         return post_invoice(state, catalog, at, period, charges, with_accrued=with_accrued)
     accrued = state.accrued if with_accrued else ()
-    state = state.model_copy(update={"accrued": ()}) if with_accrued else state
+    state = evolve(state, accrued=()) if with_accrued else state
     draft = state.open_invoice
     if draft is not None and draft.period_start == period.start:
         lines = (*merge_lines(draft.lines, charges), *accrued)
-        return Outcome(_with_draft(state, draft.model_copy(update={"lines": lines})), [])
+        return Outcome(_with_draft(state, evolve(draft, lines=lines)), [])
     effects: list[Effect] = []
     if draft is not None:
         state, effects = post_open_invoice(state, catalog, at)[:2]
@@ -117,7 +118,7 @@ def charge_in_advance(
     effects.append(
         event("invoice_drafted", at, total=opened.total, lines=len(lines), finalize_at=opened.finalize_at)
     )
-    return Outcome(state.model_copy(update={"open_invoice": opened}), effects)
+    return Outcome(evolve(state, open_invoice=opened), effects)
 
 
 def post_open_invoice(state: BillingState, catalog: Catalog, at: datetime) -> Outcome:
@@ -125,7 +126,7 @@ def post_open_invoice(state: BillingState, catalog: Catalog, at: datetime) -> Ou
     draft = state.open_invoice
     if draft is None:
         return Outcome(state, [])
-    state = state.model_copy(update={"open_invoice": None})
+    state = evolve(state, open_invoice=None)
     return post_invoice(
         state, catalog, draft.issued_at, draft.period, draft.lines, with_accrued=False, posted_at=at
     )
@@ -150,9 +151,9 @@ def take_seat_off_draft(
     charged = line("seat", seat_item(seat.seat_type, seat.cycle), description, -1, price, term)
     if not any(_same(item, charged) and item.quantity > 0 for item in draft.lines):
         return None
-    return _with_draft(state, draft.model_copy(update={"lines": merge_lines(draft.lines, [charged])}))
+    return _with_draft(state, evolve(draft, lines=merge_lines(draft.lines, [charged])))
 
 
 def _with_draft(state: BillingState, draft: OpenInvoice) -> BillingState:
     """Keep an amended draft, or drop it when no line is left (no number is consumed)."""
-    return state.model_copy(update={"open_invoice": draft if draft.lines else None})
+    return evolve(state, open_invoice=draft if draft.lines else None)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from billing.catalog import Catalog
+from billing.changes import evolve
 from billing.decision import Outcome, event
 from billing.effects import Effect, PostInvoice
 from billing.invoicing.invoices import InvoiceDraft, InvoiceLine, InvoiceRef, LineItem, line
@@ -41,7 +42,7 @@ def post_invoice(
         no line at all).
     """
     lines = [*charges, *(state.accrued if with_accrued else ())]
-    state = state.model_copy(update={"accrued": ()}) if with_accrued else state
+    state = evolve(state, accrued=()) if with_accrued else state
     if not lines:
         return Outcome(state, [])
     subtotal = sum(item.amount for item in lines)
@@ -68,12 +69,11 @@ def post_invoice(
         status="paid" if total == 0 else "unpaid",
         overdue_at=at + timedelta(days=catalog.dunning.overdue_after_days),
     )
-    state = state.model_copy(
-        update={
-            "credit_balance": new_balance,
-            "invoice_seq": state.invoice_seq + 1,
-            "invoices": _keep((*state.invoices, ref)),
-        }
+    state = evolve(
+        state,
+        credit_balance=new_balance,
+        invoice_seq=state.invoice_seq + 1,
+        invoices=_keep((*state.invoices, ref)),
     )
     effects: list[Effect] = [
         PostInvoice(invoice=draft),
