@@ -51,7 +51,7 @@ def cancel(state: BillingState, cmd: Cancel, at: datetime, catalog: Catalog) -> 
     if state.next_contract is not None and state.rules >= 2:
         if not is_staff(cmd.actor):
             raise contract_scheduled(state)
-        state, dropped = unschedule_contract(state, at)[:2]
+        state, dropped = unschedule_contract(state, at).state_and_effects()
     else:
         dropped = []
     status: Status = "past_due" if state.status == "past_due" else "canceling"
@@ -92,7 +92,7 @@ def reactivate(state: BillingState, cmd: Reactivate, at: datetime, catalog: Cata
         raise DomainError(NOT_ALLOWED_IN_STATUS, "select a plan to resubscribe")
     effects: list[Effect] = []
     if state.reverted_at is not None:
-        state, effects = restore(state, at)[:2]
+        state, effects = restore(state, at).state_and_effects()
     state = open_arrears_period(state, at, plan)
     return Outcome(state, effects, f"{plan} from now", at)
 
@@ -114,12 +114,12 @@ def delete_workspace(
         raise DomainError(CONFIRMATION_MISMATCH, "type the workspace id to confirm the deletion")
     window = final_usage_window(state, at, catalog)
     if window is None:
-        state, effects = flush_accrued(state, catalog, at)[:2]
+        state, effects = flush_accrued(state, catalog, at).state_and_effects()
     else:
         if window not in usage:
             raise usage_missing(window)
-        state, effects = post_open_invoice(state, catalog, at)[:2]
-        state, final = close_early(state, catalog, window, usage[window])[:2]
+        state, effects = post_open_invoice(state, catalog, at).state_and_effects()
+        state, final = close_early(state, catalog, window, usage[window]).state_and_effects()
         effects += final
     state = evolve(
         state,

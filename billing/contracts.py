@@ -97,7 +97,7 @@ def start_contract(state: BillingState, contract: Contract, at: datetime, catalo
     """Begin ``contract``: plan, contract period, and its price invoiced in advance (drafted)."""
     effects: list[Effect] = []
     if state.reverted_at is not None:
-        state, effects = restore(state, at)[:2]
+        state, effects = restore(state, at).state_and_effects()
     previous = state.plan
     state = evolve(
         state,

@@ -138,7 +138,7 @@ def _run(state: BillingState, at: datetime, catalog: Catalog, usage: UsageLookup
         due = sorted(d for d in deadlines(state) if d.at <= at)
         if not due:
             return Decision(state=state, effects=effects)
-        state, more = _handle(state, due[0], catalog, usage)[:2]
+        state, more = _handle(state, due[0], catalog, usage).state_and_effects()
         effects += more
     raise AssertionError("advance made no progress")  # pragma: no cover
 

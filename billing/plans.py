@@ -83,7 +83,7 @@ def select_plan(state: BillingState, cmd: SelectPlan | ChangePlan, at: datetime,
     if state.status in {"trial_expired", "canceled"}:
         effects: list[Effect] = []
         if state.reverted_at is not None:
-            state, effects = restore(state, at)[:2]
+            state, effects = restore(state, at).state_and_effects()
         state = open_arrears_period(state, at, plan.code)
         effects += [event("plan_selected", at, plan=plan.code, begins_at=at)]
         return Outcome(state, effects, f"{plan.name} begins now", at)

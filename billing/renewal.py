@@ -55,10 +55,10 @@ def _renew_in_advance(state: BillingState, catalog: Catalog) -> Outcome:
     assert anchor is not None
     if state.cancel_at is not None and state.cancel_at <= end:
         return end_paid_life(state, catalog, end, "canceled")
-    state, effects = apply_scheduled_seat_changes(state, end)[:2]
+    state, effects = apply_scheduled_seat_changes(state, end).state_and_effects()
     if state.cancel_at is not None and state.rules >= 2:
         # Cancelled, but annual terms run on: the monthly seats end with this period.
-        state, released = release_monthly(state, end)[:2]
+        state, released = release_monthly(state, end).state_and_effects()
         effects += released
     contract = _start_pending_contract(state, end, catalog)
     if contract is not None:

@@ -41,7 +41,7 @@ def flush_accrued(state: BillingState, catalog: Catalog, at: datetime) -> Outcom
     commands, and a period being left is not refunded (unused days are credited by the
     accrued adjustments, as for any posted invoice).
     """
-    state, effects = post_open_invoice(state, catalog, at)[:2]
+    state, effects = post_open_invoice(state, catalog, at).state_and_effects()
     period = state.period or Period(start=at, end=at)
     final = post_invoice(state, catalog, at, period, [])
     return Outcome(final.state, effects + final.effects)
@@ -58,7 +58,7 @@ def end_paid_life(state: BillingState, catalog: Catalog, at: datetime, reason: s
     Args:
         reason: ``canceled``, ``no_paid_seats``, ``payment_failed`` or ``contract_ended``.
     """
-    state, effects = flush_accrued(state, catalog, at)[:2]
+    state, effects = flush_accrued(state, catalog, at).state_and_effects()
     common: BillingStateChanges = {
         "anchor": None,
         "period_index": 0,

@@ -116,7 +116,7 @@ def open_seat_period(
     """
     effects: list[Effect] = []
     if state.reverted_at is not None:
-        state, effects = restore(state, at)[:2]
+        state, effects = restore(state, at).state_and_effects()
     anchor = day_start(at)
     period = anchored_period(anchor, 0)
     seats = with_billed_days(state, seats)

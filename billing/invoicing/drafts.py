@@ -104,7 +104,7 @@ def charge_in_advance(
         return Outcome(_with_draft(state, evolve(draft, lines=lines)), [])
     effects: list[Effect] = []
     if draft is not None:
-        state, effects = post_open_invoice(state, catalog, at)[:2]
+        state, effects = post_open_invoice(state, catalog, at).state_and_effects()
     lines = (*merge_lines((), charges), *accrued)
     if not lines:
         return Outcome(state, effects)

@@ -104,7 +104,7 @@ def on_invoice_event(
             ),
         ]
         return Decision(state=state, effects=effects)
-    state, effects = mark_overdue(state, invoice_number, at)[:2]
+    state, effects = mark_overdue(state, invoice_number, at).state_and_effects()
     if event_kind == "final_failure":
         effects.append(event("payment_final_failure", at, number=invoice_number))
         if catalog.dunning.final_failure == "revert_to_free" and state.status in PAID_STATUSES:
