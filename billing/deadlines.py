@@ -38,9 +38,12 @@ DeadlineKind = Literal["finalize", "trial_end", "overdue", "stock", "delete", "p
 
 
 class Deadline(NamedTuple):
-    """Something due at ``at``. Deadlines sort by instant, then ``order`` (the tie order
-    above), then kind and ``ref``: the order the keys ``"overdue:{number}"``... sorted in
-    before (``ref`` stays a string, a stock index too, so ties keep their recorded order).
+    """Something due at ``at``, sorting by instant, then ``order`` (the tie order above),
+    then kind and ``ref``.
+
+    That is exactly how the string keys it replaces (``"overdue:{number}"``,
+    ``"stock:{i}"``...) sorted, so coinciding deadlines are handled in the order recorded
+    histories saw; for the same reason ``ref`` stays a string, a stock index too.
     """
 
     at: datetime
