@@ -8,9 +8,11 @@ turns SDK exceptions into the port's error vocabulary.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Final
 
 import stripe
+from stripe.params import InvoiceItemCreateParams
 from temporalio.exceptions import ApplicationError
 
 from activities.payments import customer_key, invoice_key
@@ -45,6 +47,13 @@ def stripe_client(api_key: str, api_base: str | None = None, timeout_s: float = 
         max_network_retries=2,
         http_client=stripe.HTTPXClient(timeout=timeout_s),
     )
+
+
+def _item_metadata(item: NewStripeInvoiceItem) -> dict[str, str]:
+    """Our ids on the Stripe item: the invoice line, and what it charges when known."""
+    ours = {"item_kind": item.item_kind, "item_code": item.item_code, "item_cycle": item.item_cycle}
+    known = {key: value for key, value in ours.items() if value is not None}
+    return {"number": item.number, "position": str(item.position), **known}
 
 
 class StripeGateway:
@@ -102,21 +111,27 @@ class StripeGateway:
             return invoice_of(created)
 
     async def add_invoice_item(self, item: NewStripeInvoiceItem) -> str:
+        params: InvoiceItemCreateParams = {
+            "customer": item.customer_id,
+            "invoice": item.invoice_id,
+            "currency": item.currency.lower(),
+            "description": item.description,
+            "period": {
+                "start": int(item.period_start.timestamp()),
+                "end": int(item.period_end.timestamp()),
+            },
+            "metadata": _item_metadata(item),
+        }
+        if item.quantity is not None and item.unit_amount is not None:
+            # This API version has no integer unit_amount on invoice items; Stripe
+            # multiplies the decimal one by the quantity.
+            params["quantity"] = item.quantity
+            params["unit_amount_decimal"] = Decimal(item.unit_amount)
+        else:
+            params["amount"] = item.amount
         async with mapped_errors():
             created = await self._v1.invoice_items.create_async(
-                {
-                    "customer": item.customer_id,
-                    "invoice": item.invoice_id,
-                    "amount": item.amount,
-                    "currency": item.currency.lower(),
-                    "description": item.description,
-                    "period": {
-                        "start": int(item.period_start.timestamp()),
-                        "end": int(item.period_end.timestamp()),
-                    },
-                    "metadata": {"number": item.number, "position": str(item.position)},
-                },
-                {"idempotency_key": invoice_key(item.number, f"item:{item.position}")},
+                params, {"idempotency_key": invoice_key(item.number, f"item:{item.position}")}
             )
             return created.id
 

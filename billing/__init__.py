@@ -6,7 +6,7 @@ Workflows call `new_subscription`, `apply`/`validate`, `advance`/`next_deadline`
 """
 
 from billing.catalog import Catalog, CatalogError, Plan, SeatType, load_catalog, parse_catalog
-from billing.clock import advance, arrears_lines, next_deadline, usage_due
+from billing.changes import BillingStateChanges, evolve
 from billing.commands import (
     COMMAND_ADAPTER,
     AddMember,
@@ -28,8 +28,8 @@ from billing.commands import (
     StartTrial,
     UnassignSeat,
 )
+from billing.deadlines import advance, next_deadline, usage_due
 from billing.decision import Decision
-from billing.dunning import InvoiceEvent, dunning_schedule, on_invoice_event, overdue_at
 from billing.effects import (
     DeleteDataSource,
     DeleteWorkspace,
@@ -41,7 +41,16 @@ from billing.effects import (
     SendEmail,
 )
 from billing.errors import DomainError
-from billing.invoices import InvoiceDraft, InvoiceLine, InvoiceRef, LineKind, OpenInvoice
+from billing.invoicing.dunning import InvoiceEvent, dunning_schedule, on_invoice_event, overdue_at
+from billing.invoicing.invoices import (
+    InvoiceDraft,
+    InvoiceLine,
+    InvoiceRef,
+    ItemKind,
+    LineItem,
+    LineKind,
+    OpenInvoice,
+)
 from billing.lifecycle import (
     apply,
     new_subscription,
@@ -49,9 +58,10 @@ from billing.lifecycle import (
     schedule_data_source_deletions,
     validate,
 )
-from billing.money import Money, round_half_up
+from billing.money import round_half_up
 from billing.periods import Period, add_months, anchored_period, annual_term, calendar_month
 from billing.preview import Preview, preview
+from billing.renewal import arrears_lines
 from billing.revert import kept_member
 from billing.state import (
     BillingState,
@@ -75,6 +85,7 @@ __all__ = [
     "ApproveSeats",
     "AssignSeat",
     "BillingState",
+    "BillingStateChanges",
     "Cancel",
     "Catalog",
     "CatalogError",
@@ -95,9 +106,10 @@ __all__ = [
     "InvoiceEvent",
     "InvoiceLine",
     "InvoiceRef",
+    "ItemKind",
+    "LineItem",
     "LineKind",
     "Member",
-    "Money",
     "OpenInvoice",
     "PendingChange",
     "Period",
@@ -131,6 +143,7 @@ __all__ = [
     "arrears_lines",
     "calendar_month",
     "dunning_schedule",
+    "evolve",
     "kept_member",
     "load_catalog",
     "new_subscription",

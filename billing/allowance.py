@@ -80,7 +80,7 @@ def allowance(state: BillingState, catalog: Catalog, at: datetime) -> Allowance 
 
 def _plan_allowance(state: BillingState, catalog: Catalog, period: Period) -> Allowance:
     # As the period-end invoice will count it: each plan's included credits for the share
-    # of the month it was in effect, rounded once (billing.clock.arrears_lines).
+    # of the month it was in effect, rounded once (billing.renewal.arrears_lines).
     assert state.plan is not None
     month = calendar_month(period.start)
     segments = state.plan_segments

@@ -121,7 +121,7 @@ class Catalog(_Strict):
 
     ``invoice_draft_minutes``: how long an in-advance invoice stays a draft that later
     charges of the same period amend before it is posted (0: posted at once); see
-    `billing.drafts`.
+    `billing.invoicing.drafts`.
     """
 
     name: str

@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from billing.catalog import Catalog
+from billing.changes import evolve
 from billing.commands import ApproveSeats, RequestSeats, SetContract
 from billing.decision import Outcome, event, require_status
-from billing.drafts import charge_in_advance
 from billing.effects import Effect
 from billing.errors import CONTRACT_SCHEDULED, INVALID_ARGUMENT, NOT_ALLOWED_IN_STATUS, DomainError
-from billing.invoices import InvoiceLine, line
-from billing.invoicing import post_invoice
+from billing.invoicing.drafts import charge_in_advance
+from billing.invoicing.invoices import InvoiceLine, LineItem, line
+from billing.invoicing.posting import post_invoice
 from billing.periods import Period
 from billing.revert import end_paid_life, restore
 from billing.state import (
@@ -59,7 +60,7 @@ def set_contract(state: BillingState, cmd: SetContract, at: datetime, catalog: C
         boundary = state.period_end
         assert boundary is not None
         change = PendingChange(kind="contract", effective_at=boundary, to_plan=plan.code)
-        state = state.model_copy(update={"next_contract": contract, "pending_change": change})
+        state = evolve(state, next_contract=contract, pending_change=change)
         effects.append(event("contract_scheduled", at, plan=plan.code, starts_at=boundary))
         return Outcome(state, effects, f"contract starts {boundary.date()}", boundary)
     if cmd.starts_at > at:
@@ -86,7 +87,7 @@ def unschedule_contract(state: BillingState, at: datetime) -> Outcome:
     pending = (
         state.pending_change if state.pending_change and state.pending_change.kind != "contract" else None
     )
-    state = state.model_copy(update={"next_contract": None, "pending_change": pending})
+    state = evolve(state, next_contract=None, pending_change=pending)
     return Outcome(
         state, [event("contract_unscheduled", at, plan=contract.plan, starts_at=contract.starts_at)]
     )
@@ -96,28 +97,28 @@ def start_contract(state: BillingState, contract: Contract, at: datetime, catalo
     """Begin ``contract``: plan, contract period, and its price invoiced in advance (drafted)."""
     effects: list[Effect] = []
     if state.reverted_at is not None:
-        state, effects = restore(state, at)[:2]
+        state, effects = restore(state, at).state_and_effects()
     previous = state.plan
-    state = state.model_copy(
-        update={
-            "status": "active",
-            "plan": contract.plan,
-            "trial": None,
-            "contract": contract,
-            "next_contract": None,
-            "pending_change": None,
-            "pending_seat_changes": (),
-            "plan_segments": (),
-            "period_start": contract.starts_at,
-            "period_end": contract.ends_at,
-        }
+    state = evolve(
+        state,
+        status="active",
+        plan=contract.plan,
+        trial=None,
+        contract=contract,
+        next_contract=None,
+        pending_change=None,
+        pending_seat_changes=(),
+        plan_segments=(),
+        period_start=contract.starts_at,
+        period_end=contract.ends_at,
     )
     effects += [
         event("contract_started", at, plan=contract.plan, ends_at=contract.ends_at),
         event("plan_changed", at, from_plan=previous, to_plan=contract.plan),
     ]
     name = catalog.plan(contract.plan).name
-    charges = [line("contract", f"{name} contract", 1, contract.price, contract.period)]
+    item = LineItem(kind="contract", code=contract.plan)
+    charges = [line("contract", item, f"{name} contract", 1, contract.price, contract.period)]
     charges = [c for c in charges if c.amount]
     posted = charge_in_advance(state, catalog, at, contract.period, charges)
     return Outcome(posted.state, effects + posted.effects, f"{name} contract active", at)
@@ -132,6 +133,7 @@ def contract_overage_lines(contract: Contract, usage: UsageTotals) -> list[Invoi
         lines.append(
             line(
                 "credits_overage",
+                LineItem(kind="credits", code=contract.plan),
                 f"{extra} credits over {allowance} in contract",
                 extra,
                 contract.credit_overage_rate,
@@ -143,6 +145,7 @@ def contract_overage_lines(contract: Contract, usage: UsageTotals) -> list[Invoi
         lines.append(
             line(
                 "serverless_minutes",
+                LineItem(kind="serverless_minutes", code=contract.plan),
                 f"{minutes} serverless minutes over {contract.serverless_minutes} in contract",
                 minutes,
                 contract.minute_overage_rate,
@@ -158,7 +161,7 @@ def end_contract(state: BillingState, catalog: Catalog, usage: UsageTotals) -> O
     assert contract is not None
     at = contract.ends_at
     posted = post_invoice(state, catalog, at, contract.period, contract_overage_lines(contract, usage))
-    state = posted.state.model_copy(update={"contract": None})
+    state = evolve(posted.state, contract=None)
     effects = [*posted.effects, event("contract_ended", at, plan=contract.plan)]
     if state.next_contract is not None and state.cancel_at is None:
         following = start_contract(state, state.next_contract, at, catalog)
@@ -187,7 +190,7 @@ def request_seats(state: BillingState, cmd: RequestSeats, at: datetime, catalog:
     request = SeatRequest(
         id=cmd.request_id, quantity=cmd.quantity, requested_at=at, requested_by=cmd.actor, note=cmd.reason
     )
-    state = state.model_copy(update={"seat_requests": (*state.seat_requests, request)})
+    state = evolve(state, seat_requests=(*state.seat_requests, request))
     effects: list[Effect] = [event("seats_requested", at, request=request.id, quantity=cmd.quantity)]
     return Outcome(state, effects, f"{cmd.quantity} more seats requested: sales will confirm")
 
@@ -201,12 +204,14 @@ def approve_seats(state: BillingState, cmd: ApproveSeats, at: datetime, catalog:
             SEAT_REQUEST_NOT_FOUND, f"no pending seat request {cmd.request!r}", {"request": cmd.request}
         )
     request = found[0]
-    approved = request.model_copy(update={"status": "approved", "approved_at": at, "approved_by": cmd.actor})
+    approved = evolve(request, status="approved", approved_at=at, approved_by=cmd.actor)
     requests = tuple(approved if r.id == request.id else r for r in state.seat_requests)
-    state = state.model_copy(update={"seat_requests": requests})
+    state = evolve(state, seat_requests=requests)
     effects: list[Effect] = [event("seats_approved", at, request=request.id, quantity=request.quantity)]
     term = Period(start=at, end=contract.ends_at)
     description = f"{request.quantity} additional contract seats"
-    charges = [line("seat", description, request.quantity, contract.seat_unit_price, term)]
+    # The request names the line: two approvals are two lines, never one merged count.
+    item = LineItem(kind="contract_seats", code=request.id)
+    charges = [line("seat", item, description, request.quantity, contract.seat_unit_price, term)]
     posted = charge_in_advance(state, catalog, at, term, [c for c in charges if c.amount])
     return Outcome(posted.state, effects + posted.effects, f"{request.quantity} seats approved")

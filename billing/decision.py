@@ -37,6 +37,11 @@ class Outcome(NamedTuple):
     message: str = ""
     effective_at: datetime | None = None
 
+    def state_and_effects(self) -> tuple[BillingState, list[Effect]]:
+        """The two fields a caller folding transitions together keeps (not ``[:2]``: a
+        slice says nothing of what it keeps, and would keep other fields if reordered)."""
+        return self.state, self.effects
+
 
 def event(name: str, at: datetime, **data: str | int | datetime | None) -> RecordEvent:
     """A timeline effect; datetimes in ``data`` become ISO 8601 strings."""

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from billing.invoices import InvoiceDraft
+from billing.invoicing.invoices import InvoiceDraft
 from billing.usage import UtcDatetime
 
 EventData = dict[str, str | int | None]

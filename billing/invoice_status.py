@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from billing.invoices import InvoiceStatus
+from billing.invoicing.invoices import InvoiceStatus
 
 _MOVES: frozenset[tuple[InvoiceStatus, InvoiceStatus]] = frozenset(
     {("unpaid", "overdue"), ("unpaid", "paid"), ("overdue", "paid"), ("unpaid", "void"), ("overdue", "void")}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from billing.catalog import Catalog
+from billing.changes import evolve
 from billing.commands import AddMember, RemoveMember, SetRole, UnassignSeat
 from billing.decision import Outcome, event
 from billing.errors import (
@@ -63,7 +64,7 @@ def add_member(state: BillingState, cmd: AddMember, at: datetime, catalog: Catal
     if role in catalog.roles.paid:
         _check_paid_users(state, catalog)
     member = Member(role=role, role_granted_at=at)
-    state = state.model_copy(update={"members": {**state.members, cmd.user: member}})
+    state = evolve(state, members={**state.members, cmd.user: member})
     return Outcome(state, [event("member_added", at, user=cmd.user, role=role)], "member added")
 
 
@@ -78,8 +79,8 @@ def set_role(state: BillingState, cmd: SetRole, at: datetime, catalog: Catalog) 
     becomes_paid = cmd.role in catalog.roles.paid and member.role not in catalog.roles.paid
     if becomes_paid and member.status == "active":
         _check_paid_users(state, catalog)
-    updated = member.model_copy(update={"role": cmd.role, "role_granted_at": at})
-    state = state.model_copy(update={"members": {**state.members, cmd.user: updated}})
+    updated = evolve(member, role=cmd.role, role_granted_at=at)
+    state = evolve(state, members={**state.members, cmd.user: updated})
     effects = [event("role_changed", at, user=cmd.user, from_role=member.role, to_role=cmd.role)]
     return Outcome(state, list(effects), "role changed")
 
@@ -93,5 +94,5 @@ def remove_member(state: BillingState, cmd: RemoveMember, at: datetime, catalog:
         released = unassign_seat(state, UnassignSeat(request_id=cmd.request_id, user=cmd.user), at, catalog)
         state, effects = released.state, released.effects
     members = {u: m for u, m in state.members.items() if u != cmd.user}
-    state = state.model_copy(update={"members": members})
+    state = evolve(state, members=members)
     return Outcome(state, [*effects, event("member_removed", at, user=cmd.user)], "member removed")

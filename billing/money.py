@@ -1,15 +1,20 @@
-"""Money: integer minor units of one currency, and the one rounding rule.
+"""Money: integer minor units, and the one rounding rule.
 
 Amounts never pass through floats. Ratios (proration fractions, projections) are
 `fractions.Fraction`; they become money exactly once, per invoice line, through
 `round_half_up`.
+
+Amounts are bare ``int`` cents, not a ``Money(amount, currency)`` value: a subscription has
+one currency, its catalog's, and the only place an amount leaves it is an invoice, which
+carries that currency once (`InvoiceDraft.currency`, then the Stripe invoice). A currency
+on every line and balance would be checked against itself only, and would make every state
+carried in workflow histories larger. A ``Money`` type was written for this and never used;
+it is gone rather than left to suggest a rule nothing follows.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-
-from pydantic import BaseModel, ConfigDict
 
 
 def round_half_up(value: Fraction) -> int:
@@ -30,31 +35,3 @@ def round_half_up(value: Fraction) -> int:
     if 2 * remainder >= magnitude.denominator:
         whole += 1
     return sign * whole
-
-
-class Money(BaseModel):
-    """An amount in minor units (cents) of one currency."""
-
-    model_config = ConfigDict(frozen=True)
-
-    amount: int
-    currency: str
-
-    def __add__(self, other: Money) -> Money:
-        self._same_currency(other)
-        return Money(amount=self.amount + other.amount, currency=self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        self._same_currency(other)
-        return Money(amount=self.amount - other.amount, currency=self.currency)
-
-    def __neg__(self) -> Money:
-        return Money(amount=-self.amount, currency=self.currency)
-
-    def scaled(self, ratio: Fraction | int) -> Money:
-        """Multiply by an exact ratio, rounding once with `round_half_up`."""
-        return Money(amount=round_half_up(Fraction(self.amount) * ratio), currency=self.currency)
-
-    def _same_currency(self, other: Money) -> None:
-        if other.currency != self.currency:
-            raise ValueError(f"cannot combine {self.currency} with {other.currency}")

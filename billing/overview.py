@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from billing.allowance import Allowance, allowance
 from billing.catalog import Catalog
-from billing.dunning import next_retry
+from billing.invoicing.dunning import next_retry
 from billing.members import paid_user_limit
 from billing.retention import free_limit_warnings
 from billing.state import BillingState, Contract, SeatRequest, seat_counts, seats_at_next_renewal, seats_held

@@ -14,10 +14,14 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from billing.usage import UtcDatetime
+
+Cycle = Literal["monthly", "annual"]
+"""A seat's billing cycle: charged per monthly period or per annual term."""
 
 MONTHS_PER_TERM = 12
 _DAY = timedelta(days=1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from billing.catalog import Catalog, Plan
+from billing.changes import evolve
 from billing.commands import ChangePlan, ExtendTrial, SelectPlan, StartTrial
 from billing.contracts import contract_scheduled
 from billing.decision import Outcome, event, require_status
@@ -23,7 +24,7 @@ from billing.errors import (
     SEAT_LIMIT_REACHED,
     DomainError,
 )
-from billing.invoicing import segment_lines
+from billing.invoicing.charges import segment_lines
 from billing.periods import calendar_month, next_month_start
 from billing.revert import restore
 from billing.state import PAID_STATUSES, BillingState, PendingChange, PlanSegment
@@ -31,16 +32,15 @@ from billing.state import PAID_STATUSES, BillingState, PendingChange, PlanSegmen
 
 def open_arrears_period(state: BillingState, start: datetime, plan: str) -> BillingState:
     """Start a calendar-month period (the first one runs from ``start`` to the next 1st)."""
-    return state.model_copy(
-        update={
-            "status": "active",
-            "plan": plan,
-            "period_index": state.period_index + 1 if state.period_end else 0,
-            "period_start": start,
-            "period_end": next_month_start(start),
-            "plan_segments": (PlanSegment(plan=plan, start=start),),
-            "pending_change": None,
-        }
+    return evolve(
+        state,
+        status="active",
+        plan=plan,
+        period_index=state.period_index + 1 if state.period_end else 0,
+        period_start=start,
+        period_end=next_month_start(start),
+        plan_segments=(PlanSegment(plan=plan, start=start),),
+        pending_change=None,
     )
 
 
@@ -76,14 +76,14 @@ def select_plan(state: BillingState, cmd: SelectPlan | ChangePlan, at: datetime,
     require_status(state, {"trialing", "trial_expired", "canceled", *PAID_STATUSES}, "select a plan")
     _check_fits(state, plan, catalog)
     if state.status == "trialing" and state.trial is not None:
-        trial = state.trial.model_copy(update={"selected_plan": plan.code})
-        state = state.model_copy(update={"trial": trial})
+        trial = evolve(state.trial, selected_plan=plan.code)
+        state = evolve(state, trial=trial)
         selected: list[Effect] = [event("plan_selected", at, plan=plan.code, begins_at=trial.ends_at)]
         return Outcome(state, selected, f"{plan.name} begins {trial.ends_at.date()}", trial.ends_at)
     if state.status in {"trial_expired", "canceled"}:
         effects: list[Effect] = []
         if state.reverted_at is not None:
-            state, effects = restore(state, at)[:2]
+            state, effects = restore(state, at).state_and_effects()
         state = open_arrears_period(state, at, plan.code)
         effects += [event("plan_selected", at, plan=plan.code, begins_at=at)]
         return Outcome(state, effects, f"{plan.name} begins now", at)
@@ -97,7 +97,7 @@ def _change_paid_plan(state: BillingState, plan: Plan, at: datetime, catalog: Ca
     if plan.code == current.code:
         if state.pending_change is None or state.pending_change.kind != "plan":
             return Outcome(state, [], "already on this plan")
-        state = state.model_copy(update={"pending_change": None})
+        state = evolve(state, pending_change=None)
         return Outcome(
             state, [event("downgrade_cancelled", at, plan=plan.code)], "scheduled change cancelled"
         )
@@ -105,7 +105,7 @@ def _change_paid_plan(state: BillingState, plan: Plan, at: datetime, catalog: Ca
     timing = catalog.plan_change.upgrade if upgrade else catalog.plan_change.downgrade
     if timing == "period_end":
         change = PendingChange(kind="plan", effective_at=state.period_end, to_plan=plan.code)
-        state = state.model_copy(update={"pending_change": change})
+        state = evolve(state, pending_change=change)
         effects = [
             event(
                 "downgrade_scheduled",
@@ -120,13 +120,12 @@ def _change_paid_plan(state: BillingState, plan: Plan, at: datetime, catalog: Ca
         )
     assert state.period_start is not None
     closing = segment_lines(catalog, state.plan_segments[-1], at, calendar_month(state.period_start))
-    state = state.model_copy(
-        update={
-            "plan": plan.code,
-            "accrued": state.accrued + tuple(closing),
-            "plan_segments": (*state.plan_segments, PlanSegment(plan=plan.code, start=at)),
-            "pending_change": None,
-        }
+    state = evolve(
+        state,
+        plan=plan.code,
+        accrued=state.accrued + tuple(closing),
+        plan_segments=(*state.plan_segments, PlanSegment(plan=plan.code, start=at)),
+        pending_change=None,
     )
     effects = [event("plan_changed", at, from_plan=current.code, to_plan=plan.code)]
     return Outcome(state, list(effects), f"{plan.name} from now", at)
@@ -146,10 +145,10 @@ def extend_trial(state: BillingState, cmd: ExtendTrial, at: datetime, catalog: C
     assert state.trial is not None
     days = timedelta(days=cmd.days)
     if state.status == "trialing":
-        trial = state.trial.model_copy(update={"ends_at": state.trial.ends_at + days})
+        trial = evolve(state.trial, ends_at=state.trial.ends_at + days)
     else:
-        trial = state.trial.model_copy(update={"ends_at": at + days, "selected_plan": None})
-    state = state.model_copy(update={"trial": trial, "status": "trialing"})
+        trial = evolve(state.trial, ends_at=at + days, selected_plan=None)
+    state = evolve(state, trial=trial, status="trialing")
     return Outcome(
         state,
         [event("trial_extended", at, ends_at=trial.ends_at)],
@@ -164,7 +163,7 @@ def end_trial(state: BillingState, catalog: Catalog) -> Outcome:
     at = state.trial.ends_at
     plan = state.trial.selected_plan
     if plan is None:
-        state = state.model_copy(update={"status": "trial_expired"})
+        state = evolve(state, status="trial_expired")
         effects: list[Effect] = [
             event("trial_ended", at, plan=None),
             SendEmail(at=at, template="trial_expired", to_role="billing_contact"),

@@ -2,7 +2,7 @@
 
 `preview` catches the clock up, runs the very transition `apply` runs on that state,
 and reports the invoices it posts at once, the open draft invoice it opens or amends
-(posted when its window ends, `billing.drafts`) and the adjustments it accrues for the
+(posted when its window ends, `billing.invoicing.drafts`) and the adjustments it accrues for the
 next invoice. Nothing is computed twice, so a quote shown to a user is the charge.
 """
 
@@ -14,10 +14,11 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from billing.catalog import Catalog
-from billing.clock import advance
+from billing.changes import evolve
 from billing.commands import Command
+from billing.deadlines import advance
 from billing.effects import Effect, PostInvoice
-from billing.invoices import InvoiceDraft, InvoiceLine, OpenInvoice
+from billing.invoicing.invoices import InvoiceDraft, InvoiceLine, OpenInvoice
 from billing.lifecycle import run_command
 from billing.periods import Period
 from billing.state import BillingState
@@ -94,4 +95,4 @@ def preview(
     base = advance(state, at, catalog, usage).state
     outcome = run_command(base, command, at, catalog)
     found = lines_added(base, outcome.state, outcome.effects)
-    return found.model_copy(update={"effective_at": outcome.effective_at})
+    return evolve(found, effective_at=outcome.effective_at)

@@ -138,12 +138,10 @@ def free_limit_warnings(
 ) -> list[str]:
     """The overview's warning for each free-plan limit the given counts exceed (SPEC §2, §5);
     a count not given (known elsewhere) is not checked."""
-    known = limits.model_copy(
-        update={
-            "max_members": limits.max_members if members is not None else None,
-            "max_connectors": limits.max_connectors if connectors is not None else None,
-            "max_spaces": limits.max_spaces if spaces is not None else None,
-        }
+    known = FreeLimits(
+        max_members=limits.max_members if members is not None else None,
+        max_connectors=limits.max_connectors if connectors is not None else None,
+        max_spaces=limits.max_spaces if spaces is not None else None,
     )
     return [
         f"Over the free plan's limit: {v.current} {_LIMIT_LABELS[v.limit]}, {v.allowed} allowed."

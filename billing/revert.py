@@ -8,12 +8,14 @@ seats (remembered for reactivation) and emits `RevertWorkspace`.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Unpack
 
 from billing.catalog import Catalog
+from billing.changes import BillingStateChanges, evolve
 from billing.decision import Outcome, event
-from billing.drafts import post_open_invoice
 from billing.effects import Effect, ReactivateWorkspace, RevertWorkspace, SendEmail
-from billing.invoicing import post_invoice
+from billing.invoicing.drafts import post_open_invoice
+from billing.invoicing.posting import post_invoice
 from billing.periods import Period
 from billing.retention import members_to_keep
 from billing.state import BillingState, Member, SeatEntry, seats_held
@@ -39,10 +41,15 @@ def flush_accrued(state: BillingState, catalog: Catalog, at: datetime) -> Outcom
     commands, and a period being left is not refunded (unused days are credited by the
     accrued adjustments, as for any posted invoice).
     """
-    state, effects = post_open_invoice(state, catalog, at)[:2]
+    state, effects = post_open_invoice(state, catalog, at).state_and_effects()
     period = state.period or Period(start=at, end=at)
     final = post_invoice(state, catalog, at, period, [])
     return Outcome(final.state, effects + final.effects)
+
+
+def _with(changes: BillingStateChanges, **more: Unpack[BillingStateChanges]) -> BillingStateChanges:
+    # One set of changes: mypy refuses a TypedDict unpacked beside keywords it may repeat.
+    return {**changes, **more}
 
 
 def end_paid_life(state: BillingState, catalog: Catalog, at: datetime, reason: str) -> Outcome:
@@ -51,8 +58,8 @@ def end_paid_life(state: BillingState, catalog: Catalog, at: datetime, reason: s
     Args:
         reason: ``canceled``, ``no_paid_seats``, ``payment_failed`` or ``contract_ended``.
     """
-    state, effects = flush_accrued(state, catalog, at)[:2]
-    common = {
+    state, effects = flush_accrued(state, catalog, at).state_and_effects()
+    common: BillingStateChanges = {
         "anchor": None,
         "period_index": 0,
         "period_start": None,
@@ -71,10 +78,10 @@ def end_paid_life(state: BillingState, catalog: Catalog, at: datetime, reason: s
         # No free tier to revert to: entitlements stop, and the workspace's members and
         # data are kept untouched (SPEC §2), so there is nothing to restore either.
         if state.rules < 2:  # how runs recorded before rules 2 decided (see CURRENT_RULES)
-            state = state.model_copy(update={**common, "status": "canceled", "reverted_at": at})
+            state = evolve(state, **_with(common, status="canceled", reverted_at=at))
             effects.append(RevertWorkspace(at=at, reason=reason))
         else:
-            state = state.model_copy(update={**common, "status": "canceled"})
+            state = evolve(state, **_with(common, status="canceled"))
         return Outcome(state, [*effects, event("canceled", at, reason=reason)], "subscription ended")
     keep = kept_member(state, catalog)
     suspended = tuple(u for u in state.active_members() if u != keep)
@@ -84,21 +91,19 @@ def end_paid_life(state: BillingState, catalog: Catalog, at: datetime, reason: s
         SeatEntry(user=s.user, seat_type=s.seat_type, cycle=s.cycle, quantity=-1, at=at, reason="revert")
         for s in held.values()
     )
-    members = {
-        u: m.model_copy(update={"status": "suspended"}) if u in suspended else m
-        for u, m in state.members.items()
-    }
-    state = state.model_copy(
-        update={
-            **common,
-            "status": "free",
-            "plan": catalog.free_plan,
-            "members": members,
-            "seat_ledger": state.seat_ledger + released,
-            "seat_stock": (),
-            "restorable_seats": restorable,
-            "reverted_at": at,
-        }
+    members = {u: evolve(m, status="suspended") if u in suspended else m for u, m in state.members.items()}
+    state = evolve(
+        state,
+        **_with(
+            common,
+            status="free",
+            plan=catalog.free_plan,
+            members=members,
+            seat_ledger=state.seat_ledger + released,
+            seat_stock=(),
+            restorable_seats=restorable,
+            reverted_at=at,
+        ),
     )
     effects += [
         RevertWorkspace(at=at, reason=reason, kept_member=keep, suspended_members=suspended),
@@ -111,13 +116,10 @@ def end_paid_life(state: BillingState, catalog: Catalog, at: datetime, reason: s
 def restore(state: BillingState, at: datetime) -> Outcome:
     """Bring back suspended members and cancel pending data-source deletions."""
     restored = tuple(u for u, m in sorted(state.members.items()) if m.status == "suspended")
-    members: dict[str, Member] = {
-        u: m.model_copy(update={"status": "active"}) for u, m in state.members.items()
-    }
+    members: dict[str, Member] = {u: evolve(m, status="active") for u, m in state.members.items()}
     cancelled = tuple(d.data_source_id for d in state.data_source_deletions)
     agents = state.deactivated_agents if state.rules >= 2 else None
-    cleared = {"data_source_deletions": (), "deactivated_agents": (), "reverted_at": None}
-    state = state.model_copy(update={"members": members, **cleared})
+    state = evolve(state, members=members, data_source_deletions=(), deactivated_agents=(), reverted_at=None)
     effects: list[Effect] = [
         ReactivateWorkspace(
             at=at, restored_members=restored, cancelled_deletions=cancelled, restored_agents=agents

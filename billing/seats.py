@@ -10,7 +10,7 @@ the full period: that period's in-advance invoice was issued that day, so the se
 treated as held from the start (SPEC §1.1's worked example: two seats bought on Sep 3
 are 2 x 3000 on Sep 3, not a proration on Oct 3). Inside the draft window it joins the
 open draft (one invoice of 6000); after it, a supplementary invoice. Removing or
-changing a seat that the open draft charges edits the draft instead (`billing.drafts`).
+changing a seat that the open draft charges edits the draft instead (`billing.invoicing.drafts`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from billing.catalog import Catalog
-from billing.commands import AssignSeat, ChangeSeat, UnassignSeat
+from billing.changes import BillingStateChanges, evolve
+from billing.commands import AssignSeat, UnassignSeat
 from billing.decision import Outcome, event, require_status
-from billing.drafts import charge_in_advance, take_seat_off_draft
 from billing.effects import Effect
 from billing.errors import (
     MEMBER_NOT_FOUND,
@@ -30,20 +30,21 @@ from billing.errors import (
     SEAT_NOT_ASSIGNED,
     DomainError,
 )
-from billing.invoices import line, prorated_line
-from billing.invoicing import (
+from billing.invoicing.charges import (
     recurring_seat_lines,
     remainder_window,
     seat_description,
+    seat_item,
     seat_price,
     seat_term,
 )
+from billing.invoicing.drafts import charge_in_advance, take_seat_off_draft
+from billing.invoicing.invoices import line, prorated_line
 from billing.periods import anchored_period, day_start, remaining_fraction, span_fraction
 from billing.revert import restore
 from billing.state import (
     PAID_STATUSES,
     BillingState,
-    PendingChange,
     PrepaidSeat,
     Seat,
     SeatEntry,
@@ -62,12 +63,12 @@ from billing.terms import (
 )
 
 
-def _require_seats_catalog(catalog: Catalog) -> None:
+def require_seats_catalog(catalog: Catalog) -> None:
     if not catalog.seat_based:
         raise DomainError(NOT_SUPPORTED, f"catalog {catalog.name!r} has no seat types")
 
 
-def _held_seat(state: BillingState, user: str) -> Seat:
+def held_seat(state: BillingState, user: str) -> Seat:
     seat = seats_held(state).get(user)
     if seat is not None:
         return seat
@@ -76,7 +77,7 @@ def _held_seat(state: BillingState, user: str) -> Seat:
     raise DomainError(SEAT_NOT_ASSIGNED, f"{user!r} holds no paid seat", {"user": user})
 
 
-def _entry(seat: Seat, quantity: int, at: datetime, reason: str) -> SeatEntry:
+def ledger_entry(seat: Seat, quantity: int, at: datetime, reason: str) -> SeatEntry:
     return SeatEntry.model_validate(
         {**seat.model_dump(exclude={"since", "paid_until"}), "quantity": quantity, "at": at, "reason": reason}
     )
@@ -84,7 +85,7 @@ def _entry(seat: Seat, quantity: int, at: datetime, reason: str) -> SeatEntry:
 
 def assign_seat(state: BillingState, cmd: AssignSeat, at: datetime, catalog: Catalog) -> Outcome:
     """Give ``cmd.user`` a seat; the first paid seat of a free workspace is the checkout."""
-    _require_seats_catalog(catalog)
+    require_seats_catalog(catalog)
     require_status(state, {"free", *PAID_STATUSES}, "assign a seat")
     member = state.members.get(cmd.user)
     if member is None or member.status != "active":
@@ -115,26 +116,25 @@ def open_seat_period(
     """
     effects: list[Effect] = []
     if state.reverted_at is not None:
-        state, effects = restore(state, at)[:2]
+        state, effects = restore(state, at).state_and_effects()
     anchor = day_start(at)
     period = anchored_period(anchor, 0)
     seats = with_billed_days(state, seats)
     remembered = state.restorable_seats
     billed, prepaid = split_prepaid(seats, at)
-    entries = tuple(_entry(s, 1, at, reason) for s in seats)
+    entries = tuple(ledger_entry(s, 1, at, reason) for s in seats)
     previous_plan = state.plan
-    state = state.model_copy(
-        update={
-            "status": "active",
-            "plan": catalog.seat_plan,
-            "anchor": anchor,
-            "period_index": 0,
-            "period_start": period.start,
-            "period_end": period.end,
-            "seat_ledger": state.seat_ledger + entries,
-            "restorable_seats": (),
-            "prepaid_seats": tuple(PrepaidSeat(user=u, paid_until=until) for u, until in prepaid),
-        }
+    state = evolve(
+        state,
+        status="active",
+        plan=catalog.seat_plan,
+        anchor=anchor,
+        period_index=0,
+        period_start=period.start,
+        period_end=period.end,
+        seat_ledger=state.seat_ledger + entries,
+        restorable_seats=(),
+        prepaid_seats=tuple(PrepaidSeat(user=u, paid_until=until) for u, until in prepaid),
     )
     effects += [
         event("plan_changed", at, from_plan=previous_plan, to_plan=catalog.seat_plan),
@@ -145,7 +145,7 @@ def open_seat_period(
     lines = recurring_seat_lines(catalog, by_user, anchor, 0, period, annual_too=True)
     differences = restored_type_changes(state, remembered, seats, at, catalog)
     if differences:
-        state = state.model_copy(update={"accrued": (*state.accrued, *differences)})
+        state = evolve(state, accrued=(*state.accrued, *differences))
     posted = charge_in_advance(state, catalog, at, period, lines)
     return Outcome(
         posted.state,
@@ -155,7 +155,7 @@ def open_seat_period(
 
 
 def _add_mid_period(state: BillingState, seat: Seat, at: datetime, catalog: Catalog) -> Outcome:
-    state = state.model_copy(update={"seat_ledger": (*state.seat_ledger, _entry(seat, 1, at, "assigned"))})
+    state = evolve(state, seat_ledger=(*state.seat_ledger, ledger_entry(seat, 1, at, "assigned")))
     effects: list[Effect] = [
         event("seat_assigned", at, user=seat.user, seat_type=seat.seat_type, cycle=seat.cycle)
     ]
@@ -165,39 +165,38 @@ def _add_mid_period(state: BillingState, seat: Seat, at: datetime, catalog: Cata
     if stock is not None:
         taken = state.seat_stock[stock]
         remaining = state.seat_stock[:stock] + state.seat_stock[stock + 1 :]
-        update: dict[str, object] = {"seat_stock": remaining}
+        update: BillingStateChanges = {"seat_stock": remaining}
         if taken.term_end < annual_term_end(state):
             # A stock seat paid by an earlier term: the rest of this term is charged when it ends.
             update["prepaid_seats"] = (
                 *state.prepaid_seats,
                 PrepaidSeat(user=seat.user, paid_until=taken.term_end),
             )
-        return Outcome(state.model_copy(update=update), effects, "seat taken from stock")
+        return Outcome(evolve(state, **update), effects, "seat taken from stock")
     term = seat_term(state, seat.cycle)
     price = seat_price(catalog, seat.seat_type, seat.cycle)
     description = seat_description(catalog, seat.seat_type, seat.cycle)
+    item = seat_item(seat.seat_type, seat.cycle)
     if day_start(at) == term.start:
-        posted = charge_in_advance(
-            state, catalog, at, term, [line("seat", description, 1, price, term)], with_accrued=False
-        )
+        charge = line("seat", item, description, 1, price, term)
+        posted = charge_in_advance(state, catalog, at, term, [charge], with_accrued=False)
         when = "charged at once" if posted.state.open_invoice is None else "on the draft invoice"
         return Outcome(posted.state, effects + posted.effects, f"{when} for the full period")
     adjustment = prorated_line(
-        "seat_proration", description, price, remaining_fraction(at, term), remainder_window(at, term)
+        "seat_proration", item, description, price, remaining_fraction(at, term), remainder_window(at, term)
     )
-    state = state.model_copy(update={"accrued": (*state.accrued, adjustment)})
+    state = evolve(state, accrued=(*state.accrued, adjustment))
     return Outcome(state, effects, f"prorated {adjustment.amount} on the next invoice")
 
 
 def unassign_seat(state: BillingState, cmd: UnassignSeat, at: datetime, catalog: Catalog) -> Outcome:
     """Take ``cmd.user``'s paid seat back: credit (monthly) or stock (annual)."""
-    _require_seats_catalog(catalog)
-    seat = _held_seat(state, cmd.user)
-    state = state.model_copy(
-        update={
-            "seat_ledger": (*state.seat_ledger, _entry(seat, -1, at, "unassigned")),
-            "pending_seat_changes": tuple(c for c in state.pending_seat_changes if c.user != seat.user),
-        }
+    require_seats_catalog(catalog)
+    seat = held_seat(state, cmd.user)
+    state = evolve(
+        state,
+        seat_ledger=(*state.seat_ledger, ledger_entry(seat, -1, at, "unassigned")),
+        pending_seat_changes=tuple(c for c in state.pending_seat_changes if c.user != seat.user),
     )
     effects: list[Effect] = [
         event("seat_unassigned", at, user=seat.user, seat_type=seat.seat_type, cycle=seat.cycle)
@@ -215,7 +214,7 @@ def unassign_seat(state: BillingState, cmd: UnassignSeat, at: datetime, catalog:
             term_end=annual_paid_end(state, seat.user),
             reassignable_at=state.period_end,
         )
-        state = drop_prepaid(state, seat.user).model_copy(update={"seat_stock": (*state.seat_stock, stock)})
+        state = evolve(drop_prepaid(state, seat.user), seat_stock=(*state.seat_stock, stock))
         return Outcome(
             state, effects, f"annual seat returned to stock, reassignable {stock.reassignable_at.date()}"
         )
@@ -227,117 +226,11 @@ def unassign_seat(state: BillingState, cmd: UnassignSeat, at: datetime, catalog:
         return Outcome(state, effects, "seat released")
     credit = prorated_line(
         "seat_credit",
+        seat_item(seat.seat_type, seat.cycle),
         seat_description(catalog, seat.seat_type, seat.cycle),
         -price,
         span_fraction(at, billed_to, term),
         remainder_window(at, term, billed_to),
     )
-    state = state.model_copy(update={"accrued": (*state.accrued, credit)})
+    state = evolve(state, accrued=(*state.accrued, credit))
     return Outcome(state, effects, f"credited {-credit.amount} on the next invoice")
-
-
-def change_seat(state: BillingState, cmd: ChangeSeat, at: datetime, catalog: Catalog) -> Outcome:
-    """Change a seat's type: upgrade now (difference prorated), downgrade at period end."""
-    _require_seats_catalog(catalog)
-    seat = _held_seat(state, cmd.user)
-    target = catalog.seat_type(cmd.seat_type)
-    if not target.paid:
-        return unassign_seat(state, UnassignSeat(request_id=cmd.request_id, user=cmd.user), at, catalog)
-    others = tuple(c for c in state.pending_seat_changes if c.user != seat.user)
-    if target.code == seat.seat_type:
-        cleared = len(others) != len(state.pending_seat_changes)
-        state = state.model_copy(update={"pending_seat_changes": others})
-        effects: list[Effect] = [event("downgrade_cancelled", at, user=seat.user)] if cleared else []
-        return Outcome(state, effects, "scheduled seat change cancelled" if cleared else "no change")
-    current = catalog.seat_type(seat.seat_type)
-    upgrade = target.monthly_price > current.monthly_price
-    timing = catalog.seat_change.upgrade if upgrade else catalog.seat_change.downgrade
-    if timing == "period_end" and state.period_end is not None:
-        # "period_end" is the end of the seat's term: an annual seat keeps its type for the
-        # whole term it was billed for (SPEC §1.1).
-        annual = seat.cycle == "annual" and state.rules >= 2
-        effective = annual_term_end(state) if annual else state.period_end
-        change = PendingChange(
-            kind="seat_type", effective_at=effective, user=seat.user, to_seat_type=target.code
-        )
-        state = state.model_copy(update={"pending_seat_changes": (*others, change)})
-        effects = [
-            event(
-                "downgrade_scheduled",
-                at,
-                user=seat.user,
-                to_seat_type=target.code,
-                effective_at=change.effective_at,
-            )
-        ]
-        return Outcome(state, effects, "seat change scheduled", change.effective_at)
-    return _change_now(
-        state.model_copy(update={"pending_seat_changes": others}), seat, target.code, at, catalog
-    )
-
-
-def _change_now(state: BillingState, seat: Seat, to_type: str, at: datetime, catalog: Catalog) -> Outcome:
-    new_seat = seat.model_copy(update={"seat_type": to_type, "since": at})
-    state = state.model_copy(
-        update={
-            "seat_ledger": (
-                *state.seat_ledger,
-                _entry(seat, -1, at, "changed"),
-                _entry(new_seat, 1, at, "changed"),
-            )
-        }
-    )
-    effects: list[Effect] = [
-        event("seat_changed", at, user=seat.user, from_seat_type=seat.seat_type, to_seat_type=to_type)
-    ]
-    if state.contract is not None or state.period is None:
-        return Outcome(state, effects, "seat changed")
-    term = seat_term(state, seat.cycle)
-    undrafted = take_seat_off_draft(state, catalog, seat, at)
-    if undrafted is not None:
-        price = seat_price(catalog, to_type, seat.cycle)
-        charge = line("seat", seat_description(catalog, to_type, seat.cycle), 1, price, term)
-        drafted = charge_in_advance(undrafted, catalog, at, term, [charge], with_accrued=False)
-        return Outcome(drafted.state, effects + drafted.effects, "seat changed on the draft invoice")
-    difference = seat_price(catalog, to_type, seat.cycle) - seat_price(catalog, seat.seat_type, seat.cycle)
-    # A prepaid annual seat was billed only up to its earlier term's end; the days after
-    # are charged at the new type's price when that term ends (`billing.terms.top_up`).
-    billed_to = prepaid_until(state, seat.user) or term.end
-    adjustment = prorated_line(
-        "seat_proration" if difference > 0 else "seat_credit",
-        f"{seat_description(catalog, seat.seat_type, seat.cycle)} to {catalog.seat_type(to_type).name}",
-        difference,
-        span_fraction(at, billed_to, term),
-        remainder_window(at, term, billed_to),
-    )
-    state = state.model_copy(update={"accrued": (*state.accrued, adjustment)})
-    return Outcome(state, effects, f"seat changed; {adjustment.amount} on the next invoice")
-
-
-def apply_scheduled_seat_changes(state: BillingState, at: datetime) -> Outcome:
-    """At a period end: move every seat whose pending downgrade is due to its new type."""
-    held = seats_held(state)
-    entries: list[SeatEntry] = []
-    effects: list[Effect] = []
-    later = tuple(c for c in state.pending_seat_changes if c.effective_at > at)
-    for change in state.pending_seat_changes:
-        if change.effective_at > at:
-            continue
-        seat = held.get(change.user or "")
-        if seat is None or change.to_seat_type is None:
-            continue
-        new_seat = seat.model_copy(update={"seat_type": change.to_seat_type, "since": at})
-        entries += [_entry(seat, -1, at, "scheduled_change"), _entry(new_seat, 1, at, "scheduled_change")]
-        effects.append(
-            event(
-                "seat_changed",
-                at,
-                user=seat.user,
-                from_seat_type=seat.seat_type,
-                to_seat_type=change.to_seat_type,
-            )
-        )
-    state = state.model_copy(
-        update={"seat_ledger": state.seat_ledger + tuple(entries), "pending_seat_changes": later}
-    )
-    return Outcome(state, effects)

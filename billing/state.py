@@ -1,6 +1,6 @@
 """The subscription state: one model carried across continue-as-new (JSON round-trips).
 
-Transitions never mutate a state: they return ``state.model_copy(update=...)``. History
+Transitions never mutate a state: they return ``evolve(state, ...)`` (`billing.changes`). History
 that must never be overwritten (the seat ledger) is append-only; the views a rule needs
 (seats held now, seats at the next renewal, reassignable stock) are derived from it.
 """
@@ -12,7 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from billing.invoices import InvoiceLine, InvoiceRef, OpenInvoice
+from billing.changes import evolve
+from billing.invoicing.invoices import InvoiceLine, InvoiceRef, OpenInvoice
+from billing.periods import Cycle as Cycle  # commands name it from here
 from billing.periods import Period
 from billing.usage import UtcDatetime
 from billing.workspace import ScheduledDeletion
@@ -20,7 +22,6 @@ from billing.workspace import ScheduledDeletion
 Status = Literal[
     "trialing", "trial_expired", "active", "canceling", "past_due", "free", "canceled", "deleted"
 ]
-Cycle = Literal["monthly", "annual"]
 
 PAID_STATUSES: frozenset[str] = frozenset({"active", "canceling", "past_due"})
 # The version of the lifecycle rules new subscriptions decide by. Version 2 (2026-12): the
@@ -230,10 +231,8 @@ class BillingState(_Model):
 
 def without_cancellation(state: BillingState) -> BillingState:
     """``state`` with its pending cancellation withdrawn (``past_due`` stays ``past_due``)."""
-    status = "past_due" if state.status == "past_due" else "active"
-    return state.model_copy(
-        update={"status": status, "cancel_at": None, "cancel_reason": None, "cancel_actor": None}
-    )
+    status: Status = "past_due" if state.status == "past_due" else "active"
+    return evolve(state, status=status, cancel_at=None, cancel_reason=None, cancel_actor=None)
 
 
 def seats_held(state: BillingState) -> dict[str, Seat]:
@@ -267,7 +266,7 @@ def seats_at_next_renewal(state: BillingState) -> dict[str, Seat]:
             continue
         seat = held.get(change.user or "")
         if seat is not None and change.to_seat_type is not None:
-            held[seat.user] = seat.model_copy(update={"seat_type": change.to_seat_type})
+            held[seat.user] = evolve(seat, seat_type=change.to_seat_type)
     return held
 
 

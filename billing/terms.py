@@ -19,10 +19,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from billing.catalog import Catalog
+from billing.changes import evolve
 from billing.decision import Outcome, event
 from billing.effects import Effect
-from billing.invoices import InvoiceLine, prorated_line
-from billing.invoicing import remainder_window, seat_description, seat_price, seat_term
+from billing.invoicing.charges import remainder_window, seat_description, seat_item, seat_price, seat_term
+from billing.invoicing.invoices import InvoiceLine, prorated_line
 from billing.periods import anchored_index_at, anchored_period, remaining_fraction, span_fraction
 from billing.state import BillingState, Seat, SeatEntry, seats_held
 
@@ -36,7 +37,7 @@ def prepaid_until(state: BillingState, user: str) -> datetime | None:
 
 def drop_prepaid(state: BillingState, user: str) -> BillingState:
     """``state`` without ``user``'s prepaid record (its seat is charged, released or gone)."""
-    return state.model_copy(update={"prepaid_seats": tuple(p for p in state.prepaid_seats if p.user != user)})
+    return evolve(state, prepaid_seats=tuple(p for p in state.prepaid_seats if p.user != user))
 
 
 def annual_term_end(state: BillingState) -> datetime:
@@ -83,11 +84,10 @@ def release_monthly(state: BillingState, at: datetime) -> Outcome:
         for s in released
     )
     users = {s.user for s in released}
-    state = state.model_copy(
-        update={
-            "seat_ledger": state.seat_ledger + entries,
-            "pending_seat_changes": tuple(c for c in state.pending_seat_changes if c.user not in users),
-        }
+    state = evolve(
+        state,
+        seat_ledger=state.seat_ledger + entries,
+        pending_seat_changes=tuple(c for c in state.pending_seat_changes if c.user not in users),
     )
     effects: list[Effect] = [
         event("seat_unassigned", at, user=s.user, seat_type=s.seat_type, cycle=s.cycle, reason="canceled")
@@ -113,7 +113,7 @@ def restorable_seats(state: BillingState, at: datetime) -> tuple[Seat, ...]:
         paid_until = billed_until(state, seat)
         if paid_until is not None and paid_until <= at:
             paid_until = None
-        seats.append(seat.model_copy(update={"paid_until": paid_until}))
+        seats.append(evolve(seat, paid_until=paid_until))
     return tuple(seats)
 
 
@@ -124,9 +124,7 @@ def with_billed_days(state: BillingState, seats: list[Seat]) -> list[Seat]:
     `restored_type_changes`)."""
     remembered = {(s.user, s.cycle): s.paid_until for s in state.restorable_seats}
     return [
-        s
-        if s.paid_until is not None
-        else s.model_copy(update={"paid_until": remembered.get((s.user, s.cycle))})
+        s if s.paid_until is not None else evolve(s, paid_until=remembered.get((s.user, s.cycle)))
         for s in seats
     ]
 
@@ -136,7 +134,7 @@ def restored_type_changes(
 ) -> list[InvoiceLine]:
     """The upgrade differences of seats given back with another type than they were billed
     for: charged for the billed days left, prorated over the seat's new term, as an upgrade
-    is (`billing.seats.change_seat`); a cheaper type refunds nothing of a billed term.
+    is (`billing.seat_changes.change_seat`); a cheaper type refunds nothing of a billed term.
 
     Args:
         before: the seats remembered at the revert; ``state`` is the new paid life's.
@@ -157,7 +155,14 @@ def restored_type_changes(
         description = f"{seat_description(catalog, old.seat_type, old.cycle)} to {new_name}"
         window = remainder_window(at, term, until)
         lines.append(
-            prorated_line("seat_proration", description, difference, span_fraction(at, until, term), window)
+            prorated_line(
+                "seat_proration",
+                seat_item(seat.seat_type, seat.cycle),
+                description,
+                difference,
+                span_fraction(at, until, term),
+                window,
+            )
         )
     return lines
 
@@ -185,11 +190,12 @@ def top_up(state: BillingState, user: str, when: datetime, catalog: Catalog) -> 
         return Outcome(state, [])
     charge = prorated_line(
         "seat_proration",
+        seat_item(seat.seat_type, seat.cycle),
         seat_description(catalog, seat.seat_type, seat.cycle),
         seat_price(catalog, seat.seat_type, seat.cycle),
         remaining_fraction(when, term),
         remainder_window(when, term),
     )
-    state = state.model_copy(update={"accrued": (*state.accrued, charge)})
+    state = evolve(state, accrued=(*state.accrued, charge))
     effects: list[Effect] = [event("prepaid_term_ended", when, user=user, charged=charge.amount)]
     return Outcome(state, effects)

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, NonNegativeInt
 
+from billing.changes import evolve
 from billing.usage import UtcDatetime
 
 
@@ -150,34 +151,25 @@ def apply_revert(snapshot: WorkspaceSnapshot, plan: RevertPlan) -> WorkspaceSnap
     delete_at = {d.data_source_id: d.delete_at for d in plan.scheduled_deletions}
     deleted = set(plan.deleted_connection_ids)
     deactivated = set(plan.deactivated_agent_ids)
-    return snapshot.model_copy(
-        update={
-            "members": [
-                m.model_copy(
-                    update={
-                        "status": "suspended" if m.user_id in suspended else m.status,
-                        # The free tier holds no paid seat; the plan remembers it.
-                        "seat": None if m.user_id in released else m.seat,
-                    }
-                )
-                for m in snapshot.members
-            ],
-            "connections": [
-                c.model_copy(update={"status": "deleted"}) if c.id in deleted else c
-                for c in snapshot.connections
-            ],
-            "data_sources": [
-                d.model_copy(update={"deletion_scheduled_at": delete_at[d.id]})
-                if d.id in delete_at and d.status == "active" and d.deletion_scheduled_at is None
-                else d
-                for d in snapshot.data_sources
-            ],
-            "agents": [
-                a.model_copy(update={"status": "deactivated"}) if a.id in deactivated else a
-                for a in snapshot.agents
-            ],
-            "slack_bot": snapshot.slack_bot and not plan.remove_slack_bot,
-        }
+    return evolve(
+        snapshot,
+        members=[
+            evolve(
+                m,
+                status="suspended" if m.user_id in suspended else m.status,
+                seat=None if m.user_id in released else m.seat,
+            )
+            for m in snapshot.members
+        ],
+        connections=[evolve(c, status="deleted") if c.id in deleted else c for c in snapshot.connections],
+        data_sources=[
+            evolve(d, deletion_scheduled_at=delete_at[d.id])
+            if d.id in delete_at and d.status == "active" and d.deletion_scheduled_at is None
+            else d
+            for d in snapshot.data_sources
+        ],
+        agents=[evolve(a, status="deactivated") if a.id in deactivated else a for a in snapshot.agents],
+        slack_bot=snapshot.slack_bot and not plan.remove_slack_bot,
     )
 
 
@@ -187,34 +179,23 @@ def apply_reactivation(snapshot: WorkspaceSnapshot, plan: ReactivationPlan) -> W
     seats = {h.user_id: h.seat for h in plan.restored_seats}
     agents = set(plan.reactivated_agent_ids)
     cancelled = set(plan.cancelled_deletion_ids)
-    return snapshot.model_copy(
-        update={
-            "members": [
-                m.model_copy(
-                    update={
-                        "status": "active" if m.user_id in restored else m.status,
-                        "seat": seats.get(m.user_id, m.seat),
-                    }
-                )
-                for m in snapshot.members
-            ],
-            "data_sources": [
-                d.model_copy(update={"deletion_scheduled_at": None})
-                if d.id in cancelled and d.status == "active"
-                else d
-                for d in snapshot.data_sources
-            ],
-            "agents": [
-                a.model_copy(update={"status": "active"}) if a.id in agents else a
-                for a in snapshot.agents
-            ],
-        }
+    return evolve(
+        snapshot,
+        members=[
+            evolve(
+                m, status="active" if m.user_id in restored else m.status, seat=seats.get(m.user_id, m.seat)
+            )
+            for m in snapshot.members
+        ],
+        data_sources=[
+            evolve(d, deletion_scheduled_at=None) if d.id in cancelled and d.status == "active" else d
+            for d in snapshot.data_sources
+        ],
+        agents=[evolve(a, status="active") if a.id in agents else a for a in snapshot.agents],
     )
 
 
-def apply_deletions(
-    snapshot: WorkspaceSnapshot, due: Iterable[ScheduledDeletion]
-) -> WorkspaceSnapshot:
+def apply_deletions(snapshot: WorkspaceSnapshot, due: Iterable[ScheduledDeletion]) -> WorkspaceSnapshot:
     """The workspace after deleting ``due`` sources.
 
     Only a source still pending is deleted: a deletion cancelled by a reactivation in
@@ -222,13 +203,12 @@ def apply_deletions(
     ``deletion_scheduled_at`` stays as the record of when it was deleted.
     """
     ids = {d.data_source_id for d in due}
-    return snapshot.model_copy(
-        update={
-            "data_sources": [
-                d.model_copy(update={"status": "deleted"})
-                if d.id in ids and d.status == "active" and d.deletion_scheduled_at is not None
-                else d
-                for d in snapshot.data_sources
-            ]
-        }
+    return evolve(
+        snapshot,
+        data_sources=[
+            evolve(d, status="deleted")
+            if d.id in ids and d.status == "active" and d.deletion_scheduled_at is not None
+            else d
+            for d in snapshot.data_sources
+        ],
     )

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from billing.invoices import InvoiceDraft, InvoiceStatus
+from billing.invoicing.invoices import InvoiceDraft, InvoiceStatus
 from billing.usage import UtcDatetime
 
 # The invoice workflow's type and id: `post_invoice` starts it by these, edges signal it.

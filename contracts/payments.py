@@ -64,6 +64,14 @@ class NewStripeInvoiceItem(_Model):
     description: str
     period_start: UtcDatetime
     period_end: UtcDatetime
+    # Sent only when ``quantity * unit_amount == amount``: Stripe computes the amount from
+    # them, and the invoice must total exactly what the engine posted.
+    quantity: int | None = None
+    unit_amount: int | None = None
+    # What the line charges (`billing.invoicing.invoices.LineItem`), kept in Stripe's metadata.
+    item_kind: str | None = None
+    item_code: str | None = None
+    item_cycle: str | None = None
 
 
 class CardSummary(_Model):

@@ -87,6 +87,11 @@ class InvoiceLineRow(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     period_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What the line charges (`billing.invoicing.invoices.LineItem`); null on lines posted before
+    # lines carried it (migration 0007).
+    item_kind: Mapped[str | None] = mapped_column(String(40))
+    item_code: Mapped[str | None] = mapped_column(String(100))
+    item_cycle: Mapped[str | None] = mapped_column(String(10))
     stripe_invoice_item_id: Mapped[str | None] = mapped_column(String(255))
 
 

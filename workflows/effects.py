@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from temporalio import workflow
 
 from billing.catalog import Catalog
-from billing.dunning import dunning_schedule, overdue_at
 from billing.effects import (
     DeleteDataSource,
     DeleteWorkspace,
@@ -21,6 +20,7 @@ from billing.effects import (
     ReactivateWorkspace,
     RevertWorkspace,
 )
+from billing.invoicing.dunning import dunning_schedule, overdue_at
 from billing.retention import plan_reactivation, plan_revert
 from billing.workspace import RevertPlan, WorkspaceSnapshot
 from contracts import activities as refs

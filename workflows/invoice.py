@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from billing.dunning import InvoiceEvent
+    from billing.invoicing.dunning import InvoiceEvent
     from contracts import activities as refs
     from contracts.invoices import (
         INVOICE_WORKFLOW,

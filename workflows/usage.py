@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from billing.catalog import Catalog
-from billing.clock import usage_due
 from billing.commands import Command
+from billing.deadlines import usage_due
 from billing.periods import Period
 from billing.state import BillingState
 from billing.usage import UsageTotals

@@ -113,8 +113,13 @@ class Params:
             )
         return value
 
-    def decimal(self, name: str) -> Decimal | None:
-        """Return a decimal-string parameter such as ``unit_amount_decimal``."""
+    def decimal(self, name: str, *, signed: bool = False) -> Decimal | None:
+        """Return a decimal-string parameter such as ``unit_amount_decimal``.
+
+        Args:
+            signed: accept a negative value (an invoice item's unit amount may be one:
+                a credit reduces the amount due).
+        """
         text = self.string(name)
         if text is None or text == "":
             return None
@@ -122,7 +127,7 @@ class Params:
             value = Decimal(text)
         except InvalidOperation:
             raise invalid_request(f"Invalid decimal: {text}", param=name) from None
-        if not value.is_finite() or value < 0:
+        if not value.is_finite() or (value < 0 and not signed):
             raise invalid_request(f"Invalid decimal: {text}", param=name)
         return value
 

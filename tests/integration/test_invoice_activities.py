@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from activities.invoices import InvoiceActivities
 from activities.payments import BillingDetailsActivities, PaymentProviderUnavailable
 from activities.stripe_gateway import StripeGateway, stripe_client
-from billing.invoices import InvoiceDraft, InvoiceLine
+from billing.invoicing.invoices import InvoiceDraft, InvoiceLine, LineItem
 from contracts.billing_details import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
 from contracts.invoices import CollectInvoice, MarkInvoice, PersistInvoice, StripeEventRecord, VoidInvoice
 from db.engine import session_factory
@@ -172,6 +172,51 @@ async def test_posted_invoice_is_pushed_and_paid(
     row = await _row(migrated_engine, "invoices", "number", number)
     assert (row["status"], row["stripe_status"]) == ("paid", "paid")
     assert row["paid_at"] is not None
+
+
+async def test_stripe_items_carry_quantity_unit_amount_and_our_ids(
+    acts: InvoiceActivities,
+    details: BillingDetailsActivities,
+    raw: stripe.StripeClient,
+    migrated_engine: AsyncEngine,
+    ws: str,
+) -> None:
+    seat = LineItem(kind="seat", code="pro", cycle="annual")
+    seats = _line("seat", "Pro seat (annual)", 3, 1200).model_copy(update={"item": seat})
+    credit = _line("seat_credit", "Pro seat (annual) (3/30 of -1200)", 1, -120).model_copy(
+        update={"item": seat}
+    )
+    # A stored line whose amount is not its quantity times its unit (none is posted so
+    # today): sent as its amount, so Stripe's total stays the engine's.
+    odd = _line("plan", "Team plan", 2, 333).model_copy(update={"amount": 667})
+    request = _posted(ws, lines=(seats, credit, odd))
+    number = request.draft.number
+    await _card(details, raw, ws, "pm_card_visa")
+    await acts.persist_invoice(request)
+    async with migrated_engine.connect() as conn:
+        stored = (
+            await conn.execute(
+                text(
+                    "SELECT item_kind, item_code, item_cycle FROM invoice_lines"
+                    " WHERE invoice_number = :n ORDER BY position"
+                ),
+                {"n": number},
+            )
+        ).all()
+    assert [tuple(r) for r in stored] == [("seat", "pro", "annual"), ("seat", "pro", "annual"), (None,) * 3]
+    pushed = await acts.push_invoice(number)
+    assert pushed.stripe_invoice_id is not None
+    lines = raw.v1.invoices.line_items.list(pushed.stripe_invoice_id).data
+    shown = [(li.amount, li.quantity, str(li.pricing and li.pricing.unit_amount_decimal)) for li in lines]
+    assert shown == [(3600, 3, "1200"), (-120, 1, "-120"), (667, 1, "667")]
+    meta = [li.metadata.to_dict() if li.metadata else {} for li in lines]
+    assert meta == [
+        {"number": number, "position": "0", "item_kind": "seat", "item_code": "pro", "item_cycle": "annual"},
+        {"number": number, "position": "1", "item_kind": "seat", "item_code": "pro", "item_cycle": "annual"},
+        {"number": number, "position": "2"},
+    ]
+    invoice = raw.v1.invoices.retrieve(pushed.stripe_invoice_id)
+    assert invoice.total == request.draft.total == 3600 - 120 + 667
 
 
 async def test_a_zero_invoice_is_paid_without_stripe(

@@ -1,8 +1,8 @@
-"""The draft window of in-advance invoices (`billing.drafts`): amend, take off, drop, post."""
+"""The draft window of in-advance invoices (`billing.invoicing.drafts`): amend, take off, drop, post."""
 
 from __future__ import annotations
 
-from billing import COMMAND_ADAPTER, PostInvoice, next_deadline, preview
+from billing import COMMAND_ADAPTER, Catalog, PostInvoice, next_deadline, preview
 from tests.unit.billing_helpers import SEATS, Driver, t
 
 TEAM = {"alice": "admin", "bob": "admin", "carol": "member"}
@@ -122,3 +122,45 @@ def test_without_a_window_every_charge_posts_at_once() -> None:
     assert d.invoices[-1].issued_at == t(2026, 10, 3)
     assert lines(d) == [("seat", 1, 3000, 3000), ("seat_credit", 1, -3000, -3000)]
     assert "invoice_drafted" not in d.event_names()
+
+
+def _twin_seat_types() -> Catalog:
+    """``max`` renamed and repriced as a second "Pro": one display name, one price."""
+    twin = SEATS.seat_types["max"].model_copy(update={"name": "Pro", "monthly_price": 3000})
+    return SEATS.model_copy(update={"seat_types": {**SEATS.seat_types, "max": twin}})
+
+
+def _items(d: Driver) -> list[tuple[str | None, int]]:
+    return [(ln.item.code if ln.item else None, ln.quantity) for ln in d.invoices[-1].lines]
+
+
+def test_two_seat_types_sharing_a_display_name_stay_two_lines() -> None:
+    d = Driver(_twin_seat_types(), t(2026, 9, 1), TEAM)
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="pro")
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="bob", type="max")
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="carol", type="pro")
+    d.tick(t(2026, 9, 3, 10))
+    assert [ln.description for ln in d.invoices[0].lines] == ["Pro seat (monthly)"] * 2
+    assert _items(d) == [("pro", 2), ("max", 1)]
+
+
+def test_taking_a_seat_off_the_draft_takes_it_off_its_own_type() -> None:
+    d = Driver(_twin_seat_types(), t(2026, 9, 1), TEAM)
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="pro")
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="bob", type="max")
+    d.run(t(2026, 9, 3, 9, 30), "unassign_seat", user="bob")
+    d.tick(t(2026, 9, 3, 10))
+    assert _items(d) == [("pro", 1)]
+
+
+def test_a_line_drafted_without_an_item_is_amended_by_its_description() -> None:
+    d = Driver(SEATS, t(2026, 9, 1), TEAM)
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="pro")
+    draft = d.state.open_invoice
+    assert draft is not None
+    # As a state carried from a run recorded before lines carried their item.
+    legacy = tuple(ln.model_copy(update={"item": None}) for ln in draft.lines)
+    d.state = d.state.model_copy(update={"open_invoice": draft.model_copy(update={"lines": legacy})})
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="bob", type="pro")
+    d.tick(t(2026, 9, 3, 10))
+    assert lines(d) == [("seat", 2, 3000, 6000)]

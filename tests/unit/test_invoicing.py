@@ -17,8 +17,9 @@ from billing import (
     schedule_data_source_deletions,
     usage_due,
 )
-from billing.invoices import line
-from billing.invoicing import post_invoice
+from billing.invoicing.charges import seat_item
+from billing.invoicing.invoices import line
+from billing.invoicing.posting import post_invoice
 from tests.unit.billing_helpers import CREDITS, SEATS, Driver, t
 
 PERIOD = Period(start=t(2026, 9, 3), end=t(2026, 10, 3))
@@ -38,7 +39,7 @@ def test_credit_balance_rule(
     charges: list[int], balance: int, total: int, balance_line: int | None, carried: int
 ) -> None:
     state = Driver(SEATS, t(2026, 9, 1)).state.model_copy(update={"credit_balance": balance})
-    lines = [line("seat", "x", 1, amount, PERIOD) for amount in charges]
+    lines = [line("seat", seat_item("pro", "monthly"), "x", 1, amount, PERIOD) for amount in charges]
     out = post_invoice(state, SEATS, t(2026, 9, 3), PERIOD, lines)
     invoice = out.effects[0].invoice  # type: ignore[union-attr]
     assert invoice.total == total

@@ -27,7 +27,7 @@ from billing import (
     apply,
     preview,
 )
-from billing.invoicing import seat_price
+from billing.invoicing.charges import seat_price
 from billing.preview import lines_added
 from tests.unit.billing_helpers import CREDITS, SEATS, Driver, t
 

@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.invoices import InvoiceActivities
 from billing import dunning_schedule, load_catalog, overdue_at
-from billing.invoices import InvoiceDraft, InvoiceLine
+from billing.invoicing.invoices import InvoiceDraft, InvoiceLine
 from contracts.invoices import InvoiceJob
 from db.engine import session_factory
 from tests.workflows.payments import Payments

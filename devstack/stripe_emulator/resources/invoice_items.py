@@ -107,7 +107,7 @@ def _amount(call: Call) -> tuple[int, int, Decimal]:
     p = call.params
     amount = p.integer("amount")
     quantity = p.integer("quantity", minimum=0)
-    unit = p.decimal("unit_amount_decimal")
+    unit = p.decimal("unit_amount_decimal", signed=True)
     if amount is not None and unit is not None:
         raise invalid_request(
             "You may only specify one of these parameters: amount, unit_amount_decimal.",

@@ -120,6 +120,21 @@ def test_item_with_period_quantity_and_decimal_unit(
     assert line.metadata["line"] == "seats"
 
 
+def test_a_negative_unit_amount_is_a_credit(client: stripe.StripeClient, customer: stripe.Customer) -> None:
+    inv = draft_with_lines(client, customer.id, 1000)
+    item = client.v1.invoice_items.create(
+        {
+            "customer": customer.id,
+            "invoice": inv.id,
+            "currency": "usd",
+            "quantity": 2,
+            "unit_amount_decimal": Decimal("-150"),
+        }
+    )
+    assert (item.amount, item.quantity) == (-300, 2)
+    assert client.v1.invoices.retrieve(inv.id).total == 700
+
+
 def test_items_cannot_go_on_finalized_invoices(
     client: stripe.StripeClient, customer: stripe.Customer
 ) -> None:

@@ -7,8 +7,9 @@ effect, ``invoice_posted``, the `InvoiceRef`) ``catalog.invoice_draft_minutes`` 
 when `advance` reaches ``open_invoice.finalize_at``. Until then:
 
 - another in-advance charge for the same billing period (same period start) amends the
-  draft: a line with the same kind, description, unit amount and period absorbs the new
-  quantity, so two seats bought at checkout are one ``seat`` line of quantity 2;
+  draft: a line with the same kind, item (seat type and cycle, plan...), unit amount and
+  period absorbs the new quantity, so two seats bought at checkout are one ``seat`` line
+  of quantity 2, while two seat types sharing a display name stay two lines;
 - removing (or changing the type of) a seat on the draft's first day takes it off its
   ``seat`` line instead of accruing a full-period credit: it was never charged. The money
   is the same as charge-then-credit; only the invoices differ. A draft left with no line
@@ -34,32 +35,48 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from billing.catalog import Catalog
+from billing.changes import evolve
 from billing.decision import Outcome, event
 from billing.effects import Effect
-from billing.invoices import InvoiceLine, OpenInvoice, line
-from billing.invoicing import post_invoice, seat_description, seat_price, seat_term
+from billing.invoicing.charges import seat_description, seat_item, seat_price, seat_term
+from billing.invoicing.invoices import InvoiceLine, OpenInvoice, line
+from billing.invoicing.posting import post_invoice
 from billing.periods import Period, day_start
 from billing.state import BillingState, Seat
 
 
-def _key(item: InvoiceLine) -> tuple[str, str, int, datetime, datetime]:
-    return (item.kind, item.description, item.unit_amount, item.period_start, item.period_end)
+def _same(old: InvoiceLine, new: InvoiceLine) -> bool:
+    """Whether ``new`` charges what ``old`` charges (so it amends ``old``'s quantity).
+
+    A line drafted before lines carried an item (a state from an earlier run) is known
+    only by its description, so it is compared by description, as it was then.
+    """
+    if (old.kind, old.unit_amount, old.period_start, old.period_end) != (
+        new.kind,
+        new.unit_amount,
+        new.period_start,
+        new.period_end,
+    ):
+        return False
+    if old.item is None or new.item is None:
+        return old.description == new.description
+    return old.item == new.item
 
 
 def merge_lines(lines: Sequence[InvoiceLine], added: Sequence[InvoiceLine]) -> tuple[InvoiceLine, ...]:
-    """``lines`` plus ``added``, a line with the same key absorbing an added quantity.
+    """``lines`` plus ``added``, a line charging the same (`_same`) absorbing an added quantity.
 
     A quantity that reaches 0 removes the line.
     """
     merged = list(lines)
     for new in added:
-        index = next((i for i, old in enumerate(merged) if _key(old) == _key(new)), None)
+        index = next((i for i, old in enumerate(merged) if _same(old, new)), None)
         if index is None:
             merged.append(new)
             continue
         quantity = merged[index].quantity + new.quantity
         amount = quantity * new.unit_amount
-        merged[index] = merged[index].model_copy(update={"quantity": quantity, "amount": amount})
+        merged[index] = evolve(merged[index], quantity=quantity, amount=amount)
     return tuple(item for item in merged if item.quantity != 0)
 
 
@@ -80,14 +97,14 @@ def charge_in_advance(
     if minutes == 0:
         return post_invoice(state, catalog, at, period, charges, with_accrued=with_accrued)
     accrued = state.accrued if with_accrued else ()
-    state = state.model_copy(update={"accrued": ()}) if with_accrued else state
+    state = evolve(state, accrued=()) if with_accrued else state
     draft = state.open_invoice
     if draft is not None and draft.period_start == period.start:
         lines = (*merge_lines(draft.lines, charges), *accrued)
-        return Outcome(_with_draft(state, draft.model_copy(update={"lines": lines})), [])
+        return Outcome(_with_draft(state, evolve(draft, lines=lines)), [])
     effects: list[Effect] = []
     if draft is not None:
-        state, effects = post_open_invoice(state, catalog, at)[:2]
+        state, effects = post_open_invoice(state, catalog, at).state_and_effects()
     lines = (*merge_lines((), charges), *accrued)
     if not lines:
         return Outcome(state, effects)
@@ -101,7 +118,7 @@ def charge_in_advance(
     effects.append(
         event("invoice_drafted", at, total=opened.total, lines=len(lines), finalize_at=opened.finalize_at)
     )
-    return Outcome(state.model_copy(update={"open_invoice": opened}), effects)
+    return Outcome(evolve(state, open_invoice=opened), effects)
 
 
 def post_open_invoice(state: BillingState, catalog: Catalog, at: datetime) -> Outcome:
@@ -109,7 +126,7 @@ def post_open_invoice(state: BillingState, catalog: Catalog, at: datetime) -> Ou
     draft = state.open_invoice
     if draft is None:
         return Outcome(state, [])
-    state = state.model_copy(update={"open_invoice": None})
+    state = evolve(state, open_invoice=None)
     return post_invoice(
         state, catalog, draft.issued_at, draft.period, draft.lines, with_accrued=False, posted_at=at
     )
@@ -130,12 +147,13 @@ def take_seat_off_draft(
     if day_start(at) != term.start:
         return None
     price = seat_price(catalog, seat.seat_type, seat.cycle)
-    charged = line("seat", seat_description(catalog, seat.seat_type, seat.cycle), -1, price, term)
-    if not any(_key(item) == _key(charged) and item.quantity > 0 for item in draft.lines):
+    description = seat_description(catalog, seat.seat_type, seat.cycle)
+    charged = line("seat", seat_item(seat.seat_type, seat.cycle), description, -1, price, term)
+    if not any(_same(item, charged) and item.quantity > 0 for item in draft.lines):
         return None
-    return _with_draft(state, draft.model_copy(update={"lines": merge_lines(draft.lines, [charged])}))
+    return _with_draft(state, evolve(draft, lines=merge_lines(draft.lines, [charged])))
 
 
 def _with_draft(state: BillingState, draft: OpenInvoice) -> BillingState:
     """Keep an amended draft, or drop it when no line is left (no number is consumed)."""
-    return state.model_copy(update={"open_invoice": draft if draft.lines else None})
+    return evolve(state, open_invoice=draft if draft.lines else None)

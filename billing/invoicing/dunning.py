@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from billing.catalog import Catalog
+from billing.changes import evolve
 from billing.decision import Decision, Outcome, event
 from billing.effects import Effect, SendEmail
 from billing.errors import INVOICE_NOT_FOUND, DomainError
-from billing.invoices import InvoiceRef, InvoiceStatus
+from billing.invoicing.invoices import InvoiceRef, InvoiceStatus
 from billing.revert import end_paid_life
 from billing.state import PAID_STATUSES, BillingState
 
@@ -45,17 +46,15 @@ def _find(state: BillingState, number: str) -> InvoiceRef:
 
 
 def _with_status(state: BillingState, number: str, status: InvoiceStatus) -> BillingState:
-    invoices = tuple(
-        ref.model_copy(update={"status": status}) if ref.number == number else ref for ref in state.invoices
-    )
-    return state.model_copy(update={"invoices": invoices})
+    invoices = tuple(evolve(ref, status=status) if ref.number == number else ref for ref in state.invoices)
+    return evolve(state, invoices=invoices)
 
 
 def _settle_status(state: BillingState) -> BillingState:
     """Leave ``past_due`` once no invoice is overdue any more."""
     if state.status != "past_due" or any(r.status == "overdue" for r in state.invoices):
         return state
-    return state.model_copy(update={"status": "canceling" if state.cancel_at else "active"})
+    return evolve(state, status="canceling" if state.cancel_at else "active")
 
 
 def mark_overdue(state: BillingState, number: str, at: datetime) -> Outcome:
@@ -64,7 +63,7 @@ def mark_overdue(state: BillingState, number: str, at: datetime) -> Outcome:
         return Outcome(state, [])
     state = _with_status(state, number, "overdue")
     if state.status in PAID_STATUSES:
-        state = state.model_copy(update={"status": "past_due"})
+        state = evolve(state, status="past_due")
     effects: list[Effect] = [
         event("invoice_overdue", at, number=number),
         SendEmail(at=at, template="invoice_overdue", to_role="billing_contact", data={"number": number}),
@@ -95,10 +94,9 @@ def on_invoice_event(
         return Decision(state=state, effects=[])
     if event_kind == "payment_failed":
         invoices = tuple(
-            r.model_copy(update={"payment_failed_at": at}) if r.number == invoice_number else r
-            for r in state.invoices
+            evolve(r, payment_failed_at=at) if r.number == invoice_number else r for r in state.invoices
         )
-        state = state.model_copy(update={"invoices": invoices})
+        state = evolve(state, invoices=invoices)
         effects = [
             event("payment_failed", at, number=invoice_number),
             SendEmail(
@@ -106,12 +104,12 @@ def on_invoice_event(
             ),
         ]
         return Decision(state=state, effects=effects)
-    state, effects = mark_overdue(state, invoice_number, at)[:2]
+    state, effects = mark_overdue(state, invoice_number, at).state_and_effects()
     if event_kind == "final_failure":
         effects.append(event("payment_final_failure", at, number=invoice_number))
         if catalog.dunning.final_failure == "revert_to_free" and state.status in PAID_STATUSES:
             ended = end_paid_life(state, catalog, at, "payment_failed")
             state, effects = ended.state, effects + ended.effects
         elif state.status in PAID_STATUSES:
-            state = state.model_copy(update={"status": "past_due"})
+            state = evolve(state, status="past_due")
     return Decision(state=state, effects=effects)

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from billing.money import round_half_up
-from billing.periods import Period
+from billing.periods import Cycle, Period
 from billing.usage import UtcDatetime
 
 LineKind = Literal[
@@ -24,15 +24,36 @@ LineKind = Literal[
 ]
 """The line kinds of SPEC §7, exactly."""
 
+ItemKind = Literal[
+    "plan", "seat", "contract", "contract_seats", "credits", "serverless_minutes", "credit_balance"
+]
+"""What a line charges for, whatever its proration: the product, not the line kind."""
+
 InvoiceStatus = Literal["unpaid", "paid", "overdue", "void"]
 """Display statuses of SPEC §3 (Unpaid, Paid, Overdue, Void)."""
+
+
+class LineItem(BaseModel):
+    """What a line charges for, as data rather than display text.
+
+    The description is for people: two seat types may share a display name, so drafts
+    merge lines by their item and Stripe's metadata carries the codes.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ItemKind
+    code: str | None = None
+    """The plan code, the seat type code, or the seat request of a contract's seats."""
+    cycle: Cycle | None = None
 
 
 class InvoiceLine(BaseModel):
     """One invoice line; ``amount`` is already rounded (once, half-up).
 
     For a prorated line ``quantity`` is 1 and ``unit_amount`` equals the prorated amount;
-    the ratio is in ``description``.
+    the ratio is in ``description``. ``item`` is None only on lines drafted before lines
+    carried one (states of runs recorded earlier).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -44,12 +65,16 @@ class InvoiceLine(BaseModel):
     amount: int
     period_start: UtcDatetime
     period_end: UtcDatetime
+    item: LineItem | None = None
 
 
-def line(kind: LineKind, description: str, quantity: int, unit_amount: int, period: Period) -> InvoiceLine:
+def line(
+    kind: LineKind, item: LineItem, description: str, quantity: int, unit_amount: int, period: Period
+) -> InvoiceLine:
     """A whole-unit line: ``amount = quantity * unit_amount``."""
     return InvoiceLine(
         kind=kind,
+        item=item,
         description=description,
         quantity=quantity,
         unit_amount=unit_amount,
@@ -60,13 +85,14 @@ def line(kind: LineKind, description: str, quantity: int, unit_amount: int, peri
 
 
 def prorated_line(
-    kind: LineKind, description: str, price: int, ratio: Fraction, period: Period
+    kind: LineKind, item: LineItem, description: str, price: int, ratio: Fraction, period: Period
 ) -> InvoiceLine:
     """A prorated line: ``round_half_up(price * ratio)``, rounded once, here.
 
     Args:
         kind: ``seat_proration``, ``seat_credit`` (pass a negative price) or
             ``plan_proration``.
+        item: what is prorated.
         description: what is prorated; the ratio is appended.
         price: the full-period price (negative for a credit).
         ratio: days affected / days in the period or term.
@@ -75,6 +101,7 @@ def prorated_line(
     amount = round_half_up(price * ratio)
     return InvoiceLine(
         kind=kind,
+        item=item,
         description=f"{description} ({ratio.numerator}/{ratio.denominator} of {price})",
         quantity=1,
         unit_amount=amount,
@@ -99,7 +126,7 @@ class InvoiceDraft(BaseModel):
 
 
 class OpenInvoice(BaseModel):
-    """An in-advance invoice inside its draft window (see `billing.drafts`).
+    """An in-advance invoice inside its draft window (see `billing.invoicing.drafts`).
 
     It is issued at ``issued_at`` and posted at ``finalize_at``; until then charges of
     the same period amend its lines. It has no number yet (allocated when it posts, so
