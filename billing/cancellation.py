@@ -13,7 +13,6 @@ from datetime import datetime
 from billing.catalog import Catalog
 from billing.changes import evolve
 from billing.commands import Cancel, ClearCancellation, DeleteWorkspaceCommand, Reactivate, is_staff
-from billing.contracts import contract_scheduled, unschedule_contract
 from billing.deadlines import usage_missing
 from billing.decision import Outcome, event, require_status
 from billing.effects import DeleteWorkspace, Effect, SendEmail
@@ -23,6 +22,7 @@ from billing.periods import Period
 from billing.plans import open_arrears_period
 from billing.renewal import close_early, final_usage_window
 from billing.revert import flush_accrued, restore
+from billing.sales_contracts import contract_scheduled, unschedule_contract
 from billing.seats import open_seat_period
 from billing.state import PAID_STATUSES, BillingState, Status, without_cancellation
 from billing.terms import paid_through

@@ -36,11 +36,6 @@ from billing.commands import (
     UnassignSeat,
     is_staff,
 )
-from billing.contracts import (
-    approve_seats,
-    request_seats,
-    set_contract,
-)
 from billing.deadlines import advance
 from billing.decision import Decision, Outcome, event
 from billing.effects import Effect, PostInvoice
@@ -48,6 +43,11 @@ from billing.errors import FORBIDDEN, NOT_ALLOWED_IN_STATUS, DomainError
 from billing.members import add_member, remove_member, set_role
 from billing.periods import Period
 from billing.plans import extend_trial, select_plan, start_trial
+from billing.sales_contracts import (
+    approve_seats,
+    request_seats,
+    set_contract,
+)
 from billing.seat_changes import change_seat
 from billing.seats import assign_seat, unassign_seat
 from billing.state import (

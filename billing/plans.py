@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from billing.catalog import Catalog, Plan
 from billing.changes import evolve
 from billing.commands import ChangePlan, ExtendTrial, SelectPlan, StartTrial
-from billing.contracts import contract_scheduled
 from billing.decision import Outcome, event, require_status
 from billing.effects import Effect, SendEmail
 from billing.errors import (
@@ -27,6 +26,7 @@ from billing.errors import (
 from billing.invoicing.charges import segment_lines
 from billing.periods import calendar_month, next_month_start
 from billing.revert import restore
+from billing.sales_contracts import contract_scheduled
 from billing.state import PAID_STATUSES, BillingState, PendingChange, PlanSegment
 
 

@@ -14,7 +14,6 @@ from datetime import datetime
 
 from billing.catalog import Catalog
 from billing.changes import evolve
-from billing.contracts import contract_overage_lines, end_contract, start_contract
 from billing.decision import Outcome, event
 from billing.invoicing.charges import recurring_seat_lines, segment_lines
 from billing.invoicing.drafts import charge_in_advance
@@ -24,6 +23,7 @@ from billing.periods import Period, anchored_period, calendar_month, is_term_sta
 from billing.plans import open_arrears_period
 from billing.projection import overage, prorated_included_credits
 from billing.revert import end_paid_life
+from billing.sales_contracts import contract_overage_lines, end_contract, start_contract
 from billing.seat_changes import apply_scheduled_seat_changes
 from billing.state import PAID_STATUSES, BillingState, seats_held
 from billing.terms import paid_stock, release_monthly
