@@ -9,11 +9,11 @@ same model the API builds, so a scenario step is what production would be sent.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, create_model, model_validator
 
-from billing.commands import COMMANDS, STAFF_KINDS, AnyCommand
+from billing.commands import COMMANDS, STAFF_KINDS, AnyCommand, CommandBase
 from billing.periods import add_months
 from billing.state import ContractPricing
 from billing.usage import UtcDatetime
@@ -30,41 +30,19 @@ class NoArgs(_Strict):
     pass
 
 
-class PlanArgs(_Strict):
-    plan: str
+_GIVEN_BY_THE_STEP = frozenset({"kind", "request_id", "actor"})
 
 
-class AssignSeatArgs(_Strict):
-    user: UserId
-    type: str
-    cycle: Literal["monthly", "annual"] = "monthly"
-
-
-class UserArgs(_Strict):
-    user: UserId
-
-
-class ChangeSeatArgs(_Strict):
-    user: UserId
-    type: str
-
-
-class AddMemberArgs(_Strict):
-    user: UserId
-    role: str | None = None
-
-
-class SetRoleArgs(_Strict):
-    user: UserId
-    role: str
-
-
-class CancelArgs(_Strict):
-    reason: str | None = None
-
-
-class ExtendTrialArgs(_Strict):
-    days: PositiveInt
+def _arguments(command_type: type[CommandBase]) -> type[BaseModel]:
+    """A command verb's arguments: the command's own fields (the step says who acts, its
+    number gives the request id), so a new command has its verb without touching simulate."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, info)
+        for name, info in command_type.model_fields.items()
+        if name not in _GIVEN_BY_THE_STEP
+    }
+    made: type[BaseModel] = create_model(f"{command_type.__name__}Args", __base__=_Strict, **fields)
+    return made
 
 
 class RequestSeatsArgs(_Strict):
@@ -92,53 +70,40 @@ class PaymentMethodArgs(_Strict):
     card: Literal["ok", "declined"]
 
 
+# The verbs whose arguments are not the command's own: a scenario names a step where the
+# API takes an id, and fills in what a story would otherwise repeat.
+_OWN_ARGUMENTS: dict[str, type[BaseModel]] = {
+    "set_contract": ContractArgs,  # dates default to the step's instant and a year on
+    "request_seats": RequestSeatsArgs,  # ``note`` for sales, as the API names it
+    "approve_seats": ApproveSeatsArgs,  # the request_seats step, not its request id
+    "delete_workspace": NoArgs,  # the confirmation is the scenario's workspace id
+}
 COMMAND_VERBS: dict[str, type[BaseModel]] = {
-    "start_trial": NoArgs,
-    "select_plan": PlanArgs,
-    "change_plan": PlanArgs,
-    "assign_seat": AssignSeatArgs,
-    "unassign_seat": UserArgs,
-    "change_seat": ChangeSeatArgs,
-    "add_member": AddMemberArgs,
-    "set_role": SetRoleArgs,
-    "remove_member": UserArgs,
-    "cancel": CancelArgs,
-    "clear_cancellation": NoArgs,
-    "reactivate": NoArgs,
-    "extend_trial": ExtendTrialArgs,
-    "set_contract": ContractArgs,
-    "request_seats": RequestSeatsArgs,
-    "approve_seats": ApproveSeatsArgs,
-    "delete_workspace": NoArgs,
+    kind: _OWN_ARGUMENTS.get(kind) or _arguments(command_type) for kind, command_type in COMMANDS.items()
 }
 """The arguments of each command's verb, by kind (checked against `billing.COMMANDS`)."""
 
-VERBS: tuple[str, ...] = (*COMMAND_VERBS, "usage", "payment_method")
-_NO_ARG_VERBS = frozenset({v for v, args in COMMAND_VERBS.items() if args in (NoArgs, CancelArgs)})
+# Two more verbs are writes production receives outside the workflow.
+VERB_ARGUMENTS: dict[str, type[BaseModel]] = {
+    **COMMAND_VERBS,
+    "usage": UsageArgs,
+    "payment_method": PaymentMethodArgs,
+}
+VERBS: tuple[str, ...] = tuple(VERB_ARGUMENTS)
+# Verbs that need no argument may stand bare (``- reactivate:``).
+_NO_ARG_VERBS = frozenset(
+    v for v, args in COMMAND_VERBS.items() if not any(f.is_required() for f in args.model_fields.values())
+)
 
 
-class Step(_Strict):
-    """One step: its instant, exactly one verb with its arguments, and who acts (``as``)."""
+class StepBase(_Strict):
+    """One step: its instant, exactly one verb with its arguments, and who acts (``as``).
+
+    `Step` adds one optional field per command verb, made from `COMMAND_VERBS`.
+    """
 
     at: UtcDatetime
     actor: str | None = Field(default=None, alias="as")
-    start_trial: NoArgs | None = None
-    select_plan: PlanArgs | None = None
-    change_plan: PlanArgs | None = None
-    assign_seat: AssignSeatArgs | None = None
-    unassign_seat: UserArgs | None = None
-    change_seat: ChangeSeatArgs | None = None
-    add_member: AddMemberArgs | None = None
-    set_role: SetRoleArgs | None = None
-    remove_member: UserArgs | None = None
-    cancel: CancelArgs | None = None
-    clear_cancellation: NoArgs | None = None
-    reactivate: NoArgs | None = None
-    extend_trial: ExtendTrialArgs | None = None
-    set_contract: ContractArgs | None = None
-    request_seats: RequestSeatsArgs | None = None
-    approve_seats: ApproveSeatsArgs | None = None
-    delete_workspace: NoArgs | None = None
     usage: UsageArgs | None = None
     payment_method: PaymentMethodArgs | None = None
 
@@ -151,7 +116,7 @@ class Step(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _one_verb(self) -> Step:
+    def _one_verb(self) -> StepBase:
         given = [v for v in VERBS if getattr(self, v) is not None]
         if len(given) != 1:
             raise ValueError(
@@ -169,6 +134,17 @@ class Step(_Strict):
         return found
 
 
+if TYPE_CHECKING:
+    Step = StepBase
+else:  # the verbs are fields, so a step's YAML is validated (and documented) by pydantic
+    Step = create_model(
+        "Step",
+        __base__=StepBase,
+        __doc__=StepBase.__doc__,
+        **{verb: (args | None, None) for verb, args in COMMAND_VERBS.items()},
+    )
+
+
 def step_request_id(index: int) -> str:
     """The request id of the step at ``index`` (they follow the step numbers: reruns match)."""
     return f"simulate-step-{index + 1}"
@@ -178,7 +154,7 @@ def step_command(index: int, step: Step, actor: str, *, staff: str, workspace_id
     """The command a command verb's step sends (support-staff kinds act as ``staff`` unless
     the step says who acts)."""
     kind = step.verb
-    args = step.args.model_dump(exclude_none=True)
+    args = step.args.model_dump(by_alias=True, exclude_none=True)
     if kind in STAFF_KINDS and step.actor is None:
         actor = staff
     match kind:
