@@ -44,7 +44,7 @@ from billing.overview import Overview
 from billing.state import BillingState
 from config.settings import Settings
 from config.temporal import connect
-from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
+from workflows.invoice import InvoiceWorkflow, StripeNotice, invoice_workflow_id
 from workflows.messages import CancellationRequest, PreviewRequest, SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
 
@@ -268,6 +268,36 @@ class TenureClient:
             return await self._handle(workspace_id).query(SubscriptionWorkflow.state)
         except RPCError as error:
             raise _missing(workspace_id, error) from None
+
+    # --- invoices: facts and nudges for a collection in progress (no Update: a Signal) ------
+
+    async def notify_invoice(self, number: str, event_id: str, event_type: str) -> None:
+        """Tell invoice ``number``'s collection that Stripe reported ``event_type`` (it re-reads
+        the invoice from Stripe, so the order of events never decides a status).
+
+        Raises:
+            TenureError: ``invoice_not_open`` when no collection of ``number`` is running (an
+                invoice we did not post, or one already settled).
+        """
+        notice = StripeNotice(event_id=event_id, type=event_type)
+        try:
+            await self._invoice(number).signal(InvoiceWorkflow.stripe_notice, notice)
+        except RPCError as error:
+            raise TenureError(
+                "invoice_not_open", f"invoice {number} is not being collected: {error}"
+            ) from None
+
+    async def retry_invoice(self, number: str) -> bool:
+        """Ask invoice ``number``'s collection to try the card again now; False when it has
+        already settled (nothing to retry)."""
+        try:
+            await self._invoice(number).signal(InvoiceWorkflow.retry_now)
+        except RPCError:
+            return False
+        return True
+
+    def _invoice(self, number: str) -> WorkflowHandle[Any, Any]:
+        return self.temporal.get_workflow_handle(invoice_workflow_id(number))
 
 
 def _missing(workspace_id: str, error: RPCError) -> Exception:
