@@ -24,6 +24,7 @@ from api.webhooks import router as webhook_router
 from client import TenureError
 from config.settings import Settings
 from db.engine import async_engine, required_url
+from services import services_for
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -33,7 +34,9 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = async_engine(database_url, pool_size=settings.database_pool_size)
-        app.state.tenure = AppState(settings, engine)
+        state = AppState(settings, engine)
+        app.state.tenure = state
+        app.state.services = services_for(settings, engine, state.tenure, state.catalog)
         try:
             yield
         finally:

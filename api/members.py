@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import authenticated
 from api.headers import ActingUser, IdempotencyKey, request_id
-from api.ids import Role, UserId
 from api.state import AppState
 from billing import AddMember, CommandResult, RemoveMember, SetRole
+from services.ids import Role, UserId
 
 router = APIRouter(
     prefix="/v1/workspaces/{workspace_id}/members", tags=["members"], dependencies=[Depends(authenticated)]

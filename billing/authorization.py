@@ -19,12 +19,16 @@ def is_billing_admin(status: str | None, role: str | None, admin_roles: Collecti
 
 
 def require_billing_admin(
-    status: str | None, role: str | None, admin_roles: Collection[str], message: str, actor: str
+    status: str | None,
+    role: str | None,
+    admin_roles: Collection[str],
+    message: str,
+    details: dict[str, object] | None = None,
 ) -> None:
     """Refuse unless the member is a billing admin.
 
     Raises:
-        DomainError: ``forbidden`` with ``message`` and ``{"actor": actor}``.
+        DomainError: ``forbidden`` with ``message`` and ``details``.
     """
     if not is_billing_admin(status, role, admin_roles):
-        raise DomainError(FORBIDDEN, message, {"actor": actor})
+        raise DomainError(FORBIDDEN, message, details)

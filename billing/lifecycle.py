@@ -221,7 +221,7 @@ def _authorize(state: BillingState, command: Command, catalog: Catalog) -> None:
             member.role if member else None,
             admin_roles,
             f"{command.kind} needs the {'/'.join(admin_roles)} role",
-            actor,
+            {"actor": actor},
         )
 
 

@@ -38,7 +38,6 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
         health.database_ping,
         usage.usage_totals,
         workspace.record_decision,
-        workspace.register_workspace,
         workspace.load_snapshot,
         workspace.apply_revert,
         workspace.apply_reactivation,
@@ -47,7 +46,6 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
         post_invoice,
         invoices.persist_invoice,
         invoices.mark_invoice,
-        invoices.record_stripe_event,
         rollup.rollup_usage,
     ]
 

@@ -14,12 +14,12 @@ import httpx
 from sqlalchemy import text
 
 from activities.workspace import WorkspaceActivities
-from api.usage_in import MAX_EVENTS
 from billing.records import WorkspaceSetup
 from config.settings import Settings
 from db import usage_ingest
 from db.engine import session_factory
 from db.usage_ingest import UsageRow
+from services.usage_batch import MAX_EVENTS
 from tests.workflows.driver import Driver
 from tests.workflows.http import created
 
