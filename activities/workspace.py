@@ -53,9 +53,12 @@ class WorkspaceActivities:
         async with self._sessions.begin() as session:
             await write_decision(session, record)
 
-    @activity.defn(name="register_workspace")
     async def register_workspace(self, setup: WorkspaceSetup) -> None:
-        """Create or update the workspace and its entities to match ``setup`` (converges)."""
+        """Create or update the workspace and its entities to match ``setup`` (converges).
+
+        Not an activity (no workflow registers a workspace): tests and benchmarks seed with it;
+        the API and `tenure simulate` register through `services.workspaces`.
+        """
         async with self._sessions.begin() as session:
             row = await repo.lock_workspace(session, setup.workspace_id)
             if row is not None and row.deleted_at is not None:

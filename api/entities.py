@@ -14,13 +14,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import authenticated
+from api.auth import actor_of, authenticated
 from api.deps import ServicesDep
 from api.headers import IdempotencyKey
 from api.workspace_in import MAX_ITEMS, DocumentIn
 from billing.records import DocumentSetup
 from billing.workspace import WorkspaceSnapshot
-from db.audit import actor_of
 from db.models import ApiToken
 from services.entities import Acting, unique_documents
 from services.entity_models import AgentOut, ConnectionOut, DataSourceOut, SlackBotOut

@@ -13,15 +13,9 @@ from datetime import UTC, datetime
 from pydantic import JsonValue
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ApiToken
 from db.records_repo import insert_audit
 
 JsonObject = dict[str, JsonValue]
-
-
-def actor_of(token: ApiToken, acting_user: str | None) -> str:
-    """The person acting, or the calling service when no person is named."""
-    return acting_user or f"service:{token.name}"
 
 
 async def write_audit(
