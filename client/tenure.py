@@ -269,27 +269,21 @@ class TenureClient:
         except RPCError as error:
             raise _missing(workspace_id, error) from None
 
-    # --- invoices: facts and nudges for a collection in progress (no Update: a Signal) ------
-
     async def notify_invoice(self, number: str, event_id: str, event_type: str) -> None:
-        """Tell invoice ``number``'s collection that Stripe reported ``event_type`` (it re-reads
-        the invoice from Stripe, so the order of events never decides a status).
+        """Tell invoice ``number``'s collection that Stripe reported ``event_type``.
 
         Raises:
-            TenureError: ``invoice_not_open`` when no collection of ``number`` is running (an
-                invoice we did not post, or one already settled).
+            TenureError: ``invoice_not_open`` when no collection of ``number`` is running.
         """
         notice = StripeNotice(event_id=event_id, type=event_type)
         try:
             await self._invoice(number).signal(InvoiceWorkflow.stripe_notice, notice)
         except RPCError as error:
-            raise TenureError(
-                "invoice_not_open", f"invoice {number} is not being collected: {error}"
-            ) from None
+            message = f"invoice {number} is not being collected: {error}"
+            raise TenureError("invoice_not_open", message) from None
 
     async def retry_invoice(self, number: str) -> bool:
-        """Ask invoice ``number``'s collection to try the card again now; False when it has
-        already settled (nothing to retry)."""
+        """Ask invoice ``number``'s collection to charge again now; False: already settled."""
         try:
             await self._invoice(number).signal(InvoiceWorkflow.retry_now)
         except RPCError:
