@@ -19,15 +19,13 @@ from temporalio import activity
 
 from activities.decision import write_decision
 from activities.records import (
-    deleted,
     live_workspace,
     not_found,
     outbox_row,
-    register,
     snapshot_of,
     timeline_row,
 )
-from billing.records import DecisionRecord, DueDeletions, OutboxEmail, WorkspaceDeletion, WorkspaceSetup
+from billing.records import DecisionRecord, DueDeletions, OutboxEmail, WorkspaceDeletion
 from billing.workspace import ReactivationPlan, RevertPlan, WorkspaceSnapshot
 from db import records_repo
 from db import workspace_repo as repo
@@ -52,18 +50,6 @@ class WorkspaceActivities:
         audit) in one transaction; idempotent (every part is keyed)."""
         async with self._sessions.begin() as session:
             await write_decision(session, record)
-
-    async def register_workspace(self, setup: WorkspaceSetup) -> None:
-        """Create or update the workspace and its entities to match ``setup`` (converges).
-
-        Not an activity (no workflow registers a workspace): tests and benchmarks seed with it;
-        the API and `tenure simulate` register through `services.workspaces`.
-        """
-        async with self._sessions.begin() as session:
-            row = await repo.lock_workspace(session, setup.workspace_id)
-            if row is not None and row.deleted_at is not None:
-                raise deleted(setup.workspace_id)  # "delete everything" is irreversible
-            await register(session, setup)
 
     @activity.defn(name="load_snapshot")
     async def load_snapshot(self, workspace_id: str) -> WorkspaceSnapshot:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from activities.records import WORKSPACE_DELETED, register
@@ -25,6 +26,22 @@ class Registered:
     created: bool
 
 
+async def store_workspace(sessions: async_sessionmaker[AsyncSession], setup: WorkspaceSetup) -> None:
+    """Create or update the workspace and its entities to match ``setup`` (converges).
+
+    Raises:
+        DomainError: ``workspace_deleted``, or ``invalid_argument`` (an id used twice).
+    """
+    async with sessions.begin() as session:
+        row = await workspace_repo.lock_workspace(session, setup.workspace_id)
+        if row is not None and row.deleted_at is not None:  # "delete everything" is irreversible
+            raise DomainError(WORKSPACE_DELETED, f"workspace {setup.workspace_id!r} was deleted")
+        try:
+            await register(session, setup)
+        except ApplicationError as refused:  # the shared mapping refuses in the activities' terms
+            raise DomainError(refused.type or INVALID_ARGUMENT, refused.message) from None
+
+
 class WorkspaceService:
     def __init__(self, uow: UnitOfWork, clients: ClientSource, catalog: Catalog, clock: Clock) -> None:
         self._uow = uow
@@ -33,19 +50,8 @@ class WorkspaceService:
         self._clock = clock
 
     async def store(self, setup: WorkspaceSetup) -> None:
-        """Create or update the workspace and its entities to match ``setup`` (converges).
-
-        Raises:
-            DomainError: ``workspace_deleted``, or ``invalid_argument`` (an id used twice).
-        """
-        async with self._uow.write() as session:
-            row = await workspace_repo.lock_workspace(session, setup.workspace_id)
-            if row is not None and row.deleted_at is not None:  # "delete everything" is irreversible
-                raise DomainError(WORKSPACE_DELETED, f"workspace {setup.workspace_id!r} was deleted")
-            try:
-                await register(session, setup)
-            except ApplicationError as refused:  # the shared mapping refuses in the activities' terms
-                raise DomainError(refused.type or INVALID_ARGUMENT, refused.message) from None
+        """Store ``setup`` without starting anything (`store_workspace`)."""
+        await store_workspace(self._uow.sessions, setup)
 
     async def register(self, setup: WorkspaceSetup) -> Registered:
         """Store ``setup`` unless the workspace exists, then start its subscription."""
