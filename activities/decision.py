@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.records import member_values, outbox_row, timeline_row
 from contracts.records import DecisionRecord
-from db import invoice_repo, records_repo
+from db import profile_repo, records_repo
 from db import workspace_repo as repo
 from db.workspace_models import MemberRow
 
 
 async def _recipient(session: AsyncSession, record: DecisionRecord) -> str | None:
-    contact = await invoice_repo.billing_contact(session, record.workspace_id)
+    contact = await profile_repo.billing_contact(session, record.workspace_id)
     if contact:
         return contact
     found = await session.scalar(

@@ -27,7 +27,6 @@ from contracts.invoices import (
     InvoiceView,
     MarkInvoice,
     PersistInvoice,
-    StripeEventRecord,
     VoidInvoice,
 )
 from contracts.payments import NewStripeInvoice, NewStripeInvoiceItem, StripeInvoice
@@ -122,7 +121,6 @@ class InvoiceActivities:
             await repo.insert_invoice(session, invoice, lines)
             return _view(await self._row(session, draft.number))
 
-    @activity.defn(name="push_invoice")
     async def push_invoice(self, number: str) -> InvoiceView:
         """Create, fill and finalize the invoice in Stripe (each step once); returns the
         hosted page and PDF URLs. Paid-at-once (zero) and void invoices are not pushed."""
@@ -270,12 +268,6 @@ class InvoiceActivities:
         async with self._sessions.begin() as session:
             await repo.update_invoice(session, row.number, {"stripe_status": "deleted"})
         return True
-
-    @activity.defn(name="record_stripe_event")
-    async def record_stripe_event(self, event: StripeEventRecord) -> bool:
-        """Store a verified webhook event; False when its id was seen before (ignore it)."""
-        async with self._sessions.begin() as session:
-            return await repo.insert_stripe_event(session, event.id, event.type, event.payload)
 
 
 def _line_values(line: InvoiceLine) -> dict[str, Any]:

@@ -19,18 +19,16 @@ from temporalio import activity
 
 from activities.decision import write_decision
 from activities.records import (
-    deleted,
     live_workspace,
     not_found,
     outbox_row,
-    register,
     snapshot_of,
     timeline_row,
 )
 from billing.workspace import ReactivationPlan, RevertPlan, WorkspaceSnapshot
 from contracts import activities as refs
 from contracts.records import DecisionRecord, OutboxEmail
-from contracts.workspace import DueDeletions, WorkspaceDeletion, WorkspaceSetup
+from contracts.workspace import DueDeletions, WorkspaceDeletion
 from db import records_repo
 from db import workspace_repo as repo
 
@@ -54,15 +52,6 @@ class WorkspaceActivities:
         audit) in one transaction; idempotent (every part is keyed)."""
         async with self._sessions.begin() as session:
             await write_decision(session, record)
-
-    @activity.defn(name="register_workspace")
-    async def register_workspace(self, setup: WorkspaceSetup) -> None:
-        """Create or update the workspace and its entities to match ``setup`` (converges)."""
-        async with self._sessions.begin() as session:
-            row = await repo.lock_workspace(session, setup.workspace_id)
-            if row is not None and row.deleted_at is not None:
-                raise deleted(setup.workspace_id)  # "delete everything" is irreversible
-            await register(session, setup)
 
     @activity.defn(name=refs.LOAD_SNAPSHOT.name)
     async def load_snapshot(self, workspace_id: str) -> WorkspaceSnapshot:

@@ -23,19 +23,20 @@ from api.usage import router as usage_router
 from api.webhooks import router as webhook_router
 from client import TenureError
 from config.settings import Settings
-from db.engine import async_engine
+from db.engine import async_engine, required_url
+from services import services_for
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the API for ``settings``; resources open in the lifespan and close after it."""
-    if settings.database_url is None:
-        raise ValueError("TENURE_DATABASE_URL is not set: point it at PostgreSQL (or use `tenure dev`)")
-    database_url = settings.database_url
+    database_url = required_url(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = async_engine(database_url, pool_size=settings.database_pool_size)
-        app.state.tenure = AppState(settings, engine)
+        state = AppState(settings, engine)
+        app.state.tenure = state
+        app.state.services = services_for(settings, engine, state.tenure, state.catalog)
         try:
             yield
         finally:

@@ -25,3 +25,8 @@ async def authenticated(request: Request) -> ApiToken:
     if token is None:
         raise HTTPException(401, "unknown or revoked token")
     return token
+
+
+def actor_of(token: ApiToken, acting_user: str | None) -> str:
+    """The person acting, or the calling service when no person is named."""
+    return acting_user or f"service:{token.name}"

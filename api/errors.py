@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts import errors as codes
 from contracts.errors import DomainError
+from services.usage_batch import BatchRefused
 
 # Domain codes whose meaning is "the thing does not exist" or "conflicts with state".
 _STATUS_BY_CODE: dict[str, int] = {
@@ -32,6 +33,15 @@ _STATUS_BY_CODE: dict[str, int] = {
 }
 
 
+# Stripe's refusals and outages answered as plain HTTP errors before the services existed:
+# clients know them by status and message, so their body keeps the generic code.
+_AS_HTTP_ERROR: dict[str, int] = {
+    codes.PAYMENT_REFUSED: 400,
+    codes.PAYMENTS_UNAVAILABLE: 503,
+    codes.ENGINE_UNAVAILABLE: 503,
+}
+
+
 def domain_status(code: str) -> int:
     """The HTTP status of a domain error code (400 unless it means missing, conflict, forbidden)."""
     return _STATUS_BY_CODE.get(code, 400)
@@ -47,6 +57,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, error: DomainError) -> JSONResponse:
+        if isinstance(error, BatchRefused):  # a malformed batch: nothing of it was read
+            return JSONResponse(error_body(error.code, error.message, error.details), status_code=422)
+        if error.code in _AS_HTTP_ERROR:
+            status = _AS_HTTP_ERROR[error.code]
+            return JSONResponse(error_body("http_error", error.message), status_code=status)
         status = domain_status(error.code)
         return JSONResponse(error_body(error.code, error.message, error.details), status_code=status)
 

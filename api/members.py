@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import authenticated
 from api.commands import command_route
 from api.headers import ActingUser, IdempotencyKey, request_id
-from api.ids import Role, UserId
 from billing import AddMember, RemoveMember, SetRole
+from services.ids import Role, UserId
 
 router = APIRouter(
     prefix="/v1/workspaces/{workspace_id}/members", tags=["members"], dependencies=[Depends(authenticated)]

@@ -8,8 +8,6 @@ import functools
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from activities.payments import PaymentGateway
-from activities.stripe_gateway import gateway_for
 from billing.catalog import Catalog, load_catalog
 from client import TenureClient
 from config.settings import Settings
@@ -17,14 +15,13 @@ from config.temporal import connect
 
 
 class AppState:
-    """The database engine, a lazily connected Temporal client and the Stripe adapter."""
+    """The database engine and a lazily connected Temporal client (the services hold the rest)."""
 
     def __init__(self, settings: Settings, engine: AsyncEngine, temporal: Client | None = None) -> None:
         self.settings = settings
         self.engine = engine
         self._client: Client | None = temporal  # given: already connected (the CLI's)
         self._lock = asyncio.Lock()
-        self.gateway: PaymentGateway | None = gateway_for(settings)
 
     @functools.cached_property
     def catalog(self) -> Catalog:

@@ -11,20 +11,17 @@ workflow remembers: a retried request returns the first result and changes nothi
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.exceptions import ApplicationError
 
-from activities.workspace import WorkspaceActivities
 from api.auth import authenticated
 from api.commands import command_route
+from api.deps import ServicesDep
 from api.errors import domain_status, error_body
 from api.headers import ActingUser, IdempotencyKey, request_id
-from api.ids import UserId
 from api.state import AppState
 from api.workspace_in import WorkspaceIn
 from billing import (
@@ -34,17 +31,14 @@ from billing import (
     ChangeSeat,
     Command,
     DeleteWorkspaceCommand,
-    Member,
     Preview,
     Reactivate,
     RequestSeats,
     SelectPlan,
     UnassignSeat,
 )
-from billing.errors import INVALID_ARGUMENT, DomainError
 from client import TenureError
-from db import invoice_repo
-from db.engine import session_factory
+from services.ids import UserId
 
 router = APIRouter(prefix="/v1/workspaces", tags=["subscriptions"], dependencies=[Depends(authenticated)])
 
@@ -97,25 +91,9 @@ def _state(request: Request) -> AppState:
 
 
 @router.post("", summary="Register a workspace and start its subscription (twice is harmless)")
-async def create(request: Request, body: WorkspaceIn) -> CreatedOut:
-    setup = body.setup()
-    state = _state(request)
-    catalog = state.catalog
-    sessions = session_factory(state.engine)
-    async with sessions() as session:
-        exists = await invoice_repo.workspace_exists(session, setup.workspace_id)
-    if not exists:
-        try:
-            await WorkspaceActivities(sessions).register_workspace(setup)
-        except ApplicationError as refused:  # e.g. the id of a deleted workspace
-            raise DomainError(refused.type or INVALID_ARGUMENT, refused.message) from None
-    now = datetime.now(UTC)
-    members = {
-        m.user_id: Member(role=m.role, role_granted_at=m.role_granted_at or now) for m in setup.members
-    }
-    client = await state.tenure()
-    await client.start_subscription(setup.workspace_id, catalog, members)
-    return CreatedOut(workspace_id=setup.workspace_id, created=not exists)
+async def create(body: WorkspaceIn, services: ServicesDep) -> CreatedOut:
+    registered = await services.workspaces.register(body.setup())
+    return CreatedOut(workspace_id=registered.workspace_id, created=registered.created)
 
 
 @command_route(

@@ -10,30 +10,14 @@ send usage; no acting user is needed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from api.auth import authenticated
-from api.errors import error_body
+from api.deps import ServicesDep
 from api.headers import IdempotencyKey
-from api.state import AppState
-from api.usage_in import (
-    MAX_EVENTS,
-    BatchRefused,
-    ParsedBatch,
-    openapi_body,
-    parse_batch,
-    valid_workspace_id,
-)
-from billing.errors import DomainError
-from contracts.errors import WORKSPACE_DELETED, WORKSPACE_NOT_FOUND
-from db import usage_ingest
-from db.engine import session_factory
-from db.workspace_models import WorkspaceRow
+from services.usage import Counts
+from services.usage_batch import MAX_EVENTS, openapi_body
 
 router = APIRouter(tags=["usage"], dependencies=[Depends(authenticated)])
 
@@ -52,46 +36,8 @@ class BulkUsageOut(UsageCounts):
     workspaces: dict[str, UsageCounts]
 
 
-async def _store(request: Request, workspace_id: str | None) -> ParsedBatch | JSONResponse:
-    state: AppState = request.app.state.tenure
-    if workspace_id is not None and not valid_workspace_id(workspace_id):
-        raise DomainError(
-            WORKSPACE_NOT_FOUND, f"no workspace {workspace_id!r}", {"workspace_ids": [workspace_id]}
-        )
-    try:
-        batch = parse_batch(await request.body(), state.catalog.credit_rules, workspace_id)
-    except BatchRefused as refused:
-        return JSONResponse(error_body(refused.code, refused.message, refused.details), status_code=422)
-    if workspace_id is not None:
-        batch.received.setdefault(workspace_id, 0)
-        batch.indexes.setdefault(workspace_id, [])
-    async with session_factory(state.engine)() as session, session.begin():
-        query = select(WorkspaceRow.id, WorkspaceRow.deleted_at).where(
-            WorkspaceRow.id.in_(list(batch.received))
-        )
-        known = {ws: deleted_at for ws, deleted_at in (await session.execute(query)).tuples().all()}
-        _check_workspaces(batch, known)
-        batch.new = await usage_ingest.ingest(session, batch.rows, batch.escape)
-    return batch
-
-
-def _check_workspaces(batch: ParsedBatch, known: Mapping[str, object]) -> None:
-    for code, missing in (
-        (WORKSPACE_NOT_FOUND, sorted(w for w in batch.received if w not in known)),
-        (WORKSPACE_DELETED, sorted(w for w in batch.received if known.get(w) is not None)),
-    ):
-        if missing:
-            indexes = sorted(i for w in missing for i in batch.indexes[w])
-            what = "no workspace" if code == WORKSPACE_NOT_FOUND else "deleted workspace"
-            raise DomainError(
-                code,
-                f"{what} {', '.join(map(repr, missing[:5]))}: nothing of the batch was stored",
-                {"workspace_ids": missing, "indexes": indexes},
-            )
-
-
-def _counts(received: int, new: int) -> UsageCounts:
-    return UsageCounts(received=received, new=new, duplicates=received - new)
+def _counts(counts: Counts) -> UsageCounts:
+    return UsageCounts(received=counts.received, new=counts.new, duplicates=counts.duplicates)
 
 
 _RESPONSES: dict[int | str, dict[str, object]] = {
@@ -106,16 +52,13 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
     summary=f"Ingest up to {MAX_EVENTS:,} usage events of one workspace (idempotent by event id)",
     openapi_extra=openapi_body(bulk=False),
     responses=_RESPONSES,
-    response_model=UsageCounts,
 )
 async def ingest_usage(
-    request: Request, workspace_id: str, key: IdempotencyKey = None
-) -> UsageCounts | JSONResponse:
+    request: Request, workspace_id: str, services: ServicesDep, key: IdempotencyKey = None
+) -> UsageCounts:
     """Idempotency-Key is accepted but not needed: event ids already make a retry harmless."""
-    stored = await _store(request, workspace_id)
-    if isinstance(stored, JSONResponse):
-        return stored
-    return _counts(stored.received[workspace_id], stored.new.get(workspace_id, 0))
+    stored = await services.usage.ingest(await request.body(), workspace_id)
+    return _counts(stored.workspaces[workspace_id])
 
 
 @router.post(
@@ -123,18 +66,11 @@ async def ingest_usage(
     summary=f"Ingest up to {MAX_EVENTS:,} usage events of many workspaces (each names its workspace_id)",
     openapi_extra=openapi_body(bulk=True),
     responses=_RESPONSES,
-    response_model=BulkUsageOut,
 )
-async def ingest_bulk_usage(request: Request, key: IdempotencyKey = None) -> BulkUsageOut | JSONResponse:
+async def ingest_bulk_usage(
+    request: Request, services: ServicesDep, key: IdempotencyKey = None
+) -> BulkUsageOut:
     """Idempotency-Key is accepted but not needed: event ids already make a retry harmless."""
-    stored = await _store(request, None)
-    if isinstance(stored, JSONResponse):
-        return stored
-    per = {w: _counts(n, stored.new.get(w, 0)) for w, n in sorted(stored.received.items())}
-    total = sum(stored.received.values())
-    return BulkUsageOut(
-        received=total,
-        new=sum(stored.new.values()),
-        duplicates=total - sum(stored.new.values()),
-        workspaces=per,
-    )
+    stored = await services.usage.ingest(await request.body(), None)
+    per = {w: _counts(c) for w, c in stored.workspaces.items()}
+    return BulkUsageOut(**_counts(stored.total).model_dump(), workspaces=per)

@@ -11,9 +11,9 @@ from collections import Counter
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.ids import Email, EntityId, Role, Size, UserId, WorkspaceId
 from billing.usage import UtcDatetime
 from contracts.workspace import WorkspaceSetup
+from services.ids import Email, EntityId, Role, Size, UserId, WorkspaceId
 
 MAX_ITEMS = 10_000
 

@@ -39,7 +39,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.workspace import WorkspaceActivities
 from bench.ingest_batches import REPLAY_EVERY, batches_for, empty_usage, measure_api, measure_copy
 from bench.load import bounded
 from bench.payments import stripe_queue
@@ -51,6 +50,7 @@ from db.engine import async_engine, session_factory
 from db.tokens import issue
 from devstack.ports import free_port
 from devstack.process import ChildProcess
+from services.workspaces import store_workspace
 from workflows.messages import SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
 
@@ -61,13 +61,13 @@ async def start_subscriptions(client: Client, engine: AsyncEngine, queue: str, c
     """``count`` registered workspaces with running subscriptions, each past its first task."""
     tag = uuid.uuid4().hex[:6]
     ids = [f"ov-{tag}-{i:04d}" for i in range(count)]
-    registry = WorkspaceActivities(session_factory(engine))
+    registry = session_factory(engine)
     catalog = load_catalog("seats")
     since = datetime.now(UTC)
 
     async def create(ws: str) -> None:
         member = WorkspaceMember(user_id="admin", role="admin", role_granted_at=since)
-        await registry.register_workspace(WorkspaceSetup(workspace_id=ws, members=[member]))
+        await store_workspace(registry, WorkspaceSetup(workspace_id=ws, members=[member]))
         start = SubscriptionStart(
             workspace_id=ws,
             catalog=catalog,
@@ -195,9 +195,9 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
             await session.commit()
         rules = load_catalog("seats").credit_rules
         ingest_ws = [f"ingest-{i:02d}" for i in range(INGEST_WORKSPACES)]
-        registry = WorkspaceActivities(session_factory(engine))
+        registry = session_factory(engine)
         for ws in ingest_ws:
-            await registry.register_workspace(WorkspaceSetup(workspace_id=ws))
+            await store_workspace(registry, WorkspaceSetup(workspace_id=ws))
         dsn = stack.postgres.url.replace("postgresql+psycopg://", "postgresql://")
         ingest_runs: list[dict[str, Any]] = []
         for run in range(args.runs):

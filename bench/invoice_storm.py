@@ -39,7 +39,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.workspace import WorkspaceActivities
 from bench.invoice_drain import Drain, emulator_stats, steady_rate, stripe_duplicates, watch_drain
 from bench.load import bounded
 from bench.payments import Cards, stripe_queue
@@ -58,6 +57,7 @@ from billing import (
 from billing.workspace import Member as WorkspaceMember
 from contracts.workspace import WorkspaceSetup
 from db.engine import async_engine, session_factory
+from services.workspaces import store_workspace
 from workflows.messages import SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
 
@@ -118,11 +118,11 @@ async def _for_all(limit: int, items: list[T], job: Callable[[T], Awaitable[Any]
 
 async def prepare_workspaces(engine: AsyncEngine, cards: Cards, ids: list[str]) -> None:
     """Register each workspace (the admin is the seat holder) and give it a card."""
-    registry = WorkspaceActivities(session_factory(engine))
+    registry = session_factory(engine)
 
     async def register(ws: str) -> None:
         member = WorkspaceMember(user_id=ADMIN, role="admin", role_granted_at=ANCHOR)
-        await registry.register_workspace(WorkspaceSetup(workspace_id=ws, members=[member]))
+        await store_workspace(registry, WorkspaceSetup(workspace_id=ws, members=[member]))
 
     async def card(ws: str) -> None:
         await _retry(lambda: cards.give(ws), CARD_ATTEMPTS, f"card for {ws}")

@@ -41,7 +41,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.workspace import WorkspaceActivities
 from bench.ceiling import BareEntityWorkflow
 from bench.lifecycle_report import result_line
 from bench.load import PhaseResult, bounded, closed_loop
@@ -52,6 +51,7 @@ from billing import AssignSeat, Catalog, Member, UnassignSeat, load_catalog, sea
 from billing.workspace import Member as WorkspaceMember
 from contracts.workspace import WorkspaceSetup
 from db.engine import async_engine, session_factory
+from services.workspaces import store_workspace
 from workflows.messages import SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
 
@@ -94,14 +94,14 @@ async def start_subscriptions(
     each has run."""
     tag = uuid.uuid4().hex[:6]
     ids = [f"bench-{tag}-{i:04d}" for i in range(count)]
-    registry = WorkspaceActivities(session_factory(engine))
+    registry = session_factory(engine)
     since = datetime.now(UTC)
     roles = {ADMIN: "admin"} | {f"m{i:02d}": "member" for i in range(MEMBERS)}
     found: dict[str, Workspace] = {}
 
     async def create(ws: str) -> None:
         members = [WorkspaceMember(user_id=u, role=r, role_granted_at=since) for u, r in roles.items()]
-        await registry.register_workspace(WorkspaceSetup(workspace_id=ws, members=members))
+        await store_workspace(registry, WorkspaceSetup(workspace_id=ws, members=members))
         await cards.give(ws)
         start = SubscriptionStart(
             workspace_id=ws,

@@ -23,7 +23,6 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.workspace import WorkspaceActivities
 from bench.payments import Cards, gateway, stripe_queue
 from billing import AssignSeat, Member, UnassignSeat, add_months, load_catalog
 from billing.workspace import Member as WorkspaceMember
@@ -31,6 +30,7 @@ from contracts.workspace import WorkspaceSetup
 from db.engine import session_factory
 from devstack.stripe_emulator.server import EmulatorServer
 from devstack.timeskip import time_skipping_server
+from services.workspaces import store_workspace
 from worker.composition import build_workers
 from workflows.invoice import invoice_workflow_id
 from workflows.messages import SubscriptionStart, workflow_id
@@ -76,7 +76,7 @@ class _Subscription:
             billing_contact_email="billing@bench.test",
             members=[WorkspaceMember(user_id=u, role=roles[u], role_granted_at=ANCHOR) for u in users],
         )
-        await WorkspaceActivities(session_factory(self.engine)).register_workspace(setup)
+        await store_workspace(session_factory(self.engine), setup)
         await self.cards.give(self.ws)
         self.offset = ANCHOR - await self.env.get_current_time()
         self.handle = await self.env.client.start_workflow(

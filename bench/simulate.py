@@ -35,7 +35,6 @@ from typing import Any, TypeVar
 from pydantic import SecretStr
 from temporalio.worker import Worker
 
-from activities.workspace import WorkspaceActivities
 from bench.payments import STRIPE_API_KEY, Cards, gateway
 from bench.periodic import BarePeriodicWorkflow, period_noop
 from bench.stack import log
@@ -44,6 +43,7 @@ from billing.workspace import Member as WorkspaceMember
 from config.settings import Settings
 from contracts.workspace import WorkspaceSetup
 from db.engine import session_factory
+from services.workspaces import store_workspace
 from simulate.clock import SimulatedClock
 from simulate.runner import simulate
 from simulate.scenario import load_scenario
@@ -116,7 +116,7 @@ async def _fleet(stack: Stack, subscriptions: int, months: int) -> float:
 
         async def prepare(ws: str) -> None:
             member = WorkspaceMember(user_id="admin", role="admin", role_granted_at=ANCHOR)
-            await WorkspaceActivities(session_factory(stack.engine)).register_workspace(
+            await store_workspace(session_factory(stack.engine),
                 WorkspaceSetup(workspace_id=ws, billing_contact_email="b@x.test", members=[member])
             )
             await cards.give(ws)

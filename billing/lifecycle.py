@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
+from billing.authorization import require_billing_admin
 from billing.cancellation import cancel, clear_cancellation, delete_workspace, reactivate
 from billing.catalog import Catalog
 from billing.changes import evolve
@@ -105,13 +106,14 @@ def _authorize(state: BillingState, command: Command, catalog: Catalog) -> None:
         return
     if command.kind in STAFF_KINDS:
         raise DomainError(FORBIDDEN, f"{command.kind} is for support staff")
-    member = state.members.get(actor)
-    if command.kind in ADMIN_KINDS and (
-        member is None or member.status != "active" or member.role not in catalog.roles.billing_admin
-    ):
-        raise DomainError(
-            FORBIDDEN,
-            f"{command.kind} needs the {'/'.join(catalog.roles.billing_admin)} role",
+    if command.kind in ADMIN_KINDS:
+        member = state.members.get(actor)
+        admin_roles = catalog.roles.billing_admin
+        require_billing_admin(
+            member.status if member else None,
+            member.role if member else None,
+            admin_roles,
+            f"{command.kind} needs the {'/'.join(admin_roles)} role",
             {"actor": actor},
         )
 

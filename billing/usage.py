@@ -6,7 +6,7 @@ projections live in `billing.projection`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -20,10 +20,9 @@ from pydantic import (
     PositiveInt,
     StringConstraints,
     TypeAdapter,
-    ValidationError,
 )
 
-from billing.errors import DUPLICATE_EVENT_ID, INVALID_ARGUMENT, UNKNOWN_EVENT_KIND, DomainError
+from billing.errors import INVALID_ARGUMENT, DomainError
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -126,61 +125,6 @@ _EVENT_ADAPTER: TypeAdapter[UsageEvent] = TypeAdapter(UsageEvent)
 def parse_event(raw: Mapping[str, object]) -> UsageEvent:
     """Validate one raw event (raises pydantic `ValidationError` when malformed)."""
     return _EVENT_ADAPTER.validate_python(raw)
-
-
-def parse_events(raw: Sequence[Mapping[str, object]]) -> list[UsageEvent]:
-    """Validate a batch of raw events; the whole batch is refused at its first bad event.
-
-    Args:
-        raw: decoded JSON objects, in arrival order.
-
-    Returns:
-        The events, in the same order.
-
-    Raises:
-        DomainError: ``unknown_event_kind`` (missing or unknown ``kind``),
-            ``invalid_argument`` (malformed fields) or ``duplicate_event_id`` (an id used
-            twice in the batch); ``details["index"]`` names the offending event.
-    """
-    events: list[UsageEvent] = []
-    first_index: dict[str, int] = {}
-    for index, item in enumerate(raw):
-        if not isinstance(item, Mapping):
-            raise DomainError(
-                INVALID_ARGUMENT, f"usage event {index} is not an object", {"index": index}
-            )
-        kind = item.get("kind")
-        if not isinstance(kind, str) or kind not in EVENT_KINDS:
-            raise DomainError(
-                UNKNOWN_EVENT_KIND,
-                f"usage event {index} has unknown kind {kind!r}",
-                {
-                    "index": index,
-                    "kind": kind if isinstance(kind, str) else None,
-                    "known": sorted(EVENT_KINDS),
-                },
-            )
-        try:
-            event = parse_event(item)
-        except ValidationError as exc:
-            problems = [
-                {"field": ".".join(str(part) for part in err["loc"][1:]), "message": err["msg"]}
-                for err in exc.errors()
-            ]
-            raise DomainError(
-                INVALID_ARGUMENT,
-                f"usage event {index} is malformed",
-                {"index": index, "kind": kind, "errors": problems},
-            ) from exc
-        if event.id in first_index:
-            raise DomainError(
-                DUPLICATE_EVENT_ID,
-                f"usage event {index} repeats id {event.id!r}",
-                {"index": index, "id": event.id, "first_index": first_index[event.id]},
-            )
-        first_index[event.id] = index
-        events.append(event)
-    return events
 
 
 class CreditRules(BaseModel):

@@ -16,6 +16,7 @@ from cli.simulate import register as register_simulate
 from cli.support import register as register_support
 from cli.tokens import tokens_app
 from cli.usage import usage_app
+from db.engine import required_url
 
 app = typer.Typer(
     name="tenure",
@@ -36,12 +37,6 @@ def _logging() -> None:
         level=os.environ.get("TENURE_LOG_LEVEL", "INFO"),
         format="%(levelname)s %(name)s: %(message)s",
     )
-
-
-def _require_database(url: str | None) -> str:
-    if url is None:
-        fail("TENURE_DATABASE_URL is not set: point it at PostgreSQL (or run `tenure dev`)", USAGE)
-    return url
 
 
 def _check_catalog(name: str) -> None:
@@ -70,7 +65,7 @@ def worker() -> None:
     _logging()
     with friendly_errors():
         settings = load_settings()
-        _require_database(settings.database_url)
+        required_url(settings.database_url)
         if settings.stripe_api_key is None:
             fail(
                 "STRIPE_API_KEY is not set: the worker charges invoices through Stripe (or use `tenure dev`)",
@@ -92,7 +87,7 @@ def api(
 
     with friendly_errors():
         settings = load_settings()
-        _require_database(settings.database_url)
+        required_url(settings.database_url)
         _check_catalog(settings.catalog)
         from devstack.ports import ensure_free
 
@@ -108,7 +103,7 @@ def migrate() -> None:
 
     with friendly_errors():
         settings = load_settings()
-        upgrade(_require_database(settings.database_url))
+        upgrade(required_url(settings.database_url))
         console.print("database schema is up to date")
 
 

@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-if TYPE_CHECKING:  # the API's model; importing FastAPI at CLI start-up is not free
-    from api.overview import OverviewOut
+if TYPE_CHECKING:  # the service's model; importing the services at CLI start-up is not free
     from billing.allowance import UsageCard
+    from services.overview import OverviewOut
 
 
 def money(cents: int, currency: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cli.errors import REJECTED, USAGE, fail, friendly_errors, load_settings
 from client import TenureClient, TenureError
-from db.engine import async_engine
+from db.engine import async_engine, required_url
 
 T = TypeVar("T")
 Staff = Annotated[
@@ -41,9 +41,7 @@ def run_with_client(
 
     async def main() -> T:
         settings = load_settings()
-        if settings.database_url is None:
-            fail("TENURE_DATABASE_URL is not set: point it at PostgreSQL (or run `tenure dev`)", USAGE)
-        engine = async_engine(settings.database_url, pool_size=2)
+        engine = async_engine(required_url(settings.database_url), pool_size=2)
         try:
             return await work(await TenureClient.connect(settings), engine)
         finally:

@@ -53,8 +53,9 @@ def _stdout_kept_clean() -> Iterator[int]:
 
 
 def _run(scenario: Path, stable_ids: bool) -> dict[str, Any]:
-    from simulate.runner import SimulationError, SimulationInterrupted, SimulationStalled, simulate
+    from simulate.runner import simulate
     from simulate.scenario import ScenarioError, load_scenario
+    from simulate.watchdog import SimulationError, SimulationInterrupted, SimulationStalled
 
     try:
         loaded = load_scenario(scenario)

@@ -7,7 +7,7 @@ Every read command takes ``--json``. Exit codes: docs/cli.md (4: the engine refu
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,35 +17,40 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing import CommandResult
 from billing.overview import Overview
 from cli.contracts import contract_app
-from cli.errors import REJECTED, fail, load_settings
+from cli.errors import load_settings
 from cli.listing import list_subscriptions
 from cli.overview_view import money
 from cli.runner import Staff, run_with_client, staff_login
-from client import TenureClient, TenureError
-from db import invoice_repo
-from db.audit import audit_void
-from db.engine import session_factory
+from client import TenureClient
+
+if TYPE_CHECKING:
+    from services import Services
+    from services.overview import OverviewOut
 
 console = Console()
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
+def _services(client: TenureClient, engine: AsyncEngine) -> Services:
+    """The API's services over this command's client and database (imported late: they load
+    the Stripe SDK and the catalog, which every other command would pay for)."""
+    from billing.catalog import load_catalog
+    from services import services_for
+
+    settings = load_settings()
+
+    async def source() -> TenureClient:
+        return client
+
+    return services_for(settings, engine, source, load_catalog(settings.catalog))
+
+
 def show(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as_json: Json = False) -> None:
     """The billing overview of a workspace: the API's overview as panels (or its JSON)."""
-    # The API's assembly, imported here: FastAPI and friends cost every other command ~1 s.
-    from fastapi import HTTPException
-
-    from api.billing import WorkspaceContext
-    from api.overview import OverviewOut, overview_of
-    from api.state import AppState
     from cli.overview_view import print_overview
 
     async def work(client: TenureClient, engine: AsyncEngine) -> OverviewOut:
-        state = AppState(load_settings(), engine, temporal=client.temporal)
-        try:
-            return await overview_of(WorkspaceContext(state, workspace))
-        except HTTPException as missing:
-            raise TenureError("not_found", str(missing.detail)) from None
+        return await _services(client, engine).overview.overview(workspace)
 
     found = run_with_client(work, "reading the subscription and its usage")
     if as_json:
@@ -57,20 +62,19 @@ def show(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as_jso
 def invoices(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as_json: Json = False) -> None:
     """The workspace's invoices, newest first, with their PDF links."""
 
-    async def work(_: TenureClient, engine: AsyncEngine) -> list[dict[str, Any]]:
-        async with session_factory(engine)() as session:
-            rows = await invoice_repo.workspace_invoices(session, workspace)
+    async def work(client: TenureClient, engine: AsyncEngine) -> list[dict[str, Any]]:
+        found = await _services(client, engine).support.invoices(workspace)
         return [
             {
-                "number": r.number,
-                "issued_at": r.issued_at.isoformat(),
-                "total": r.total,
-                "currency": r.currency,
-                "status": r.status,
-                "attempt_count": r.attempt_count,
-                "pdf_url": r.invoice_pdf,
+                "number": i.number,
+                "issued_at": i.issued_at.isoformat(),
+                "total": i.total,
+                "currency": i.currency,
+                "status": i.status,
+                "attempt_count": i.attempt_count,
+                "pdf_url": i.pdf_url,
             }
-            for r in rows
+            for i in found
         ]
 
     found = run_with_client(work)
@@ -98,14 +102,11 @@ def void(
     """Void an invoice that is still being collected (it will not be charged)."""
     login = staff_login(staff)
 
-    async def work(client: TenureClient, engine: AsyncEngine) -> str:
-        outcome = await client.void_invoice(invoice)
-        await audit_void(engine, invoice, f"staff:{login}", outcome)
-        return outcome
+    async def work(client: TenureClient, engine: AsyncEngine) -> None:
+        await _services(client, engine).invoices.void(invoice, f"staff:{login}")
 
-    outcome = run_with_client(work, f"voiding {invoice}: waiting for its collection to stop")
-    if outcome != "void":  # paid before the void arrived: the money was collected
-        fail(f"invoice {invoice} ended {outcome}, not void", REJECTED)
+    # Paid before the void arrived: refused (exit 4), the money was collected.
+    run_with_client(work, f"voiding {invoice}: waiting for its collection to stop")
     console.print(f"invoice {invoice} voided by staff:{login}")
 
 

@@ -11,17 +11,14 @@ from sqlalchemy.orm import Session
 
 from cli.errors import FAILED, USAGE, fail, friendly_errors, load_settings
 from db import tokens
-from db.engine import sync_engine
+from db.engine import required_url, sync_engine
 
 tokens_app = typer.Typer(help="Create, list and revoke API bearer tokens.", no_args_is_help=True)
 console = Console()
 
 
 def _session() -> Session:
-    url = load_settings().database_url
-    if url is None:
-        fail("TENURE_DATABASE_URL is not set: point it at PostgreSQL (or run `tenure dev`)", USAGE)
-    return Session(sync_engine(url))
+    return Session(sync_engine(required_url(load_settings().database_url)))
 
 
 @tokens_app.command("create")

@@ -44,7 +44,7 @@ from billing.overview import Overview
 from billing.state import BillingState
 from config.settings import Settings
 from config.temporal import connect
-from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
+from workflows.invoice import InvoiceWorkflow, StripeNotice, invoice_workflow_id
 from workflows.messages import PreviewRequest, SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
 
@@ -264,6 +264,30 @@ class TenureClient:
             return await self._handle(workspace_id).query(SubscriptionWorkflow.state)
         except RPCError as error:
             raise _missing(workspace_id, error) from None
+
+    async def notify_invoice(self, number: str, event_id: str, event_type: str) -> None:
+        """Tell invoice ``number``'s collection that Stripe reported ``event_type``.
+
+        Raises:
+            TenureError: ``invoice_not_open`` when no collection of ``number`` is running.
+        """
+        notice = StripeNotice(event_id=event_id, type=event_type)
+        try:
+            await self._invoice(number).signal(InvoiceWorkflow.stripe_notice, notice)
+        except RPCError as error:
+            message = f"invoice {number} is not being collected: {error}"
+            raise TenureError("invoice_not_open", message) from None
+
+    async def retry_invoice(self, number: str) -> bool:
+        """Ask invoice ``number``'s collection to charge again now; False: already settled."""
+        try:
+            await self._invoice(number).signal(InvoiceWorkflow.retry_now)
+        except RPCError:
+            return False
+        return True
+
+    def _invoice(self, number: str) -> WorkflowHandle[Any, Any]:
+        return self.temporal.get_workflow_handle(invoice_workflow_id(number))
 
 
 def _missing(workspace_id: str, error: RPCError) -> Exception:

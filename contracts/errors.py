@@ -46,6 +46,11 @@ STRIPE_INVALID_REQUEST: Final = "stripe_invalid_request"
 STRIPE_IDEMPOTENCY_CONFLICT: Final = "stripe_idempotency_conflict"  # a bug: same key, other params
 CARD_SETUP_INCOMPLETE: Final = "card_setup_incomplete"
 
+# --- raised by the services (`services.errors`) ------------------------------------------
+PAYMENT_REFUSED: Final = "payment_refused"  # Stripe refused a change the caller asked for
+PAYMENTS_UNAVAILABLE: Final = "payments_unavailable"  # Stripe unreachable or not configured
+ENGINE_UNAVAILABLE: Final = "engine_unavailable"  # Temporal cannot answer now
+
 __all__ = [
     "CARD_DECLINED",
     "CARD_SETUP_INCOMPLETE",
@@ -53,6 +58,7 @@ __all__ = [
     "CONFIRMATION_MISMATCH",
     "CONTRACT_SCHEDULED",
     "DUPLICATE_EVENT_ID",
+    "ENGINE_UNAVAILABLE",
     "FORBIDDEN",
     "FREE_LIMIT_EXCEEDED",
     "INVALID_ARGUMENT",
@@ -64,6 +70,8 @@ __all__ = [
     "NOT_ALLOWED_IN_STATUS",
     "NOT_FOUND",
     "NOT_SUPPORTED",
+    "PAYMENTS_UNAVAILABLE",
+    "PAYMENT_REFUSED",
     "PLAN_NOT_FOUND",
     "PLAN_NOT_SELF_SERVE",
     "SEAT_ALREADY_ASSIGNED",

@@ -11,19 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import JsonValue
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.engine import session_factory
-from db.invoice_models import InvoiceRow
-from db.models import ApiToken
 from db.records_repo import insert_audit
 
 JsonObject = dict[str, JsonValue]
-
-
-def actor_of(token: ApiToken, acting_user: str | None) -> str:
-    """The person acting, or the calling service when no person is named."""
-    return acting_user or f"service:{token.name}"
 
 
 async def write_audit(
@@ -52,22 +44,3 @@ async def write_audit(
         },
     )
 
-
-async def audit_void(
-    engine: AsyncEngine, number: str, actor: str, outcome: str, reason: str | None = None
-) -> None:
-    """Audit a staff void of invoice ``number`` under its workspace (once per invoice)."""
-    async with session_factory(engine).begin() as session:
-        invoice = await session.get(InvoiceRow, number)
-        if invoice is None:  # voided before it was ever persisted: nothing to attach it to
-            return
-        await write_audit(
-            session,
-            workspace_id=invoice.workspace_id,
-            request_id=f"void:{number}",
-            actor=actor,
-            action="void_invoice",
-            before=None,
-            after={"invoice": number, "status": outcome},
-            reason=reason,
-        )

@@ -16,6 +16,19 @@ class DatabaseConfigError(ValueError):
     """The database URL is missing or not a PostgreSQL URL."""
 
 
+def required_url(url: str | None) -> str:
+    """The configured database URL; every process that needs one refuses to start without it.
+
+    Raises:
+        DatabaseConfigError: ``url`` is None (``TENURE_DATABASE_URL`` is not set).
+    """
+    if url is None:
+        raise DatabaseConfigError(
+            "TENURE_DATABASE_URL is not set: point it at PostgreSQL (or run `tenure dev`)"
+        )
+    return url
+
+
 def normalise_url(url: str) -> str:
     """Accept ``postgresql://`` and ``postgres://`` and pin the psycopg 3 driver.
 

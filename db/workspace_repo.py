@@ -17,7 +17,7 @@ from sqlalchemy import case, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import invoice_repo
+from db import profile_repo
 from db.base import Base
 from db.subscription_models import EmailOutboxRow, SubscriptionRow
 from db.workspace_models import (
@@ -134,7 +134,7 @@ async def load(session: AsyncSession, workspace: WorkspaceRow) -> WorkspaceData:
         return list(found)
 
     bot = await session.scalar(select(exists().where(SlackBotRow.workspace_id == ws)))
-    contact = await invoice_repo.billing_contact(session, ws)
+    contact = await profile_repo.billing_contact(session, ws)
     return WorkspaceData(
         workspace=workspace,
         members=await rows(MemberRow, MemberRow.user_id),
@@ -281,3 +281,8 @@ async def delete_workspace_data(session: AsyncSession, ws: str, at: datetime) ->
     await session.execute(
         update(SubscriptionRow).where(SubscriptionRow.workspace_id == ws).values(status="deleted")
     )
+
+
+async def workspace_exists(session: AsyncSession, workspace_id: str) -> bool:
+    found = await session.scalar(select(WorkspaceRow.id).where(WorkspaceRow.id == workspace_id))
+    return found is not None

@@ -1,7 +1,7 @@
 """Give a workspace one of Stripe's test cards, the way a customer's browser would.
 
 Development, scenarios, tests and benchmarks need workspaces that can (or cannot) pay.
-This runs the product's own SetupIntent flow (`BillingDetailsActivities`), with the
+This runs the product's own SetupIntent flow (`services.payment_details.PaymentDetails`), with the
 browser's part (Stripe.js confirming the SetupIntent with a card) done through the SDK.
 Only test-mode payment methods (``pm_card_visa``, ``pm_card_chargeCustomerFail``, ...)
 exist in the emulator and in Stripe's test mode.
@@ -14,9 +14,10 @@ import uuid
 import stripe
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.payments import BillingDetailsActivities, PaymentGateway
+from activities.payments import PaymentGateway
 from contracts.billing_details import FinishCardSetup, StartCardSetup
 from contracts.payments import CardSummary
+from services.payment_details import PaymentDetails
 
 
 async def give_test_card(
@@ -27,7 +28,7 @@ async def give_test_card(
     payment_method: str = "pm_card_visa",
 ) -> CardSummary:
     """Attach the test card ``payment_method`` as the workspace's default and return its summary."""
-    details = BillingDetailsActivities(sessions, gateway)
+    details = PaymentDetails(sessions, gateway)
     started = await details.start_card_setup(
         StartCardSetup(workspace_id=workspace_id, request_id=uuid.uuid4().hex)
     )

@@ -32,8 +32,8 @@ WORKFLOWS: Sequence[type] = (WorkerHealthWorkflow, SubscriptionWorkflow, Invoice
 def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..., Any]]:
     """Every activity of the main task queue (database only), bound to its dependencies.
 
-    Only what workflows run (`contracts.activities`): `register_workspace` and
-    `record_stripe_event` are called in process by the API, not by Temporal.
+    Only what workflows run (`contracts.activities`); what the edges do in process is in
+    `services/`.
     """
     sessions = session_factory(engine)
     workspace = WorkspaceActivities(sessions)

@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 from activities.payments import PaymentGateway
 from config.settings import Settings
 from config.temporal import connect
-from db.engine import async_engine
+from db.engine import async_engine, required_url
 from worker import composition
 from worker.composition import WorkerLimits, stripe_gateway
 from worker.schedules import ROLLUP_SCHEDULE_ID, ensure_rollup_schedule
@@ -49,9 +49,7 @@ async def _ensure_schedules(client: Client, settings: Settings) -> None:
 
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then drain and shut down gracefully."""
-    if settings.database_url is None:
-        raise SystemExit("TENURE_DATABASE_URL is not set: point it at PostgreSQL (or use `tenure dev`)")
-    engine = async_engine(settings.database_url, pool_size=settings.database_pool_size)
+    engine = async_engine(required_url(settings.database_url), pool_size=settings.database_pool_size)
     gateway = stripe_gateway(settings)
     client = await connect(settings)
     main, payments = build_workers(client, settings, engine, gateway)

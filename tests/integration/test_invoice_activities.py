@@ -19,13 +19,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.invoices import InvoiceActivities
-from activities.payments import BillingDetailsActivities, PaymentProviderUnavailable
+from activities.payments import PaymentProviderUnavailable
 from activities.stripe_gateway import StripeGateway, stripe_client
 from billing.invoicing.invoices import InvoiceDraft, InvoiceLine, LineItem
 from contracts.billing_details import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
-from contracts.invoices import CollectInvoice, MarkInvoice, PersistInvoice, StripeEventRecord, VoidInvoice
+from contracts.invoices import CollectInvoice, MarkInvoice, PersistInvoice, VoidInvoice
+from db import stripe_event_repo
 from db.engine import session_factory
 from devstack.stripe_emulator.server import EmulatorServer
+from services.payment_details import PaymentDetails
 
 API_KEY = "sk_test_invoices"
 ISSUED = datetime(2026, 3, 1, tzinfo=UTC)
@@ -71,8 +73,8 @@ def acts(migrated_engine: AsyncEngine, gateway: StripeGateway) -> InvoiceActivit
 
 
 @pytest.fixture(scope="module")
-def details(migrated_engine: AsyncEngine, gateway: StripeGateway) -> BillingDetailsActivities:
-    return BillingDetailsActivities(session_factory(migrated_engine), gateway)
+def details(migrated_engine: AsyncEngine, gateway: StripeGateway) -> PaymentDetails:
+    return PaymentDetails(session_factory(migrated_engine), gateway)
 
 
 @pytest.fixture
@@ -109,7 +111,7 @@ def _posted(ws: str, seq: int = 1, lines: tuple[InvoiceLine, ...] | None = None)
     return PersistInvoice(workspace_id=ws, draft=draft)
 
 
-async def _card(details: BillingDetailsActivities, raw: stripe.StripeClient, ws: str, magic: str) -> str:
+async def _card(details: PaymentDetails, raw: stripe.StripeClient, ws: str, magic: str) -> str:
     """Set the workspace's card the SPEC way: SetupIntent, confirmed by the browser, finished."""
     started = await details.start_card_setup(StartCardSetup(workspace_id=ws, request_id=uuid4().hex))
     raw.v1.setup_intents.confirm(started.setup_intent_id, {"payment_method": magic})
@@ -146,7 +148,7 @@ def _paid_events(raw: stripe.StripeClient) -> int:
 
 async def test_posted_invoice_is_pushed_and_paid(
     acts: InvoiceActivities,
-    details: BillingDetailsActivities,
+    details: PaymentDetails,
     raw: stripe.StripeClient,
     control: httpx.AsyncClient,
     migrated_engine: AsyncEngine,
@@ -176,7 +178,7 @@ async def test_posted_invoice_is_pushed_and_paid(
 
 async def test_stripe_items_carry_quantity_unit_amount_and_our_ids(
     acts: InvoiceActivities,
-    details: BillingDetailsActivities,
+    details: PaymentDetails,
     raw: stripe.StripeClient,
     migrated_engine: AsyncEngine,
     ws: str,
@@ -234,7 +236,7 @@ async def test_a_zero_invoice_is_paid_without_stripe(
 
 async def test_a_decline_is_a_result_and_a_new_card_pays_the_next_attempt(
     acts: InvoiceActivities,
-    details: BillingDetailsActivities,
+    details: PaymentDetails,
     raw: stripe.StripeClient,
     control: httpx.AsyncClient,
     migrated_engine: AsyncEngine,
@@ -269,7 +271,7 @@ async def test_no_card_on_file_is_declined_too(
 
 async def test_every_step_run_again_creates_nothing_new(
     acts: InvoiceActivities,
-    details: BillingDetailsActivities,
+    details: PaymentDetails,
     raw: stripe.StripeClient,
     control: httpx.AsyncClient,
     migrated_engine: AsyncEngine,
@@ -325,7 +327,7 @@ FAULTS: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("step", STEPS)
 async def test_faults_never_duplicate_an_invoice_or_a_charge(
     acts: InvoiceActivities,
-    details: BillingDetailsActivities,
+    details: PaymentDetails,
     raw: stripe.StripeClient,
     control: httpx.AsyncClient,
     ws: str,
@@ -353,7 +355,7 @@ async def test_faults_never_duplicate_an_invoice_or_a_charge(
 
 async def test_refresh_reconciles_an_invoice_paid_in_stripe(
     acts: InvoiceActivities,
-    details: BillingDetailsActivities,
+    details: PaymentDetails,
     raw: stripe.StripeClient,
     control: httpx.AsyncClient,
     ws: str,
@@ -396,14 +398,16 @@ async def test_void_open_draft_and_local_invoices(
     assert len(await _requests(control)) == before
 
 
-async def test_stripe_events_are_recorded_once(acts: InvoiceActivities) -> None:
-    event = StripeEventRecord(id=f"evt_{uuid4().hex}", type="invoice.paid", payload={"id": "x", "n": 1})
-    assert await acts.record_stripe_event(event) is True
-    assert await acts.record_stripe_event(event) is False
+async def test_stripe_events_are_recorded_once(migrated_engine: AsyncEngine) -> None:
+    event_id, payload = f"evt_{uuid4().hex}", {"id": "x", "n": 1}
+    for fresh in (True, False):
+        async with session_factory(migrated_engine).begin() as session:
+            stored = await stripe_event_repo.insert_stripe_event(session, event_id, "invoice.paid", payload)
+        assert stored is fresh
 
 
 async def test_billing_details_card_and_tax_ids_are_mirrored(
-    details: BillingDetailsActivities,
+    details: PaymentDetails,
     raw: stripe.StripeClient,
     control: httpx.AsyncClient,
     migrated_engine: AsyncEngine,

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from activities.workspace import WorkspaceActivities
 from billing import load_catalog
 from billing.state import Member
 from billing.workspace import Member as WorkspaceMember
@@ -26,6 +25,7 @@ from contracts.workspace import WorkspaceSetup
 from db.engine import session_factory
 from devstack.postgres import EmbeddedPostgres
 from devstack.temporal import TemporalDevServer
+from services.workspaces import store_workspace
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def tenure(dev_client: Client, dev_queue: str) -> TenureClient:
 
 async def _subscribed(tenure: TenureClient, engine: AsyncEngine, ws: str) -> None:
     member = WorkspaceMember(user_id="alice", role="admin")
-    await WorkspaceActivities(session_factory(engine)).register_workspace(
+    await store_workspace(session_factory(engine),
         WorkspaceSetup(workspace_id=ws, members=[member])
     )
     roster = {"alice": Member(role="admin", role_granted_at=datetime.now(UTC))}

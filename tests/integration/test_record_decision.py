@@ -26,6 +26,7 @@ from contracts.records import (
 from contracts.workspace import WorkspaceDeletion
 from db import records_repo
 from db.engine import session_factory
+from services.workspaces import store_workspace
 from tests.integration.workspace_support import (
     decision,
     dump,
@@ -57,7 +58,7 @@ def acts(migrated_engine: AsyncEngine) -> WorkspaceActivities:
 async def ws(acts: WorkspaceActivities) -> str:
     """A registered workspace (see `setup_for`: billing contact, admins Alice and Bob)."""
     workspace_id = new_workspace_id()
-    await acts.register_workspace(setup_for(workspace_id))
+    await store_workspace(acts._sessions, setup_for(workspace_id))
     return workspace_id
 
 
@@ -268,7 +269,8 @@ async def test_the_outbox_recipient_is_the_billing_contact_else_the_earliest_gra
     members = [*setup.members, *_CROWD]
     if without_emails:
         members = [m if m.role != "admin" else m.model_copy(update={"email": None}) for m in members]
-    await acts.register_workspace(
+    await store_workspace(
+        acts._sessions,
         setup.model_copy(update={"billing_contact_email": contact, "members": members})
     )
     await acts.record_decision(decision(ws, 1, emails=[email(ws, "trial_ending")]))
@@ -285,7 +287,7 @@ async def test_a_record_for_a_workspace_without_rows_writes_the_timeline_project
     record tables explain charges and are always written."""
     ws = new_workspace_id()
     if kind == "deleted":
-        await acts.register_workspace(setup_for(ws))
+        await store_workspace(acts._sessions, setup_for(ws))
         await acts.delete_workspace_data(WorkspaceDeletion(workspace_id=ws, at=AT - DAY))
     before = await dump(migrated_engine, ws)
     record = everything(ws, version=9)

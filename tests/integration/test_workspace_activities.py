@@ -30,6 +30,7 @@ from db import workspace_repo
 from db.engine import async_engine, session_factory
 from db.migrate import upgrade
 from devstack.postgres import EmbeddedPostgres
+from services.workspaces import store_workspace
 from tests.integration.workspace_support import (
     REVERT_AT,
     dump,
@@ -58,15 +59,15 @@ def acts(engine: AsyncEngine) -> WorkspaceActivities:
 async def ws(acts: WorkspaceActivities) -> str:
     """A registered workspace (see `setup_for`)."""
     workspace_id = new_workspace_id()
-    await acts.register_workspace(setup_for(workspace_id))
+    await store_workspace(acts._sessions, setup_for(workspace_id))
     return workspace_id
 
 
 async def test_registering_twice_leaves_the_same_rows(acts: WorkspaceActivities, engine: AsyncEngine) -> None:
     ws = new_workspace_id()
-    await acts.register_workspace(setup_for(ws))
+    await store_workspace(acts._sessions, setup_for(ws))
     first = await dump(engine, ws)
-    await acts.register_workspace(setup_for(ws))
+    await store_workspace(acts._sessions, setup_for(ws))
     assert await dump(engine, ws) == first
     assert [(m["user_id"], m["seat_type"], m["seat_cycle"]) for m in first["members"]] == [
         ("u-alice", "standard", "monthly"),
@@ -157,7 +158,7 @@ async def test_a_crash_inside_the_revert_changes_nothing_and_the_retry_completes
 ) -> None:
     """The worker dies mid-transaction (simulated by a failure after half the statements)."""
     reference = new_workspace_id()
-    await acts.register_workspace(setup_for(reference))
+    await store_workspace(acts._sessions, setup_for(reference))
     await acts.apply_revert(revert_plan(await acts.load_snapshot(reference)))
     before_dump = await dump(engine, ws)
     plan = revert_plan(await acts.load_snapshot(ws))

@@ -29,6 +29,7 @@ from contracts.records import (
 )
 from contracts.workspace import DueDeletions, WorkspaceDeletion
 from db.engine import session_factory
+from services.workspaces import store_workspace
 from tests.integration.workspace_support import (
     REVERT_AT,
     decision,
@@ -160,7 +161,7 @@ async def _life(
     async def record(name: str) -> None:
         await run(f"record_decision {name}", lambda: acts.record_decision(records[name]))
 
-    await run("register_workspace", lambda: acts.register_workspace(setup_for(ws)))
+    await run("register_workspace", lambda: store_workspace(acts._sessions, setup_for(ws)))
     await record("joined")
     await record("reverted")
     revert = revert_plan(await acts.load_snapshot(ws))

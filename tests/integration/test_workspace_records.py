@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 
 from activities.workspace import WorkspaceActivities
+from billing.errors import DomainError
 from contracts.records import AuditEntry, OutboxEmail, SeatLedgerEntry
 from contracts.workspace import WorkspaceDeletion
 from db.engine import session_factory
+from services.workspaces import store_workspace
 from tests.integration.workspace_support import (
     REVERT_AT,
     decision,
@@ -38,7 +40,7 @@ def acts(migrated_engine: AsyncEngine) -> WorkspaceActivities:
 @pytest.fixture
 async def ws(acts: WorkspaceActivities) -> str:
     workspace_id = new_workspace_id()
-    await acts.register_workspace(setup_for(workspace_id))
+    await store_workspace(acts._sessions, setup_for(workspace_id))
     return workspace_id
 
 
@@ -116,6 +118,6 @@ async def test_delete_everything_keeps_only_billing_and_legal_records(
     with pytest.raises(ApplicationError) as error:
         await acts.load_snapshot(ws)
     assert error.value.type == "workspace_deleted"
-    with pytest.raises(ApplicationError) as error:
-        await acts.register_workspace(setup_for(ws))
-    assert error.value.type == "workspace_deleted"
+    with pytest.raises(DomainError) as refused:
+        await store_workspace(acts._sessions, setup_for(ws))
+    assert refused.value.code == "workspace_deleted"

@@ -29,6 +29,7 @@ from billing.workspace import RevertPlan, WorkspaceSnapshot, apply_revert
 from db.engine import async_engine, session_factory
 from db.migrate import upgrade
 from devstack.postgres import EmbeddedPostgres
+from services.workspaces import store_workspace
 from tests.integration.workspace_support import new_workspace_id, revert_plan, setup_for
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
@@ -100,7 +101,7 @@ async def test_a_revert_through_a_worker_matches_the_pure_revert(
     env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
     ws = new_workspace_id()
-    await WorkspaceActivities(session_factory(engine)).register_workspace(setup_for(ws))
+    await store_workspace(session_factory(engine), setup_for(ws))
     seen = await _run(env, engine, ws)
     assert seen.after == apply_revert(seen.before, seen.plan)
     assert [m.status for m in seen.after.members] == ["active", "suspended", "suspended", "suspended"]

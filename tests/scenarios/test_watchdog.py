@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from simulate.runner import SimulationStalled, guarded
+from simulate.watchdog import SimulationStalled, guarded
 
 
 async def test_a_phase_that_never_ends_is_reported_with_its_place() -> None:

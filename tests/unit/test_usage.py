@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from billing.catalog import load_catalog
-from billing.errors import DUPLICATE_EVENT_ID, INVALID_ARGUMENT, UNKNOWN_EVENT_KIND, DomainError
+from billing.errors import INVALID_ARGUMENT, UNKNOWN_EVENT_KIND, DomainError
 from billing.usage import (
     AssetMaterialization,
     CreditRules,
@@ -18,12 +19,21 @@ from billing.usage import (
     UsageTotals,
     credit_cost,
     parse_event,
-    parse_events,
     totals,
 )
+from services.usage_batch import ParsedBatch, parse
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 RULES = CreditRules()
+
+
+def _parsed(raw: list[dict[str, object]]) -> list[UsageEvent]:
+    return [parse_event(r) for r in raw]
+
+
+def _batch(raw: list[dict[str, object]]) -> ParsedBatch:
+    """The one batch parser (the API's and `tenure simulate`'s), on ``raw`` as a JSON body."""
+    return parse(json.dumps({"events": raw}).encode(), RULES, "ws")
 
 
 def _raw(i: int, kind: str, **fields: object) -> dict[str, object]:
@@ -61,13 +71,13 @@ FURTHER_ASSET_2 = [_raw(5, "asset_materialization", partitions=500)]
     ],
 )
 def test_credit_rules_table(raw: list[dict[str, object]], expected: int) -> None:
-    events = parse_events(raw)
+    events = _parsed(raw)
     assert sum(credit_cost(e, RULES) for e in events) == expected
 
 
 def test_rules_come_from_the_catalog() -> None:
     rules = CreditRules(materialization_per_partition=2, sensor_evaluation=1)
-    events = parse_events(
+    events = _parsed(
         [_raw(1, "asset_materialization", partitions=3), _raw(2, "sensor_evaluation")]
     )
     assert [credit_cost(e, rules) for e in events] == [6, 1]
@@ -83,7 +93,7 @@ def test_credit_rules_reject_unknown_keys_and_negatives() -> None:
 def test_totals_window_is_half_open_and_trial_usage_is_free() -> None:
     trial_end = datetime(2026, 3, 31, 9, 30, tzinfo=UTC)
     period_end = datetime(2026, 4, 1, tzinfo=UTC)
-    events = parse_events(
+    events = _parsed(
         [
             {
                 "id": "trial",
@@ -184,38 +194,35 @@ def test_defaults_of_materialization() -> None:
         pytest.param(
             [_raw(0, "asset_check", colour="red")], INVALID_ARGUMENT, 0, id="unknown-field"
         ),
-        pytest.param(
-            [_raw(0, "asset_check"), _raw(1, "asset_check"), _raw(0, "asset_check")],
-            DUPLICATE_EVENT_ID,
-            2,
-            id="duplicate-id",
-        ),
     ],
 )
-def test_parse_events_names_the_first_bad_index(
+def test_a_batch_is_refused_naming_the_first_bad_index(
     raw: list[dict[str, object]], code: str, index: int
 ) -> None:
     with pytest.raises(DomainError) as err:
-        parse_events(raw)
+        _batch(raw)
     assert err.value.code == code
     assert err.value.details["index"] == index
 
 
 def test_parse_error_details() -> None:
     with pytest.raises(DomainError) as err:
-        parse_events([_raw(0, "asset_materialization", partitions="many")])
+        _batch([_raw(0, "asset_materialization", partitions="many")])
     errors = err.value.details["errors"]
     assert isinstance(errors, list)
     assert errors[0]["field"] == "partitions"
-    with pytest.raises(DomainError) as dup:
-        parse_events([_raw(7, "asset_check"), _raw(7, "sensor_evaluation")])
-    assert dup.value.details == {"index": 1, "id": "e7", "first_index": 0}
+
+
+def test_an_id_repeated_in_a_batch_keeps_its_first_occurrence() -> None:
+    batch = _batch([_raw(0, "asset_check"), _raw(1, "asset_check"), _raw(0, "sensor_evaluation")])
+    assert [(r.event_id, r.kind) for r in batch.rows] == [("e0", "asset_check"), ("e1", "asset_check")]
+    assert batch.received == {"ws": 3}
 
 
 def test_events_round_trip_through_json() -> None:
-    events = parse_events(DISCOVERY_RUN)
+    events = _parsed(DISCOVERY_RUN)
     dumped = [e.model_dump(mode="json") for e in events]
-    assert parse_events(dumped) == events
+    assert _parsed(dumped) == events
 
 
 _kinds = st.sampled_from(
@@ -250,7 +257,7 @@ def _events(draw: st.DrawFn) -> list[UsageEvent]:
         elif kind == "serverless_minutes":
             item["minutes"] = draw(st.integers(0, 1000))
         raw.append(item)
-    return parse_events(raw)
+    return _parsed(raw)
 
 
 @given(_events(), st.integers(0, 30), st.integers(0, 60 * 24 * 40))
@@ -270,5 +277,5 @@ def test_totals_additive_over_batch_and_window_splits(
 def test_shipped_catalog_rules_price_the_worked_example(catalog: str) -> None:
     rules = load_catalog(catalog).credit_rules
     assert rules == CreditRules()
-    events = parse_events(DISCOVERY_RUN + FURTHER_ASSET)
+    events = _parsed(DISCOVERY_RUN + FURTHER_ASSET)
     assert totals(events, rules, T0, T0 + timedelta(days=31)).credits == 1001

@@ -20,11 +20,11 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.workspace import WorkspaceActivities
 from billing import BillingState, Catalog, Command, CommandResult, Member, load_catalog
 from billing.overview import Overview
 from contracts.workspace import WorkspaceSetup
 from db.engine import session_factory
+from services.workspaces import store_workspace
 from simulate.clock import SimulatedClock
 from tests.workflows.payments import Payments
 from workflows.invoice import invoice_workflow_id
@@ -65,7 +65,7 @@ class Driver:
         then start its subscription at ``at``."""
         self.workspace_id = setup.workspace_id
         self.catalog = load_catalog(catalog)
-        await WorkspaceActivities(session_factory(self.engine)).register_workspace(setup)
+        await store_workspace(session_factory(self.engine), setup)
         if card is not None:
             await self.payments.give_card(setup.workspace_id, card)
         await self.clock.start_at(at)  # the subscription starts within a second after ``at``

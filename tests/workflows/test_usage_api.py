@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from activities.workspace import WorkspaceActivities
-from api.usage_in import MAX_EVENTS
 from config.settings import Settings
 from contracts.workspace import WorkspaceSetup
 from db import usage_ingest
 from db.engine import session_factory
 from db.usage_ingest import UsageRow
+from services.usage_batch import MAX_EVENTS
+from services.workspaces import store_workspace
 from tests.workflows.driver import Driver
 from tests.workflows.http import created
 
@@ -33,7 +33,7 @@ def _event(event_id: str, kind: str, **fields: object) -> dict[str, object]:
 async def _workspace(driver: Driver) -> str:
     """A registered workspace (no subscription needed to receive usage)."""
     ws = f"usage-{uuid.uuid4().hex[:8]}"
-    await WorkspaceActivities(session_factory(driver.engine)).register_workspace(
+    await store_workspace(session_factory(driver.engine),
         WorkspaceSetup(workspace_id=ws)
     )
     return ws

@@ -18,10 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from api.ids import ID_PATTERN, WorkspaceId
 from billing.errors import INVALID_ARGUMENT, UNKNOWN_EVENT_KIND, DomainError
 from billing.usage import EVENT_KINDS, CreditRules, ServerlessMinutes, UsageEvent, credit_cost
 from db.usage_ingest import UsageRow
+from services.ids import ID_PATTERN, WorkspaceId
 
 MAX_EVENTS = 10_000
 _INT8_MAX = 2**63 - 1  # credits and minutes are BIGINT columns
