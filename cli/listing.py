@@ -16,7 +16,7 @@ from temporalio.common import SearchAttributeKey
 
 from cli.errors import USAGE, fail, friendly_errors, load_settings
 from config.temporal import connect
-from workflows.publish import CANCEL_AT, CATALOG, PAID_SEATS, PERIOD_END, PLAN, STATUS
+from contracts.search_attributes import CANCEL_AT, CATALOG, PAID_SEATS, PERIOD_END, PLAN, STATUS
 
 console = Console()
 _NAME = r"^[a-z0-9_\-]+$"

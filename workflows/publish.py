@@ -6,16 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 
 from billing.state import BillingState, seat_counts, seats_held
-
-STATUS = SearchAttributeKey.for_keyword("TenureStatus")
-PLAN = SearchAttributeKey.for_keyword("TenurePlan")
-CATALOG = SearchAttributeKey.for_keyword("TenureCatalog")
-PAID_SEATS = SearchAttributeKey.for_int("TenurePaidSeats")
-PERIOD_END = SearchAttributeKey.for_datetime("TenurePeriodEnd")
-CANCEL_AT = SearchAttributeKey.for_datetime("TenureCancelAt")
+from contracts.search_attributes import CANCEL_AT, CATALOG, PAID_SEATS, PERIOD_END, PLAN, STATUS
 
 Published = tuple[str, str, str, int, datetime | None, datetime | None]
 
