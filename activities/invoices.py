@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.invoice_lines import line_values, stripe_item
 from activities.payments import PaymentGateway, workspace_customer
-from billing.invoice_status import moved, reconciled
-from billing.invoicing.invoices import InvoiceLine, InvoiceStatus
+from billing.invoicing.invoices import InvoiceStatus
+from billing.invoicing.status import moved, reconciled
 from contracts import activities as refs
 from contracts.errors import CARD_DECLINED, INVOICE_NOT_FOUND, STRIPE_INVALID_REQUEST
 from contracts.invoices import (
@@ -29,9 +30,9 @@ from contracts.invoices import (
     PersistInvoice,
     VoidInvoice,
 )
-from contracts.payments import NewStripeInvoice, NewStripeInvoiceItem, StripeInvoice
+from contracts.payments import NewStripeInvoice, StripeInvoice
 from db import invoice_repo as repo
-from db.invoice_models import InvoiceLineRow, InvoiceRow
+from db.invoice_models import InvoiceRow
 
 
 def _view(row: InvoiceRow) -> InvoiceView:
@@ -114,7 +115,7 @@ class InvoiceActivities:
             "paid_at": draft.issued_at if draft.total == 0 else None,
         }
         lines = [
-            {"invoice_number": draft.number, "position": i, **_line_values(line)}
+            {"invoice_number": draft.number, "position": i, **line_values(line)}
             for i, line in enumerate(draft.lines)
         ]
         async with self._sessions.begin() as session:
@@ -149,7 +150,7 @@ class InvoiceActivities:
         for line in lines:
             if line.stripe_invoice_item_id is not None:
                 continue
-            item = _stripe_item(line, customer, invoice_id, row.currency)
+            item = stripe_item(line, customer, invoice_id, row.currency)
             item_id = await self._gateway.add_invoice_item(item)
             async with self._sessions.begin() as session:
                 await repo.set_line_item(session, number, line.position, item_id)
@@ -269,34 +270,3 @@ class InvoiceActivities:
             await repo.update_invoice(session, row.number, {"stripe_status": "deleted"})
         return True
 
-
-def _line_values(line: InvoiceLine) -> dict[str, Any]:
-    item = line.item
-    return {
-        **line.model_dump(exclude={"item"}),
-        "item_kind": item.kind if item else None,
-        "item_code": item.code if item else None,
-        "item_cycle": item.cycle if item else None,
-    }
-
-
-def _stripe_item(line: InvoiceLineRow, customer: str, invoice_id: str, currency: str) -> NewStripeInvoiceItem:
-    """The Stripe invoice item of a stored line: quantity and unit amount only where they
-    give exactly the line's amount (a merged or rounded line is sent as its amount)."""
-    whole = line.quantity >= 1 and line.quantity * line.unit_amount == line.amount
-    return NewStripeInvoiceItem(
-        number=line.invoice_number,
-        position=line.position,
-        customer_id=customer,
-        invoice_id=invoice_id,
-        amount=line.amount,
-        currency=currency,
-        description=line.description,
-        period_start=line.period_start,
-        period_end=line.period_end,
-        quantity=line.quantity if whole else None,
-        unit_amount=line.unit_amount if whole else None,
-        item_kind=line.item_kind,
-        item_code=line.item_code,
-        item_cycle=line.item_cycle,
-    )
