@@ -57,8 +57,10 @@ from billing.terms import (
     annual_term_end,
     drop_prepaid,
     prepaid_until,
+    reclaim_billed_days,
     restored_type_changes,
     split_prepaid,
+    unclaimed_billed_days,
     with_billed_days,
 )
 
@@ -133,7 +135,7 @@ def open_seat_period(
         period_start=period.start,
         period_end=period.end,
         seat_ledger=state.seat_ledger + entries,
-        restorable_seats=(),
+        restorable_seats=unclaimed_billed_days(state, seats, at),
         prepaid_seats=tuple(PrepaidSeat(user=u, paid_until=until) for u, until in prepaid),
     )
     effects += [
@@ -161,6 +163,9 @@ def _add_mid_period(state: BillingState, seat: Seat, at: datetime, catalog: Cata
     ]
     if state.contract is not None:
         return Outcome(state, effects, "seat assigned (covered by the contract)")
+    reclaimed = reclaim_billed_days(state, seat, at, catalog)
+    if reclaimed is not None:
+        return Outcome(reclaimed, effects, "seat given back: its billed days are not charged again")
     stock = reassignable_stock(state, seat.seat_type, at) if seat.cycle == "annual" else None
     if stock is not None:
         taken = state.seat_stock[stock]

@@ -26,10 +26,12 @@ Status = Literal[
 PAID_STATUSES: frozenset[str] = frozenset({"active", "canceling", "past_due"})
 # The version of the lifecycle rules new subscriptions decide by. Version 2 (2026-12): the
 # end of what is paid (annual terms, stock, no free-tier revert without a free plan, the
-# final in-arrears invoice of a deletion, contract_scheduled). A state carried from a run
+# final in-arrears invoice of a deletion, contract_scheduled). Version 3 (2026-12): the days
+# billed for a seat remembered at a revert outlive the checkout that opens the next paid life
+# (`billing.terms.reclaim_billed_days`). A state carried from a run
 # recorded before a change keeps deciding by its version until the workflow moves it on
 # behind `workflow.patched`, so a replay issues exactly the commands it recorded.
-CURRENT_RULES = 2
+CURRENT_RULES = 3
 PROCESSED_WINDOW = 500
 INVOICES_KEPT = 24
 

@@ -12,6 +12,11 @@ seats (held or waiting in the seat stock). Three rules follow, all here:
   days from there to the new anchor's term end are charged, on the next invoice
   (`top_up`), like an annual seat added mid-term;
 - a period that ends with no held seat but a paid stock seat is still a paid period.
+
+Under rules 3 the remembered days outlive the checkout that opens the next paid life: a
+member whose seat that checkout does not give back keeps them (`unclaimed_billed_days`)
+and an assignment of a seat of the same cycle takes them (`reclaim_billed_days`), as a
+reactivation does.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from billing.effects import Effect
 from billing.invoicing.charges import remainder_window, seat_description, seat_item, seat_price, seat_term
 from billing.invoicing.invoices import InvoiceLine, prorated_line
 from billing.periods import anchored_index_at, anchored_period, remaining_fraction, span_fraction
-from billing.state import BillingState, Seat, SeatEntry, seats_held
+from billing.state import BillingState, PrepaidSeat, Seat, SeatEntry, seats_held
 
 _INSTANT = timedelta(microseconds=1)
 
@@ -127,6 +132,51 @@ def with_billed_days(state: BillingState, seats: list[Seat]) -> list[Seat]:
         s if s.paid_until is not None else evolve(s, paid_until=remembered.get((s.user, s.cycle)))
         for s in seats
     ]
+
+
+def unclaimed_billed_days(state: BillingState, seats: list[Seat], at: datetime) -> tuple[Seat, ...]:
+    """The seats remembered at the revert that a paid life opened at ``at`` with ``seats``
+    does not give back and whose billed days are still to come (rules 3; none before)."""
+    if state.rules < 3:
+        return ()
+    given = {(s.user, s.cycle) for s in seats}
+    return tuple(
+        s
+        for s in state.restorable_seats
+        if (s.user, s.cycle) not in given and s.paid_until is not None and s.paid_until > at
+    )
+
+
+def reclaim_billed_days(
+    state: BillingState, seat: Seat, at: datetime, catalog: Catalog
+) -> BillingState | None:
+    """``state`` with ``seat``, assigned at ``at`` in a paid life, prepaid until the end of the
+    days billed for the member's seat of the same cycle remembered at the revert, if any:
+    those days are not billed again, the rest of the term is charged when they end
+    (`top_up`), and a type change is priced by `restored_type_changes`. None when nothing
+    billed is remembered for it (or under rules before 3): the seat is charged as any added seat."""
+    if state.rules < 3:
+        return None
+    old = next(
+        (
+            s
+            for s in state.restorable_seats
+            if (s.user, s.cycle) == (seat.user, seat.cycle) and s.paid_until is not None and s.paid_until > at
+        ),
+        None,
+    )
+    if old is None or old.paid_until is None:
+        return None
+    differences = restored_type_changes(state, (old,), [evolve(seat, paid_until=old.paid_until)], at, catalog)
+    return evolve(
+        state,
+        restorable_seats=tuple(s for s in state.restorable_seats if s is not old),
+        prepaid_seats=(
+            *drop_prepaid(state, seat.user).prepaid_seats,
+            PrepaidSeat(user=seat.user, paid_until=old.paid_until),
+        ),
+        accrued=(*state.accrued, *differences),
+    )
 
 
 def restored_type_changes(

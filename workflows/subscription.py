@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 RULES_PATCH = "lifecycle-rules-2"
+RULES_3_PATCH = "lifecycle-rules-3"
 
 
 def _rejection(error: DomainError) -> ApplicationError:
@@ -90,8 +91,10 @@ class SubscriptionWorkflow:
         self._published: Published | None = None
         self._initial_effects: Decision | None = None
         if start.state is None:
-            # A first run recorded before rules 2 replays with the rules it was recorded by.
-            rules = CURRENT_RULES if workflow.patched(RULES_PATCH) else 1
+            # A first run recorded before rules 2 (or 3) replays with the rules it was recorded by.
+            rules = 1
+            if workflow.patched(RULES_PATCH):
+                rules = CURRENT_RULES if workflow.patched(RULES_3_PATCH) else 2
             self._initial_effects = new_subscription(
                 start.workspace_id, start.catalog, self._now(), members=start.members, rules=rules
             )
@@ -108,9 +111,11 @@ class SubscriptionWorkflow:
     @workflow.run
     async def run(self, start: SubscriptionStart) -> str:
         """Wake on the earliest deadline or a message, until deleted or continuing as new."""
-        if self._state.rules < CURRENT_RULES and workflow.patched(RULES_PATCH):
+        if self._state.rules < 2 and workflow.patched(RULES_PATCH):
             # A state carried from an older run decides by today's rules from here on; a
             # replay of a run recorded before the patch keeps its recorded decisions.
+            self._state = self._state.model_copy(update={"rules": 2})
+        if self._state.rules < CURRENT_RULES and workflow.patched(RULES_3_PATCH):
             self._state = self._state.model_copy(update={"rules": CURRENT_RULES})
         async with self._lock:
             await self._record_creation()

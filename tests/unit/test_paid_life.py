@@ -249,3 +249,48 @@ def test_a_reactivation_restores_what_the_state_remembers_of_the_revert() -> Non
     [back] = [e for e in d.effects if isinstance(e, ReactivateWorkspace)]
     assert (back.restored_members, back.restored_agents) == (("bob",), ("support-bot",))
     assert d.state.deactivated_agents == ()
+
+
+def _reverted_by_dunning(rules: int = CURRENT_RULES) -> Driver:
+    """Sep 3: alice (monthly) and bob (annual) check out, 33000 never paid: on Sep 10 the
+    final failure reverts the workspace (the invoice stays owed), alice keeps access."""
+    d = Driver(SEATS, t(2026, 9, 1), SEATS_TEAM, autopay=False)
+    d.state = d.state.model_copy(update={"rules": rules})
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="pro", cycle="monthly")
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="bob", type="pro", cycle="annual")
+    d.tick(t(2026, 9, 3, 10))
+    assert [inv.total for inv in d.invoices] == [33000]
+    d.state = on_invoice_event(d.state, d.invoices[0].number, "final_failure", t(2026, 9, 10), SEATS).state
+    assert d.status == "free"
+    d.autopay = True
+    return d
+
+
+def test_reassigning_an_annual_seat_after_a_dunning_revert_bills_none_of_its_days_again() -> None:
+    """Sep 12: alice's seat is the checkout of a new paid life (Sep 12 anchor), then bob is
+    given his annual seat back. Both were billed on the owed invoice (alice to Oct 3, bob to
+    Sep 3 2027): neither is charged again now, as a reactivation would not charge them."""
+    d = _reverted_by_dunning()
+    d.run(t(2026, 9, 12, 9), "assign_seat", user="alice", type="pro", cycle="monthly")
+    d.run(t(2026, 9, 12, 9), "assign_seat", user="bob", type="pro", cycle="annual")
+    d.tick(t(2026, 9, 12, 11))
+    assert [inv.total for inv in d.invoices] == [33000]
+    assert {s.user: s.cycle for s in seats_held(d.state).values()} == {"alice": "monthly", "bob": "annual"}
+    d.tick(t(2027, 9, 2))
+    assert not [ln for inv in d.invoices[1:] for ln in inv.lines if "annual" in ln.description]
+    # Sep 3 2027 bob's billed year ends: Sep 3 - 11 2027 is 9 of the new term's 365 days,
+    # round_half_up(9 / 365 * 30000) = 740, on the next invoice: Sep 12 2027, which opens the
+    # new anchor's second term (the whole year again).
+    d.tick(t(2027, 9, 12, 1))
+    assert sorted(lines(-1, d)) == [("seat", 1, 3000), ("seat", 1, 30000), ("seat_proration", 1, 740)]
+    annual_billed = sum(ln.amount for inv in d.invoices for ln in inv.lines if "annual" in ln.description)
+    assert annual_billed == 30000 + 740 + 30000
+
+
+def test_on_the_rules_of_before_a_reassigned_annual_seat_is_charged_its_new_term() -> None:
+    """Rules 2 (runs recorded before rules 3) charged bob's seat a whole new term."""
+    d = _reverted_by_dunning(rules=2)
+    d.run(t(2026, 9, 12, 9), "assign_seat", user="alice", type="pro", cycle="monthly")
+    d.run(t(2026, 9, 12, 9), "assign_seat", user="bob", type="pro", cycle="annual")
+    d.tick(t(2026, 9, 12, 11))
+    assert [inv.total for inv in d.invoices] == [33000, 30000]

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from billing import (
@@ -208,6 +208,17 @@ def entitled(d: PayingDriver, day: datetime, cycle: str) -> int:
     commands=st.lists(seat_commands, min_size=4, max_size=24),
     timing=sequences,
     pays=st.lists(st.booleans(), min_size=1, max_size=6),
+)
+@example(  # after a dunning revert, ann's checkout then ben's annual seat given back (rules 3)
+    commands=[
+        {"kind": "assign_seat", "user": "ann", "type": "pro", "cycle": "monthly"},
+        {"kind": "assign_seat", "user": "ann", "type": "pro", "cycle": "monthly"},
+        {"kind": "assign_seat", "user": "ben", "type": "pro", "cycle": "annual"},
+        {"kind": "assign_seat", "user": "ann", "type": "pro", "cycle": "monthly"},
+        {"kind": "assign_seat", "user": "ben", "type": "pro", "cycle": "annual"},
+    ],
+    timing=[(0, 0), (0, 0), (0, 0), (7, 0), (0, 0)],
+    pays=[False],
 )
 def test_no_seat_day_is_billed_twice(
     commands: list[Mapping[str, object]], timing: list[tuple[int, int]], pays: list[bool]
