@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 
 from billing.invoicing.invoices import InvoiceDraft, InvoiceStatus
 from billing.usage import UtcDatetime
@@ -80,14 +80,6 @@ class MarkInvoice(_Model):
 class VoidInvoice(_Model):
     number: str
     at: UtcDatetime
-
-
-class StripeEventRecord(_Model):
-    """A verified webhook event, as stored in ``stripe_events``."""
-
-    id: str = Field(min_length=1)
-    type: str
-    payload: dict[str, JsonValue]
 
 
 class InvoiceJob(BaseModel):

@@ -15,9 +15,9 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.payments import PaymentGateway
-from contracts.billing_details import FinishCardSetup, StartCardSetup
 from contracts.payments import CardSummary
 from services.payment_details import PaymentDetails
+from services.payment_messages import FinishCardSetup, StartCardSetup
 
 
 async def give_test_card(

@@ -15,7 +15,6 @@ from typing import Protocol
 from activities.payments import PaymentGateway
 from billing.authorization import require_billing_admin
 from billing.catalog import Catalog
-from contracts.billing_details import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
 from db import invoice_repo, profile_repo
 from db.audit import JsonObject, write_audit
 from db.workspace_models import MemberRow
@@ -31,6 +30,7 @@ from services.billing_models import (
 )
 from services.errors import PAYMENTS_UNAVAILABLE, Unavailable, payment_errors
 from services.payment_details import PaymentDetails
+from services.payment_messages import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
 
 log = logging.getLogger("tenure.services.billing_details")
 COLLECTING = ("unpaid", "overdue")

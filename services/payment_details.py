@@ -20,7 +20,10 @@ from activities.payments import (
     tax_id_key,
     workspace_customer,
 )
-from contracts.billing_details import (
+from contracts.errors import CARD_SETUP_INCOMPLETE
+from contracts.payments import CardSummary, StripeTaxId
+from db import profile_repo as repo
+from services.payment_messages import (
     AddTaxId,
     BillingDetails,
     CardSetupStarted,
@@ -29,9 +32,6 @@ from contracts.billing_details import (
     StartCardSetup,
     TaxIdView,
 )
-from contracts.errors import CARD_SETUP_INCOMPLETE
-from contracts.payments import CardSummary, StripeTaxId
-from db import profile_repo as repo
 
 
 def _tax_view(t: StripeTaxId) -> TaxIdView:

@@ -22,12 +22,12 @@ from activities.invoices import InvoiceActivities
 from activities.payments import PaymentProviderUnavailable
 from activities.stripe_gateway import StripeGateway, stripe_client
 from billing.invoicing.invoices import InvoiceDraft, InvoiceLine, LineItem
-from contracts.billing_details import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
 from contracts.invoices import CollectInvoice, MarkInvoice, PersistInvoice, VoidInvoice
 from db import stripe_event_repo
 from db.engine import session_factory
 from devstack.stripe_emulator.server import EmulatorServer
 from services.payment_details import PaymentDetails
+from services.payment_messages import AddTaxId, BillingDetails, FinishCardSetup, RemoveTaxId, StartCardSetup
 
 API_KEY = "sk_test_invoices"
 ISSUED = datetime(2026, 3, 1, tzinfo=UTC)

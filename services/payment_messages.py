@@ -1,7 +1,5 @@
-"""Messages of the billing-details operations: contact and company, the card, tax ids.
-
-Run in process by the API (not by workflows), over the payment port.
-"""
+"""Messages of the billing-details service (`services.payment_details`): contact and company,
+the card, tax ids. In process, over the payment port; no workflow runs them."""
 
 from __future__ import annotations
 
