@@ -43,4 +43,3 @@ async def write_audit(
             "after": after,
         },
     )
-

@@ -56,7 +56,6 @@ async def set_line_item(session: AsyncSession, number: str, position: int, item_
     )
 
 
-
 async def workspace_invoices(session: AsyncSession, workspace_id: str, limit: int = 100) -> list[InvoiceRow]:
     """The workspace's invoices, newest first."""
     rows = await session.scalars(

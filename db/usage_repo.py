@@ -27,4 +27,3 @@ async def window_totals(
         )
     ).one()
     return int(row[0]), int(row[1])
-
