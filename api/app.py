@@ -20,6 +20,7 @@ from api.subscriptions import tenure_error_response
 from api.support import router as support_router
 from api.unicode import valid_unicode
 from api.usage import router as usage_router
+from api.webhook_endpoints import router as webhook_endpoints_router
 from api.webhooks import router as webhook_router
 from client import TenureError
 from config.settings import Settings
@@ -60,5 +61,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(entities_router)
     app.include_router(support_router)
     app.include_router(usage_router)
+    app.include_router(webhook_endpoints_router)
     app.add_exception_handler(TenureError, lambda _, error: tenure_error_response(error))
     return app

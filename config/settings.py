@@ -111,6 +111,34 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body the API reads (413 beyond; a 10,000-event usage batch is ~3 MB).",
     )
+    # --- webhook deliveries (docs/webhooks.md) -----------------------------------
+    webhook_rate_per_second: float = Field(
+        default=20.0, ge=1, description="Delivery attempts started per second, per webhook endpoint, at most."
+    )
+    webhook_retry_horizon_s: float = Field(
+        default=3 * 24 * 3600.0,
+        gt=0,
+        description="How long an event is retried (exponential backoff) before its endpoint "
+        "is marked failing.",
+    )
+    webhook_initial_backoff_s: float = Field(
+        default=5.0, gt=0, description="Wait after a first failed delivery; it doubles on each failure."
+    )
+    webhook_max_backoff_s: float = Field(
+        default=3600.0, gt=0, description="Longest wait between two delivery attempts of an event."
+    )
+    webhook_poll_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often each endpoint's dispatcher reads the event log for new events.",
+    )
+    webhook_request_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=10,
+        description="How long one delivery request may take before it counts as failed.",
+    )
+
     # --- product ----------------------------------------------------------------
     catalog: str = Field(
         default="seats",

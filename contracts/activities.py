@@ -28,6 +28,7 @@ from contracts.invoices import (
 )
 from contracts.records import DecisionRecord
 from contracts.usage import RollupJob, RollupResult, UsageWindow, UsageWindowTotals
+from contracts.webhooks import EndpointFailing, PendingEvents, PendingQuery, WebhookAttempt, WebhookOutcome
 from contracts.workspace import DueDeletions, WorkspaceDeletion
 
 I = TypeVar("I")  # noqa: E741  # the conventional name of an input type
@@ -154,6 +155,21 @@ DATABASE_PING: ActivityRef[None, str] = ActivityRef(
     "database_ping", NoneType, str, PING_TIMEOUT, PING_RETRY, "main"
 )
 
+# --- the webhook dispatcher -----------------------------------------------------------------
+# One attempt is one request (at most 10 s, a setting) and two short transactions: the timeout
+# is also how soon a killed worker's attempt is tried again. HTTP failures are outcomes, not
+# errors (the workflow schedules them); only the database failing is retried here.
+WEBHOOK_TIMEOUT = timedelta(seconds=15)
+WEBHOOK_PENDING: ActivityRef[PendingQuery, PendingEvents] = ActivityRef(
+    "webhook_pending", PendingQuery, PendingEvents, DB_TIMEOUT, DB_RETRY, "main"
+)
+DELIVER_WEBHOOK: ActivityRef[WebhookAttempt, WebhookOutcome] = ActivityRef(
+    "deliver_webhook", WebhookAttempt, WebhookOutcome, WEBHOOK_TIMEOUT, DB_RETRY, "main"
+)
+MARK_ENDPOINT_FAILING: ActivityRef[EndpointFailing, None] = ActivityRef(
+    "mark_endpoint_failing", EndpointFailing, NoneType, DB_TIMEOUT, DB_RETRY, "main"
+)
+
 ALL: tuple[ActivityRef[Any, Any], ...] = (
     RECORD_DECISION,
     LOAD_SNAPSHOT,
@@ -170,4 +186,7 @@ ALL: tuple[ActivityRef[Any, Any], ...] = (
     VOID_INVOICE,
     ROLLUP_USAGE,
     DATABASE_PING,
+    WEBHOOK_PENDING,
+    DELIVER_WEBHOOK,
+    MARK_ENDPOINT_FAILING,
 )

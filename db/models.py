@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 # Imported for their side effect: registering their tables with the metadata.
 import db.event_models  # (the outbound event log)
 import db.invoice_models  # (the invoice and billing tables)
-import db.rollup_models  # noqa: F401  (the daily usage roll-up tables)
+import db.rollup_models  # (the daily usage roll-up tables)
+import db.webhook_models  # noqa: F401  (webhook endpoints and their delivery log)
 from db.base import Base
 from db.subscription_models import AuditLogRow, EmailOutboxRow, SubscriptionEventRow, SubscriptionRow
 from db.usage_models import UsageEventRow

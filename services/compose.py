@@ -11,6 +11,7 @@ from activities.payments import PaymentGateway
 from activities.stripe_gateway import gateway_for
 from billing.catalog import Catalog
 from config.settings import Settings
+from contracts.webhooks import DeliveryPolicy
 from db.engine import session_factory
 from services.base import ClientSource, Clock, UnitOfWork, utc_now
 from services.billing_details import BillingDetailsService
@@ -19,6 +20,7 @@ from services.invoices import InvoiceService
 from services.overview import OverviewService
 from services.support import SupportService
 from services.usage import UsageService
+from services.webhooks import WebhookService
 from services.workspaces import WorkspaceService
 
 
@@ -33,6 +35,7 @@ class Services:
     usage: UsageService
     overview: OverviewService
     support: SupportService
+    webhooks: WebhookService
 
 
 def build_services(
@@ -41,6 +44,7 @@ def build_services(
     gateway: PaymentGateway | None,
     catalog: Catalog,
     clock: Clock = utc_now,
+    webhook_policy: DeliveryPolicy | None = None,
 ) -> Services:
     """The services over ``engine``; ``gateway`` None: payments are not configured."""
     uow = UnitOfWork(session_factory(engine))
@@ -53,6 +57,7 @@ def build_services(
         usage=UsageService(uow, catalog),
         overview=OverviewService(uow, clients, billing, catalog, clock),
         support=SupportService(uow),
+        webhooks=WebhookService(uow, clients, webhook_policy or DeliveryPolicy()),
     )
 
 
@@ -60,4 +65,18 @@ def services_for(
     settings: Settings, engine: AsyncEngine, clients: ClientSource, catalog: Catalog
 ) -> Services:
     """The services of a deployment: its Stripe adapter when a key is set."""
-    return build_services(engine, clients, gateway_for(settings), catalog)
+    return build_services(
+        engine, clients, gateway_for(settings), catalog, webhook_policy=delivery_policy(settings)
+    )
+
+
+def delivery_policy(settings: Settings) -> DeliveryPolicy:
+    """How the deployment delivers webhooks (each endpoint keeps the policy it started with)."""
+    return DeliveryPolicy(
+        rate_per_second=settings.webhook_rate_per_second,
+        horizon_s=settings.webhook_retry_horizon_s,
+        initial_backoff_s=settings.webhook_initial_backoff_s,
+        max_backoff_s=settings.webhook_max_backoff_s,
+        poll_interval_s=settings.webhook_poll_interval_s,
+        request_timeout_s=settings.webhook_request_timeout_s,
+    )

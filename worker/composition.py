@@ -18,6 +18,7 @@ from activities.posting import post_invoice
 from activities.rollup import RollupActivities
 from activities.stripe_gateway import StripeGateway, gateway_for
 from activities.usage import UsageActivities
+from activities.webhook_delivery import WebhookActivities
 from activities.workspace import WorkspaceActivities
 from config.settings import Settings
 from db.engine import session_factory
@@ -25,8 +26,15 @@ from workflows.health import WorkerHealthWorkflow
 from workflows.invoice import InvoiceWorkflow
 from workflows.rollup import UsageRollupWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.webhook_delivery import WebhookDispatcherWorkflow
 
-WORKFLOWS: Sequence[type] = (WorkerHealthWorkflow, SubscriptionWorkflow, InvoiceWorkflow, UsageRollupWorkflow)
+WORKFLOWS: Sequence[type] = (
+    WorkerHealthWorkflow,
+    SubscriptionWorkflow,
+    InvoiceWorkflow,
+    UsageRollupWorkflow,
+    WebhookDispatcherWorkflow,
+)
 
 
 def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..., Any]]:
@@ -41,6 +49,7 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
     health = HealthActivities(engine)
     invoices = InvoiceActivities(sessions, gateway)
     rollup = RollupActivities(sessions)
+    webhooks = WebhookActivities(sessions)
     return [
         health.database_ping,
         usage.usage_totals,
@@ -54,6 +63,9 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
         invoices.persist_invoice,
         invoices.mark_invoice,
         rollup.rollup_usage,
+        webhooks.webhook_pending,
+        webhooks.deliver_webhook,
+        webhooks.mark_endpoint_failing,
     ]
 
 
