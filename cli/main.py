@@ -16,6 +16,7 @@ from cli.simulate import register as register_simulate
 from cli.support import register as register_support
 from cli.tokens import tokens_app
 from cli.usage import usage_app
+from cli.webhooks import webhooks_app
 from db.engine import required_url
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(usage_app, name="usage")
+app.add_typer(webhooks_app, name="webhooks")
 register_support(app)
 register_simulate(app)
 console = Console()

@@ -149,7 +149,8 @@ class WebhookDispatcherWorkflow:
     def _enqueue(self, events: list[EventRef]) -> None:
         for event in events:
             lane = self._s.lanes.setdefault(event.workspace_id, Lane(workspace_id=event.workspace_id))
-            lane.events.append(event)
+            if event not in lane.events:  # a replay of what is still queued sends it once
+                lane.events.append(event)
 
     def _cap(self) -> int:
         return max(1, int(self._s.policy.rate_per_second))
