@@ -113,6 +113,22 @@ async def _period_end(c: Context) -> dict[str, str]:
     return {"period_end": end.isoformat(), "year_later": end.replace(year=end.year + 1).isoformat()}
 
 
+# --- webhook endpoints (service tokens only) -------------------------------------------------
+HOOK = "https://matrix.invalid/hook"
+E = "/v1/webhook-endpoints"
+
+
+async def _endpoint(c: Context) -> dict[str, str]:
+    # One matrix endpoint, made if none; the others deleted, so none outlives the matrix
+    # (an endpoint's dispatcher would keep polling on the shared time-skipping server).
+    mine = [e["id"] for e in (await c.admin.get(E)).json() if e["url"] == HOOK]
+    if not mine:
+        mine = [(await c.admin.post(E, json={"url": HOOK})).json()["id"]]
+    for extra in mine[1:]:
+        await c.admin.delete(f"{E}/{extra}")
+    return {"endpoint_id": mine[0]}
+
+
 W = "/v1/workspaces/{workspace_id}"
 S = "/v1/support/workspaces/{workspace_id}"
 CONTRACT = {
@@ -185,6 +201,14 @@ ROWS: list[Row] = [
     Row("post", f"{S}/reactivate", "staff", 200),
     # Paid at once with the card on file: nothing left to void (the happy path: test_support_api).
     Row("post", "/v1/support/invoices/{number}/void", "staff", 409, {"reason": "x"}, _open_invoice),
+    # --- webhook endpoints: a service token, with or without an acting user; the last row
+    # deletes every endpoint the block made.
+    Row("post", E, "member", 201, {"url": HOOK}),
+    Row("get", E, "member", 200),
+    Row("get", f"{E}/{{endpoint_id}}", "member", 200, None, _endpoint),
+    Row("get", f"{E}/{{endpoint_id}}/deliveries", "member", 200, None, _endpoint),
+    Row("post", f"{E}/{{endpoint_id}}/replay", "member", 202, {"workspace_id": "{workspace_id}"}, _endpoint),
+    Row("delete", f"{E}/{{endpoint_id}}", "member", 204, None, _endpoint),
     Row("post", f"{W}/delete", "admin", 200, {"confirm": "{workspace_id}"}),
 ]
 

@@ -10,6 +10,8 @@ The delivery settings are shortened (poll 0.2 s, backoff 0.1 s doubling to 0.4 s
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import subprocess
 import sys
 import time
@@ -411,3 +413,48 @@ class _worker:
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
+
+
+async def _tenure(stack: Stack, postgres: EmbeddedPostgres, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {
+        "TENURE_DATABASE_URL": postgres.url,
+        "TEMPORAL_ADDRESS": stack.settings.temporal_address,
+        "TENURE_TASK_QUEUE": stack.queue,
+        "TENURE_WEBHOOK_POLL_INTERVAL_S": "0.2",
+        "COLUMNS": "200",
+    }
+    argv = [sys.executable, "-m", "cli.main", "webhooks", *args]
+    return await asyncio.to_thread(subprocess.run, argv, env=env, capture_output=True, text=True, timeout=60)
+
+
+async def test_the_cli_adds_lists_replays_and_removes(
+    stack: Stack, postgres: EmbeddedPostgres, receiver: Receiver, migrated_engine: AsyncEngine
+) -> None:
+    added = await _tenure(stack, postgres, "add", receiver.url, "--event", "member.added", "--json")
+    assert added.returncode == 0, added.stderr
+    endpoint = json.loads(added.stdout)
+    assert endpoint["event_types"] == ["member.added"]
+    receiver.secret = endpoint["secret"]
+    [event] = await _append(migrated_engine, f"ws-c-{uuid.uuid4().hex[:6]}", 1)
+    await _until("the delivery", lambda: event.id in _acked_ids(receiver))
+
+    listed = await _tenure(stack, postgres, "list", "--json")
+    [mine] = [e for e in json.loads(listed.stdout) if e["id"] == endpoint["id"]]
+    assert "secret" not in mine
+    assert mine["status"] == "active"
+    replayed = await _tenure(
+        stack, postgres, "replay", endpoint["id"], "--until", event.id, "--workspace", event.workspace_id
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    await _until("the replay", lambda: [r.event["id"] for r in receiver.acked()] == [event.id, event.id])
+
+    bad = await _tenure(stack, postgres, "add", "ftp://example.com/x")
+    assert (bad.returncode, "invalid_argument" in bad.stderr, "url" in bad.stderr) == (4, True, True)
+    unknown = await _tenure(stack, postgres, "add", receiver.url, "--event", "nope")
+    assert (unknown.returncode, "event_types" in unknown.stderr) == (4, True)
+    removed = await _tenure(stack, postgres, "remove", endpoint["id"])
+    assert removed.returncode == 0, removed.stderr
+    again = await _tenure(stack, postgres, "remove", endpoint["id"])
+    assert (again.returncode, "not_found" in again.stderr) == (4, True)
+    listed = await _tenure(stack, postgres, "list", "--json")
+    assert endpoint["id"] not in {e["id"] for e in json.loads(listed.stdout)}
