@@ -72,6 +72,8 @@ class DeliveryPolicy(BaseModel):
         poll_interval_s: how often the log is read for new events.
         request_timeout_s: how long one request may take (else it failed).
         max_in_flight: requests to the endpoint at once (one per workspace).
+        history_limit: history events after which a dispatcher run continues as new (well
+            under the server's suggestion at 4,096, so replaying a run stays cheap).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -83,6 +85,7 @@ class DeliveryPolicy(BaseModel):
     poll_interval_s: float = Field(default=1.0, gt=0)
     request_timeout_s: float = Field(default=10.0, gt=0, le=10)
     max_in_flight: int = Field(default=10, ge=1, le=100)
+    history_limit: int = Field(default=2_000, ge=50, le=10_000)
 
 
 def retry_delay(attempt: int, policy: DeliveryPolicy) -> float:

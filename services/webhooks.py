@@ -6,13 +6,15 @@ client (`client.webhooks`); the deliveries themselves are the dispatcher's (work
 from __future__ import annotations
 
 import base64
+import contextlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.service import RPCError
 
 from billing.errors import INVALID_ARGUMENT, DomainError
 from client.webhooks import WebhookDispatchers
@@ -28,6 +30,7 @@ from contracts.webhooks import (
 from db import webhook_repo
 from db.webhook_models import WebhookDeliveryRow, WebhookEndpointRow
 from services.base import NOT_FOUND, ClientSource, UnitOfWork
+from services.errors import ENGINE_UNAVAILABLE, Unavailable
 
 
 class WebhookInputError(DomainError):
@@ -107,6 +110,15 @@ def _delivery(row: WebhookDeliveryRow) -> Delivery:
 T = TypeVar("T")
 
 
+@contextlib.contextmanager
+def _engine(doing: str) -> Iterator[None]:
+    """Temporal refusing or unreachable: the caller may try again (503 at the HTTP edge)."""
+    try:
+        yield
+    except RPCError as error:
+        raise Unavailable(ENGINE_UNAVAILABLE, f"cannot {doing} now: {error.message}") from None
+
+
 def _checked(field: str, check: Callable[[T], T], value: T) -> T:
     try:
         return check(value)
@@ -138,7 +150,8 @@ class WebhookService:
             row = await webhook_repo.add_endpoint(session, id_, checked_url, types, secret, start)
             created = _endpoint(row)
         try:
-            await (await self._dispatchers()).start(id_, start, self._policy)
+            with _engine("start the endpoint's deliveries"):
+                await (await self._dispatchers()).start(id_, start, self._policy)
         except Exception:
             # No dispatcher, no endpoint: the caller may simply try again.
             async with self._uow.write() as session:
@@ -173,7 +186,8 @@ class WebhookService:
             DomainError: ``not_found``.
         """
         await self._row(endpoint_id)
-        await (await self._dispatchers()).stop(endpoint_id)
+        with _engine("stop the endpoint's deliveries"):
+            await (await self._dispatchers()).stop(endpoint_id)
         async with self._uow.write() as session:
             await webhook_repo.remove_endpoint(session, endpoint_id)
 
@@ -213,7 +227,8 @@ class WebhookService:
                 raise WebhookInputError("until", "must not come before `after` in the log")
             await webhook_repo.set_status(session, endpoint_id, "active", None)
         wanted = ReplayRange(after_seq=after_seq, until_seq=until_seq, workspace_id=workspace_id)
-        await (await self._dispatchers()).replay(endpoint_id, wanted, row.start_seq, self._policy)
+        with _engine("ask for the replay"):
+            await (await self._dispatchers()).replay(endpoint_id, wanted, row.start_seq, self._policy)
         return Replay(endpoint_id, after, until, workspace_id)
 
     @staticmethod

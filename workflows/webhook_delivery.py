@@ -19,8 +19,9 @@ Promises, and how they are kept:
   (`contracts.webhooks.next_attempt_at`), for the horizon (3 days by default); past it the
   endpoint is marked ``failing`` and nothing more is sent until a replay resumes it.
 
-The workflow continues as new before its history grows large, carrying the whole state;
-timers do not survive that, so due instants are absolute.
+The workflow continues as new before its history grows large (``history_limit`` events),
+once no attempt is in flight, carrying the whole state; timers do not survive that, so due
+instants are absolute.
 """
 
 from __future__ import annotations
@@ -50,8 +51,6 @@ with workflow.unsafe.imports_passed_through():
 FETCH_LIMIT: Final = 100
 # Event references held at once; past it the log is read again only as lanes drain.
 MAX_BUFFERED: Final = 1_000
-# Well under the server's suggestion (4,096 events): a replay of a run stays cheap.
-MAX_HISTORY: Final = 2_000
 _WINDOW: Final = timedelta(seconds=1)
 
 
@@ -118,7 +117,8 @@ class WebhookDispatcherWorkflow:
 
     def _history_full(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() > MAX_HISTORY
+        limit = self._s.policy.history_limit
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > limit
 
     async def _read(self) -> None:
         if sum(len(lane.events) for lane in self._s.lanes.values()) >= MAX_BUFFERED:

@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -45,6 +46,7 @@ from services import build_services
 from services.compose import delivery_policy
 from tests.workflows.webhook_receiver import Receiver
 from worker.composition import build_workers
+from workflows.webhook_delivery import dispatcher_id
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -458,3 +460,33 @@ async def test_the_cli_adds_lists_replays_and_removes(
     assert (again.returncode, "not_found" in again.stderr) == (4, True)
     listed = await _tenure(stack, postgres, "list", "--json")
     assert endpoint["id"] not in {e["id"] for e in json.loads(listed.stdout)}
+
+
+async def test_continue_as_new_carries_the_lanes_and_the_cursor(
+    stack: Stack, receiver: Receiver, migrated_engine: AsyncEngine
+) -> None:
+    """A tiny history limit: the dispatcher continues as new many times while one workspace
+    fails and others flow; nothing is lost or reordered across the runs."""
+    client = TenureClient(stack.env.client, stack.queue)
+
+    async def clients() -> TenureClient:
+        return client
+
+    policy = delivery_policy(stack.settings).model_copy(update={"history_limit": 50})
+    services = build_services(migrated_engine, clients, None, load_catalog("seats"), webhook_policy=policy)
+    created = await services.webhooks.create(receiver.url)
+    receiver.secret = created.secret
+    flaky = f"ws-n-{uuid.uuid4().hex[:6]}"
+    receiver.fail_workspaces = {flaky}
+    events: list[EventOut] = []
+    for n in range(4):
+        for ws in (flaky, f"ws-o-{n}-{uuid.uuid4().hex[:4]}"):
+            events += await _append(migrated_engine, ws, 3, start=1)
+        await asyncio.sleep(0.3)
+    receiver.fail_workspaces = set()
+    await _until("everything", lambda: {e.id for e in events} <= _acked_ids(receiver), 60)
+    _check_order(receiver)
+    wid = dispatcher_id(created.endpoint.id)
+    runs = [r async for r in stack.env.client.list_workflows(f'WorkflowId = "{wid}"')]
+    assert sum(r.status == WorkflowExecutionStatus.CONTINUED_AS_NEW for r in runs) >= 2, runs
+    await services.webhooks.delete(created.endpoint.id)
