@@ -139,7 +139,9 @@ async def list_deliveries(
     endpoint_id: EndpointId,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="A delivery id: older ones only.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="A delivery id: older ones only.")
+    ] = None,
 ) -> DeliveriesOut:
     found = await services.webhooks.deliveries(endpoint_id, limit + 1, before)
     page = found[:limit]

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.service import RPCError
@@ -88,7 +88,7 @@ def new_secret() -> str:
 
 
 def _endpoint(row: WebhookEndpointRow) -> Endpoint:
-    status: EndpointStatus = row.status  # type: ignore[assignment]  # the column holds only these
+    status = cast(EndpointStatus, row.status)  # the column holds only these
     return Endpoint(row.id, row.url, list(row.event_types), status, row.created_at, row.failing_since)
 
 

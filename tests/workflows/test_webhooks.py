@@ -490,3 +490,37 @@ async def test_continue_as_new_carries_the_lanes_and_the_cursor(
     runs = [r async for r in stack.env.client.list_workflows(f'WorkflowId = "{wid}"')]
     assert sum(r.status == WorkflowExecutionStatus.CONTINUED_AS_NEW for r in runs) >= 2, runs
     await services.webhooks.delete(created.endpoint.id)
+
+
+async def test_attempts_are_rate_limited_per_endpoint(
+    stack: Stack, receiver: Receiver, migrated_engine: AsyncEngine
+) -> None:
+    """At 2 attempts a second, six workspaces' events (parallel lanes) take over two seconds,
+    and no three arrive within one second (minus the dispatch jitter)."""
+    client = TenureClient(stack.env.client, stack.queue)
+
+    async def clients() -> TenureClient:
+        return client
+
+    policy = delivery_policy(stack.settings).model_copy(update={"rate_per_second": 2.0})
+    services = build_services(migrated_engine, clients, None, load_catalog("seats"), webhook_policy=policy)
+    created = await services.webhooks.create(receiver.url)
+    receiver.secret = created.secret
+    events: list[EventOut] = []
+    async with session_factory(migrated_engine).begin() as session:
+        at = datetime.now(UTC)
+        new = [
+            NewEvent(
+                workspace_id=f"ws-r{n}-{uuid.uuid4().hex[:4]}",
+                type="member.added",
+                occurred_at=at,
+                source_key="r",
+            )
+            for n in range(6)
+        ]
+        events = await event_log.append(session, new)
+    await _until("everything", lambda: {e.id for e in events} <= _acked_ids(receiver))
+    arrivals = [r.at for r in receiver.all()]
+    assert arrivals[-1] - arrivals[0] >= 2.0
+    assert all(arrivals[i + 2] - arrivals[i] >= 0.8 for i in range(len(arrivals) - 2)), arrivals
+    await services.webhooks.delete(created.endpoint.id)
