@@ -93,4 +93,8 @@ async def test_no_request_makes_the_api_fail(api_server: ApiServer, api: Any, dr
         for created_ws in started:
             with contextlib.suppress(RPCError):
                 await driver.env.client.get_workflow_handle(workflow_id(created_ws)).terminate("fuzz done")
+        # So would an endpoint's dispatcher (a poll timer): every skipped second would wake it.
+        listed = await api.get("/v1/webhook-endpoints")
+        for endpoint in listed.json() if listed.status_code == 200 else []:
+            await api.delete(f"/v1/webhook-endpoints/{endpoint['id']}")
     assert not failures, "\n\n".join(failures)
