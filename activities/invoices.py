@@ -269,4 +269,3 @@ class InvoiceActivities:
         async with self._sessions.begin() as session:
             await repo.update_invoice(session, row.number, {"stripe_status": "deleted"})
         return True
-

@@ -229,7 +229,6 @@ class Run:
         return await self.handle.query(SubscriptionWorkflow.state)
 
 
-
 async def simulate(
     loaded: LoadedScenario,
     stack: Stack | None = None,

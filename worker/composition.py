@@ -6,11 +6,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.email_relay import EmailRelayActivities, SmtpConfig
 from activities.health import HealthActivities
 from activities.invoices import InvoiceActivities
 from activities.payments import PaymentGateway
@@ -21,12 +22,19 @@ from activities.usage import UsageActivities
 from activities.workspace import WorkspaceActivities
 from config.settings import Settings
 from db.engine import session_factory
+from workflows.email_relay import EmailRelayWorkflow
 from workflows.health import WorkerHealthWorkflow
 from workflows.invoice import InvoiceWorkflow
 from workflows.rollup import UsageRollupWorkflow
 from workflows.subscription import SubscriptionWorkflow
 
-WORKFLOWS: Sequence[type] = (WorkerHealthWorkflow, SubscriptionWorkflow, InvoiceWorkflow, UsageRollupWorkflow)
+WORKFLOWS: Sequence[type] = (
+    WorkerHealthWorkflow,
+    SubscriptionWorkflow,
+    InvoiceWorkflow,
+    UsageRollupWorkflow,
+    EmailRelayWorkflow,
+)
 
 
 def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..., Any]]:
@@ -54,7 +62,21 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
         invoices.persist_invoice,
         invoices.mark_invoice,
         rollup.rollup_usage,
+        *email_activities(sessions),
     ]
+
+
+# --- the e-mail relay (issue 15) ---------------------------------------------------------
+def email_activities(
+    sessions: async_sessionmaker[AsyncSession], smtp: SmtpConfig | None = None
+) -> list[Callable[..., Any]]:
+    """The relay's activity; its SMTP settings are the process's (``smtp_*``) unless given.
+
+    Read here rather than passed down by every caller of `activities`: the relay is the
+    only activity that needs them, and tests that drive it build it with their sink's.
+    """
+    relay = EmailRelayActivities(sessions, smtp or SmtpConfig.of(Settings()))
+    return [relay.send_due_emails]
 
 
 def stripe_activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..., Any]]:
