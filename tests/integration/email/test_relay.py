@@ -77,7 +77,8 @@ async def test_a_stopped_server_leaves_the_rows_untouched_until_it_is_back(
     sender = relay(engine, smtp_sink)
     down = await sender.drain()
     assert (down.sent, down.smtp_unavailable) == (0, 1)
-    assert down.last_error is not None and "cannot reach" in down.last_error
+    assert down.last_error is not None
+    assert "cannot reach" in down.last_error
     [row] = await outbox(engine, ws)
     assert (row["attempts"], row["sent_at"]) == (0, None)
     smtp_sink.start()
@@ -93,7 +94,8 @@ async def test_a_550_is_recorded_for_good(engine: AsyncEngine, smtp_sink: SmtpSi
     result = await sender.drain()
     assert (result.sent, result.failed) == (0, 1)
     [row] = await outbox(engine, ws)
-    assert row["failed_at"] is not None and row["sent_at"] is None
+    assert row["failed_at"] is not None
+    assert row["sent_at"] is None
     assert row["last_error"] == "refused by the server: billing@example.com: 550 5.1.1 mailbox unavailable"
     assert (await sender.drain()).failed == 0  # never tried again
     assert smtp_sink.messages() == []
