@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -103,8 +103,17 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _reply(error: aiosmtplib.SMTPResponseException) -> str:
+def _reply(error: aiosmtplib.SMTPResponseException | aiosmtplib.SMTPResponse) -> str:
     return f"{error.code} {error.message}".strip()
+
+
+def _replies(
+    by_address: Mapping[str, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPResponse], single: bool
+) -> str:
+    """The server's answers per address (just the answer when one address was tried)."""
+    if single and len(by_address) == 1:
+        return _reply(next(iter(by_address.values())))
+    return "; ".join(f"{address}: {_reply(r)}" for address, r in by_address.items())
 
 
 class _Connection:
@@ -231,9 +240,9 @@ class EmailRelayActivities:
             log.warning("e-mail relay: %s", error)
             return _Outcome("unavailable", str(error))
         except aiosmtplib.SMTPRecipientsRefused as error:
-            replies = "; ".join(f"{r.recipient}: {_reply(r)}" for r in error.recipients)
+            replies = _replies({r.recipient: r for r in error.recipients}, single=len(to) == 1)
             if all(r.code >= 500 for r in error.recipients):
-                return await self._fail(session, row, f"refused by the server: {replies}", now)
+                return await self._fail(session, row, f"refused: {replies}", now, to)
             return await self._reschedule(session, row, replies, now)
         except aiosmtplib.SMTPSenderRefused as error:
             # A refused sender is the deployment's From address, not this e-mail: retried
@@ -241,21 +250,19 @@ class EmailRelayActivities:
             return await self._reschedule(session, row, f"sender refused: {_reply(error)}", now)
         except aiosmtplib.SMTPResponseException as error:
             if error.code >= 500:
-                return await self._fail(session, row, f"refused by the server: {_reply(error)}", now)
+                return await self._fail(session, row, f"refused: {_reply(error)}", now, to)
             return await self._reschedule(session, row, _reply(error), now)
         except (aiosmtplib.SMTPNotSupported, ValueError) as error:
-            return await self._fail(session, row, f"cannot be sent: {error}", now)
+            return await self._fail(session, row, f"cannot be sent: {error}", now, to)
         except (aiosmtplib.SMTPException, OSError) as error:
             # Lost mid-session: the message may or may not have been accepted. Sent again
             # later with the same Message-ID (the at-least-once window of docs/email.md).
             smtp.lost()
             await self._reschedule(session, row, f"connection lost: {error}", now)
             return _Outcome("retry", None)
-        note = "; ".join(f"{address}: {r.code} {r.message}" for address, r in refused.items()) or None
         accepted = [address for address in to if address not in refused]
-        await outbox_repo.mark_sent(
-            session, row.id, now, accepted, f"refused by the server: {note}" if note else None
-        )
+        note = f"refused: {_replies(refused, single=False)}" if refused else None
+        await outbox_repo.mark_sent(session, row.id, now, accepted, note)
         log.info("e-mail %s (%s) sent to %s", row.id, row.template, ", ".join(accepted))
         return _Outcome("sent")
 
@@ -309,8 +316,10 @@ class EmailRelayActivities:
         return _Outcome("retry", error)
 
     @staticmethod
-    async def _fail(session: AsyncSession, row: EmailOutboxRow, error: str, now: datetime) -> _Outcome:
-        await outbox_repo.mark_failed(session, row.id, error, now)
+    async def _fail(
+        session: AsyncSession, row: EmailOutboxRow, error: str, now: datetime, to: Sequence[str] = ()
+    ) -> _Outcome:
+        await outbox_repo.mark_failed(session, row.id, error, now, to)
         log.warning("e-mail %s (%s) failed for good: %s", row.id, row.template, error)
         return _Outcome("failed", error)
 

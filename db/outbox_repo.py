@@ -50,15 +50,15 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
 
 
 async def mark_sent(
-    session: AsyncSession, row_id: int, at: datetime, sent_to: Sequence[str], note: str | None = None
+    session: AsyncSession, row_id: int, at: datetime, recipients: Sequence[str], note: str | None = None
 ) -> None:
-    """The server accepted the message (250) for ``sent_to``; ``note`` names refused extras."""
+    """The server accepted the message (250) for ``recipients``; ``note`` names refused extras."""
     await session.execute(
         update(EmailOutboxRow)
         .where(EmailOutboxRow.id == row_id)
         .values(
             sent_at=at,
-            sent_to=list(sent_to),
+            recipients=list(recipients),
             attempts=EmailOutboxRow.attempts + 1,
             next_attempt_at=None,
             last_error=note,
@@ -75,12 +75,21 @@ async def mark_retry(session: AsyncSession, row_id: int, error: str, retry_at: d
     )
 
 
-async def mark_failed(session: AsyncSession, row_id: int, error: str, at: datetime) -> None:
-    """A permanent failure: never tried again, shown in the overview's warnings."""
+async def mark_failed(
+    session: AsyncSession, row_id: int, error: str, at: datetime, recipients: Sequence[str] = ()
+) -> None:
+    """A permanent failure (``recipients``: who it was addressed to, if anyone): never tried
+    again, shown in the overview's warnings."""
     await session.execute(
         update(EmailOutboxRow)
         .where(EmailOutboxRow.id == row_id)
-        .values(attempts=EmailOutboxRow.attempts + 1, last_error=error, failed_at=at, next_attempt_at=None)
+        .values(
+            attempts=EmailOutboxRow.attempts + 1,
+            last_error=error,
+            failed_at=at,
+            next_attempt_at=None,
+            recipients=list(recipients) or None,
+        )
     )
 
 

@@ -95,7 +95,7 @@ class EmailOutboxRow(Base):
     ``idempotency_key`` makes each email once however often the activity runs; the relay
     (`activities.email_relay`) sets ``sent_at`` after the server's 250, or ``failed_at`` on
     a permanent refusal; ``next_attempt_at`` is its backoff after a transient one, and
-    ``sent_to`` who the message went to (recipients are resolved at send time).
+    ``recipients`` who the message went to (recipients are resolved at send time).
     """
 
     __tablename__ = "email_outbox"
@@ -120,4 +120,4 @@ class EmailOutboxRow(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    sent_to: Mapped[list[str] | None] = mapped_column(JSONB)
+    recipients: Mapped[list[str] | None] = mapped_column(JSONB)

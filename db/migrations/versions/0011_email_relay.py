@@ -26,7 +26,7 @@ def upgrade() -> None:
     op.add_column("email_outbox", sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("email_outbox", sa.Column("last_error", sa.Text(), nullable=True))
     op.add_column("email_outbox", sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True))
-    op.add_column("email_outbox", sa.Column("sent_to", postgresql.JSONB(), nullable=True))
+    op.add_column("email_outbox", sa.Column("recipients", postgresql.JSONB(), nullable=True))
     op.create_index(
         "ix_email_outbox_due",
         "email_outbox",
@@ -37,5 +37,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_email_outbox_due", "email_outbox")
-    for column in ("sent_to", "failed_at", "last_error", "next_attempt_at", "attempts"):
+    for column in ("recipients", "failed_at", "last_error", "next_attempt_at", "attempts"):
         op.drop_column("email_outbox", column)

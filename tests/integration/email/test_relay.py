@@ -14,6 +14,8 @@ from activities.email_render import message_id
 from db import workspace_repo
 from db.engine import session_factory
 from devstack.smtp_sink import SmtpSink
+from services.base import UnitOfWork
+from services.overview import email_warnings
 from services.workspaces import store_workspace
 from tests.integration.email.support import AT, drain_until_idle, enqueue, outbox, relay
 from tests.integration.workspace_support import new_workspace_id, setup_for
@@ -96,9 +98,29 @@ async def test_a_550_is_recorded_for_good(engine: AsyncEngine, smtp_sink: SmtpSi
     [row] = await outbox(engine, ws)
     assert row["failed_at"] is not None
     assert row["sent_at"] is None
-    assert row["last_error"] == "refused by the server: billing@example.com: 550 5.1.1 mailbox unavailable"
+    assert row["last_error"] == "refused: 550 5.1.1 mailbox unavailable"
     assert (await sender.drain()).failed == 0  # never tried again
     assert smtp_sink.messages() == []
+    assert await email_warnings(UnitOfWork(session_factory(engine)), ws) == [
+        "An e-mail (trial expired) to billing@example.com was refused: 550 5.1.1 mailbox unavailable"
+    ]
+
+
+async def test_a_recipient_refused_among_others_is_warned_about(
+    engine: AsyncEngine, smtp_sink: SmtpSink
+) -> None:
+    sessions = session_factory(engine)
+    ws = new_workspace_id()
+    await store_workspace(sessions, setup_for(ws).model_copy(update={"billing_contact_email": None}))
+    await enqueue(engine, ws, "trial_expired", register=False)
+    smtp_sink.refuse("bob@example.com", "550 5.2.1 mailbox disabled")
+    assert (await relay(engine, smtp_sink).drain()).sent == 1
+    [mail] = smtp_sink.messages()
+    assert mail.to == ["alice@example.com"]
+    assert await email_warnings(UnitOfWork(sessions), ws) == [
+        "An e-mail (trial expired) reached alice@example.com but was refused: "
+        "bob@example.com: 550 5.2.1 mailbox disabled"
+    ]
 
 
 async def test_a_550_at_data_and_an_unknown_template_are_permanent(
@@ -112,7 +134,7 @@ async def test_a_550_at_data_and_an_unknown_template_are_permanent(
     assert (result.sent, result.failed) == (0, 2)
     unknown, refused = await outbox(engine, ws)
     assert unknown["last_error"].startswith("cannot render 'no_such_template': no e-mail template")
-    assert refused["last_error"] == "refused by the server: 554 5.6.0 message refused"
+    assert refused["last_error"] == "refused: 554 5.6.0 message refused"
 
 
 async def test_transient_failures_give_up_after_the_last_attempt(
@@ -144,8 +166,8 @@ async def test_recipients_are_the_billing_contact_else_every_active_billing_admi
     assert set(by_subject) == {("billing@example.com",), ("alice@example.com",)}
     [contact_row] = await outbox(engine, with_contact)
     [admins_row] = await outbox(engine, without)
-    assert contact_row["sent_to"] == ["billing@example.com"]
-    assert admins_row["sent_to"] == ["alice@example.com"]
+    assert contact_row["recipients"] == ["billing@example.com"]
+    assert admins_row["recipients"] == ["alice@example.com"]
     # bob is an admin again: both admins get the next one, in the order their role was granted.
     async with sessions.begin() as session:
         await workspace_repo.restore_members(session, without, ["u-bob"])
@@ -161,3 +183,5 @@ async def test_nobody_to_write_to_is_a_recorded_failure(engine: AsyncEngine, smt
     assert result.failed == 1
     [row] = await outbox(engine, ws)
     assert row["last_error"].startswith("no recipient")
+    [warning] = await email_warnings(UnitOfWork(session_factory(engine)), ws)
+    assert warning.startswith("The trial expired e-mail could not be sent: nobody to write to")
