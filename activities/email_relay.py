@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -29,8 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.email_render import TemplateMissing, build_message, render
+from activities.smtp import Connection, SmtpConfig, Unavailable, replies, reply
 from billing.catalog import CatalogError, load_catalog
-from config.settings import Settings
 from contracts import activities as refs
 from contracts.email import RelayJob, RelayResult
 from db import outbox_repo
@@ -43,35 +43,6 @@ log = logging.getLogger("tenure.email")
 _INVOICE_TEMPLATES = frozenset({"receipt", "payment_failed", "invoice_overdue"})
 # After this many failed connection attempts in a row, the relay waits this long at most.
 _UNAVAILABLE_MAX_PAUSE_S = 60.0
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    """Where and how the relay sends (the settings' ``smtp_*`` block)."""
-
-    host: str = "127.0.0.1"
-    port: int = 1025
-    tls: Literal["none", "starttls", "tls"] = "none"
-    user: str | None = None
-    password: str | None = None
-    from_address: str = "Tenure <billing@tenure.localhost>"
-    timeout_s: float = 30.0
-    catalog: str = "seats"
-
-    @classmethod
-    def of(cls, settings: Settings) -> SmtpConfig:
-        """The relay's configuration in a deployment."""
-        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-        return cls(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            tls=settings.smtp_tls,
-            user=settings.smtp_user,
-            password=password,
-            from_address=settings.smtp_from,
-            timeout_s=settings.smtp_timeout_s,
-            catalog=settings.catalog,
-        )
 
 
 @dataclass(frozen=True)
@@ -89,73 +60,15 @@ class RetryRule:
         return min(self.cap, grown)
 
 
-class _Unavailable(Exception):
-    """The SMTP server cannot be reached or refuses our session (not the message's fault)."""
-
-
 @dataclass(frozen=True)
 class _Outcome:
     kind: Literal["sent", "retry", "failed", "unavailable"]
     error: str | None = None
+    stop: bool = False  # the session is gone: end this pass rather than reconnect at once
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _reply(error: aiosmtplib.SMTPResponseException | aiosmtplib.SMTPResponse) -> str:
-    return f"{error.code} {error.message}".strip()
-
-
-def _replies(
-    by_address: Mapping[str, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPResponse], single: bool
-) -> str:
-    """The server's answers per address (just the answer when one address was tried)."""
-    if single and len(by_address) == 1:
-        return _reply(next(iter(by_address.values())))
-    return "; ".join(f"{address}: {_reply(r)}" for address, r in by_address.items())
-
-
-class _Connection:
-    """One SMTP session, opened at the first message and reopened after a loss."""
-
-    def __init__(self, config: SmtpConfig) -> None:
-        self._config = config
-        self._client: aiosmtplib.SMTP | None = None
-
-    async def _open(self) -> aiosmtplib.SMTP:
-        c = self._config
-        client = aiosmtplib.SMTP(
-            hostname=c.host,
-            port=c.port,
-            use_tls=c.tls == "tls",
-            start_tls=c.tls == "starttls",
-            username=c.user,
-            password=c.password,
-            timeout=c.timeout_s,
-        )
-        try:
-            await client.connect()
-        except (aiosmtplib.SMTPException, OSError) as error:
-            raise _Unavailable(f"cannot reach {c.host}:{c.port}: {error}") from None
-        return client
-
-    async def send(self, message: EmailMessage, to: list[str]) -> dict[str, aiosmtplib.SMTPResponse]:
-        if self._client is None or not self._client.is_connected:
-            self._client = await self._open()
-        errors, _ = await self._client.send_message(message, recipients=to)
-        return errors
-
-    def lost(self) -> None:
-        self._client = None
-
-    async def close(self) -> None:
-        if self._client is not None and self._client.is_connected:
-            try:
-                await self._client.quit()
-            except (aiosmtplib.SMTPException, OSError):
-                self._client.close()
-        self._client = None
 
 
 class EmailRelayActivities:
@@ -202,7 +115,7 @@ class EmailRelayActivities:
         the server is unreachable."""
         counts = {"sent": 0, "retry": 0, "failed": 0, "unavailable": 0}
         last_error: str | None = None
-        connection = _Connection(self._smtp)
+        connection = Connection(self._smtp)
         try:
             for _ in range(limit):
                 async with self._sessions.begin() as session:
@@ -212,7 +125,7 @@ class EmailRelayActivities:
                     outcome = await self._deliver(session, row, connection)
                 counts[outcome.kind] += 1
                 last_error = outcome.error or last_error
-                if outcome.kind == "unavailable" or (outcome.kind == "retry" and outcome.error is None):
+                if outcome.kind == "unavailable" or outcome.stop:
                     break
         finally:
             await connection.close()
@@ -224,7 +137,7 @@ class EmailRelayActivities:
             last_error=last_error,
         )
 
-    async def _deliver(self, session: AsyncSession, row: EmailOutboxRow, smtp: _Connection) -> _Outcome:
+    async def _deliver(self, session: AsyncSession, row: EmailOutboxRow, smtp: Connection) -> _Outcome:
         """Send ``row`` (locked by the caller's transaction) and record what happened."""
         now = self._clock()
         try:
@@ -236,32 +149,32 @@ class EmailRelayActivities:
             return await self._fail(session, row, reason, now)
         try:
             refused = await smtp.send(message, to)
-        except _Unavailable as error:
+        except Unavailable as error:
             log.warning("e-mail relay: %s", error)
             return _Outcome("unavailable", str(error))
         except aiosmtplib.SMTPRecipientsRefused as error:
-            replies = _replies({r.recipient: r for r in error.recipients}, single=len(to) == 1)
+            answers = replies({r.recipient: r for r in error.recipients}, single=len(to) == 1)
             if all(r.code >= 500 for r in error.recipients):
-                return await self._fail(session, row, f"refused: {replies}", now, to)
-            return await self._reschedule(session, row, replies, now)
+                return await self._fail(session, row, f"refused: {answers}", now, to)
+            return await self._reschedule(session, row, answers, now)
         except aiosmtplib.SMTPSenderRefused as error:
             # A refused sender is the deployment's From address, not this e-mail: retried
             # (and given up after the usual attempts) rather than failing every row at once.
-            return await self._reschedule(session, row, f"sender refused: {_reply(error)}", now)
+            return await self._reschedule(session, row, f"sender refused: {reply(error)}", now)
         except aiosmtplib.SMTPResponseException as error:
             if error.code >= 500:
-                return await self._fail(session, row, f"refused: {_reply(error)}", now, to)
-            return await self._reschedule(session, row, _reply(error), now)
+                return await self._fail(session, row, f"refused: {reply(error)}", now, to)
+            return await self._reschedule(session, row, reply(error), now)
         except (aiosmtplib.SMTPNotSupported, ValueError) as error:
             return await self._fail(session, row, f"cannot be sent: {error}", now, to)
         except (aiosmtplib.SMTPException, OSError) as error:
             # Lost mid-session: the message may or may not have been accepted. Sent again
             # later with the same Message-ID (the at-least-once window of docs/email.md).
             smtp.lost()
-            await self._reschedule(session, row, f"connection lost: {error}", now)
-            return _Outcome("retry", None)
+            outcome = await self._reschedule(session, row, f"connection lost: {error}", now)
+            return _Outcome(outcome.kind, outcome.error, stop=True)
         accepted = [address for address in to if address not in refused]
-        note = f"refused: {_replies(refused, single=False)}" if refused else None
+        note = f"refused: {replies(refused, single=False)}" if refused else None
         await outbox_repo.mark_sent(session, row.id, now, accepted, note)
         log.info("e-mail %s (%s) sent to %s", row.id, row.template, ", ".join(accepted))
         return _Outcome("sent")

@@ -11,12 +11,13 @@ from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.email_relay import EmailRelayActivities, SmtpConfig
+from activities.email_relay import EmailRelayActivities
 from activities.health import HealthActivities
 from activities.invoices import InvoiceActivities
 from activities.payments import PaymentGateway
 from activities.posting import post_invoice
 from activities.rollup import RollupActivities
+from activities.smtp import SmtpConfig
 from activities.stripe_gateway import StripeGateway, gateway_for
 from activities.usage import UsageActivities
 from activities.workspace import WorkspaceActivities

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from activities.email_relay import EmailRelayActivities, RetryRule, SmtpConfig
+from activities.email_relay import EmailRelayActivities, RetryRule
 from activities.records import outbox_row
+from activities.smtp import SmtpConfig
 from contracts.records import OutboxEmail
 from db import records_repo
 from db.engine import session_factory
