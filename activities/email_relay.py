@@ -95,14 +95,15 @@ class EmailRelayActivities:
         """
         total = RelayResult()
         deadline = time.monotonic() + job.run_for_s
-        pause = job.poll_s
+        poll = job.poll_s or self._smtp.poll_s
+        pause = poll
         while True:
             run = await self.drain(job.batch)
             total = total.plus(run)
             if run.smtp_unavailable:
                 pause = min(_UNAVAILABLE_MAX_PAUSE_S, pause * 2)
             else:
-                pause = 0.0 if run.sent + run.retried + run.failed >= job.batch else job.poll_s
+                pause = 0.0 if run.sent + run.retried + run.failed >= job.batch else poll
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return total

@@ -27,6 +27,7 @@ class SmtpConfig:
     password: str | None = None
     from_address: str = "Tenure <billing@tenure.localhost>"
     timeout_s: float = 30.0
+    poll_s: float = 2.0
     catalog: str = "seats"
 
     @classmethod
@@ -41,6 +42,7 @@ class SmtpConfig:
             password=password,
             from_address=settings.smtp_from,
             timeout_s=settings.smtp_timeout_s,
+            poll_s=settings.email_poll_s,
             catalog=settings.catalog,
         )
 

@@ -11,14 +11,15 @@ class _Message(BaseModel):
 
 class RelayJob(_Message):
     """One run of ``send_due_emails``: send what is due, keep polling for ``run_for_s``
-    seconds (every ``poll_s``), at most ``batch`` messages per SMTP connection.
+    seconds (every ``poll_s``; None: the worker's ``email_poll_s`` setting), at most
+    ``batch`` messages per SMTP connection.
 
     A long-polling activity keeps the relay's history small (a few events per run, not per
     poll) while a row written now is still sent within about ``poll_s``.
     """
 
     run_for_s: float = Field(default=50.0, ge=0, le=240)
-    poll_s: float = Field(default=2.0, gt=0, le=60)
+    poll_s: float | None = Field(default=None, gt=0, le=60)
     batch: int = Field(default=100, ge=1, le=10_000)
 
 

@@ -40,7 +40,7 @@ class EmailRelayWorkflow:
         for _ in range(request.runs_per_history):
             result = await calls.run(refs.SEND_DUE_EMAILS, job)
             self._totals = self._totals.plus(result)
-            if job.run_for_s < job.poll_s:
+            if job.run_for_s == 0:
                 # A run that does not poll itself: the pause between runs is a timer.
-                await workflow.sleep(timedelta(seconds=job.poll_s))
+                await workflow.sleep(timedelta(seconds=job.poll_s or 2.0))
         workflow.continue_as_new(request.model_copy(update={"totals": self._totals}))
