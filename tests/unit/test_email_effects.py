@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from billing import SendEmail, on_invoice_event
+from billing.overview import email_warning
 from tests.unit.billing_helpers import SEATS, Driver, t
 
 
@@ -58,3 +59,18 @@ def test_cancellation_names_its_end_and_reactivation_welcomes_back() -> None:
     back = d.run(t(2026, 12, 7, 8), "reactivate")
     [email] = _emails(list(back.effects), "reactivated")
     assert email.data["period_end"] == "2027-01-07T00:00:00+00:00"
+
+
+def test_the_overview_words_each_kind_of_undelivered_email() -> None:
+    assert email_warning("payment_failed", ["a@x.test"], "refused: 550 5.1.1 no such user", False) == (
+        "An e-mail (payment failed) to a@x.test was refused: 550 5.1.1 no such user"
+    )
+    assert email_warning("receipt", ["a@x.test"], "refused: b@x.test: 550 disabled", True) == (
+        "An e-mail (receipt) reached a@x.test but was refused: b@x.test: 550 disabled"
+    )
+    assert email_warning("receipt", [], "cannot render 'receipt': 'number' is undefined", False) == (
+        "An e-mail (receipt) could not be sent: cannot render 'receipt': 'number' is undefined"
+    )
+    assert email_warning("trial_expired", [], "no recipient: nobody", False).startswith(
+        "The trial expired e-mail could not be sent: nobody to write to"
+    )
