@@ -11,6 +11,7 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.email_render import message_id
+from contracts.email import RelayJob
 from db import workspace_repo
 from db.engine import session_factory
 from devstack.smtp_sink import SmtpSink
@@ -185,3 +186,22 @@ async def test_nobody_to_write_to_is_a_recorded_failure(engine: AsyncEngine, smt
     assert row["last_error"].startswith("no recipient")
     [warning] = await email_warnings(UnitOfWork(session_factory(engine)), ws)
     assert warning.startswith("The trial expired e-mail could not be sent: nobody to write to")
+
+
+async def test_the_polling_relay_waits_for_the_server_to_come_back(
+    engine: AsyncEngine, smtp_sink: SmtpSink
+) -> None:
+    ws = new_workspace_id()
+    await enqueue(engine, ws, "trial_expired")
+    smtp_sink.stop()
+
+    async def back_in_a_second() -> None:
+        await asyncio.sleep(1.0)
+        smtp_sink.start()
+
+    restart = asyncio.create_task(back_in_a_second())
+    result = await relay(engine, smtp_sink).send_due_emails(RelayJob(run_for_s=4, poll_s=0.2))
+    await restart
+    assert result.sent == 1
+    assert result.smtp_unavailable >= 1
+    assert len(smtp_sink.messages()) == 1
