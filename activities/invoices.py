@@ -269,3 +269,4 @@ class InvoiceActivities:
         async with self._sessions.begin() as session:
             await repo.update_invoice(session, row.number, {"stripe_status": "deleted"})
         return True
+

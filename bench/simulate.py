@@ -116,9 +116,8 @@ async def _fleet(stack: Stack, subscriptions: int, months: int) -> float:
 
         async def prepare(ws: str) -> None:
             member = WorkspaceMember(user_id="admin", role="admin", role_granted_at=ANCHOR)
-            await store_workspace(
-                session_factory(stack.engine),
-                WorkspaceSetup(workspace_id=ws, billing_contact_email="b@x.test", members=[member]),
+            await store_workspace(session_factory(stack.engine),
+                WorkspaceSetup(workspace_id=ws, billing_contact_email="b@x.test", members=[member])
             )
             await cards.give(ws)
             handle = await client.start_workflow(

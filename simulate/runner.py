@@ -229,6 +229,7 @@ class Run:
         return await self.handle.query(SubscriptionWorkflow.state)
 
 
+
 async def simulate(
     loaded: LoadedScenario,
     stack: Stack | None = None,
