@@ -111,16 +111,17 @@ class EmailRelayActivities:
                 activity.heartbeat(total.model_dump())
             await asyncio.sleep(min(pause, remaining))
 
-    async def drain(self, limit: int = 100) -> RelayResult:
+    async def drain(self, limit: int = 100, workspace_id: str | None = None) -> RelayResult:
         """Send due rows over one SMTP session until none is due, ``limit`` were handled, or
-        the server is unreachable."""
+        the server is unreachable (``workspace_id``: only that workspace's rows, as a test
+        sharing its database with others needs)."""
         counts = {"sent": 0, "retry": 0, "failed": 0, "unavailable": 0}
         last_error: str | None = None
         connection = Connection(self._smtp)
         try:
             for _ in range(limit):
                 async with self._sessions.begin() as session:
-                    row = await outbox_repo.claim_due(session, self._clock())
+                    row = await outbox_repo.claim_due(session, self._clock(), workspace_id)
                     if row is None:
                         break
                     outcome = await self._deliver(session, row, connection)

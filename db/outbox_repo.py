@@ -26,11 +26,15 @@ def _due(now: datetime) -> list[ColumnElement[bool]]:
     ]
 
 
-async def claim_due(session: AsyncSession, now: datetime) -> EmailOutboxRow | None:
-    """The oldest row due at ``now`` nobody else holds, locked until the caller's commit."""
+async def claim_due(
+    session: AsyncSession, now: datetime, workspace_id: str | None = None
+) -> EmailOutboxRow | None:
+    """The oldest row due at ``now`` nobody else holds (of ``workspace_id`` only, if given),
+    locked until the caller's commit."""
+    only = [EmailOutboxRow.workspace_id == workspace_id] if workspace_id is not None else []
     row: EmailOutboxRow | None = await session.scalar(
         select(EmailOutboxRow)
-        .where(*_due(now))
+        .where(*_due(now), *only)
         .order_by(EmailOutboxRow.id)
         .limit(1)
         .with_for_update(skip_locked=True)
