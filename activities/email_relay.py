@@ -98,7 +98,7 @@ class EmailRelayActivities:
         poll = job.poll_s or self._smtp.poll_s
         pause = poll
         while True:
-            run = await self.drain(job.batch)
+            run = await self.drain(job.batch, until=deadline)
             total = total.plus(run)
             if run.smtp_unavailable:
                 pause = min(_UNAVAILABLE_MAX_PAUSE_S, pause * 2)
@@ -111,10 +111,13 @@ class EmailRelayActivities:
                 activity.heartbeat(total.model_dump())
             await asyncio.sleep(min(pause, remaining))
 
-    async def drain(self, limit: int = 100, workspace_id: str | None = None) -> RelayResult:
-        """Send due rows over one SMTP session until none is due, ``limit`` were handled, or
-        the server is unreachable (``workspace_id``: only that workspace's rows, as a test
-        sharing its database with others needs)."""
+    async def drain(
+        self, limit: int = 100, workspace_id: str | None = None, until: float | None = None
+    ) -> RelayResult:
+        """Send due rows over one SMTP session until none is due, ``limit`` were handled,
+        the server is unreachable, or ``time.monotonic()`` passed ``until`` (so a slow server
+        cannot stretch a run past its activity's timeout). ``workspace_id``: only that
+        workspace's rows, as a test sharing its database with others needs."""
         counts = {"sent": 0, "retry": 0, "failed": 0, "unavailable": 0}
         last_error: str | None = None
         connection = Connection(self._smtp)
@@ -129,6 +132,10 @@ class EmailRelayActivities:
                 last_error = outcome.error or last_error
                 if outcome.kind == "unavailable" or outcome.stop:
                     break
+                if until is not None and time.monotonic() >= until:
+                    break
+                if activity.in_activity():
+                    activity.heartbeat()
         finally:
             await connection.close()
         return RelayResult(
