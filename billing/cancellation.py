@@ -63,7 +63,12 @@ def cancel(state: BillingState, cmd: Cancel, at: datetime, catalog: Catalog) -> 
     effects: list[Effect] = [
         *dropped,
         event("cancel_requested", at, reason=cmd.reason, actor=cmd.actor, cancel_at=state.cancel_at),
-        SendEmail(at=at, template="cancel_requested", to_role="billing_contact"),
+        SendEmail(
+            at=at,
+            template="cancel_requested",
+            to_role="billing_contact",
+            data={"ends_at": state.cancel_at.isoformat() if state.cancel_at else None},
+        ),
     ]
     return Outcome(state, effects, "cancels at the period end", state.cancel_at)
 
@@ -80,13 +85,13 @@ def reactivate(state: BillingState, cmd: Reactivate, at: datetime, catalog: Cata
     """Undo a cancellation still pending, or start a new paid life from the last one's seats
     (seats) or plan (credits)."""
     if state.status in PAID_STATUSES:
-        return clear_cancellation(state, cmd, at, catalog)
+        return _welcomed(clear_cancellation(state, cmd, at, catalog), at)
     require_status(state, {"free", "canceled"}, "reactivate")
     if catalog.seat_based:
         seats = [s for s in state.restorable_seats if s.user in state.members]
         if not seats:
             raise DomainError(NOT_ALLOWED_IN_STATUS, "no previous paid seat to restore: assign a paid seat")
-        return open_seat_period(state, at, catalog, seats, "reactivation")
+        return _welcomed(open_seat_period(state, at, catalog, seats, "reactivation"), at)
     plan = state.plan
     if plan is None or not catalog.plan(plan).self_serve:
         raise DomainError(NOT_ALLOWED_IN_STATUS, "select a plan to resubscribe")
@@ -94,7 +99,20 @@ def reactivate(state: BillingState, cmd: Reactivate, at: datetime, catalog: Cata
     if state.reverted_at is not None:
         state, effects = restore(state, at).state_and_effects()
     state = open_arrears_period(state, at, plan)
-    return Outcome(state, effects, f"{plan} from now", at)
+    return _welcomed(Outcome(state, effects, f"{plan} from now", at), at)
+
+
+def _welcomed(outcome: Outcome, at: datetime) -> Outcome:
+    """``outcome`` with the ``reactivated`` e-mail (plan and paid-through date as of now)."""
+    state = outcome.state
+    period_end = state.period_end.isoformat() if state.period_end else None
+    email = SendEmail(
+        at=at,
+        template="reactivated",
+        to_role="billing_contact",
+        data={"plan": state.plan, "period_end": period_end},
+    )
+    return outcome._replace(effects=[*outcome.effects, email])
 
 
 def delete_workspace(

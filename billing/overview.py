@@ -6,6 +6,7 @@ and CLI add what only the database knows (payment method, tax ids, usage roll-up
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -144,6 +145,24 @@ def _warnings(state: BillingState, catalog: Catalog, at: datetime) -> tuple[str,
     if state.status == "trial_expired":
         found.append("The trial has ended: select a plan to continue.")
     return tuple(found)
+
+
+def email_warning(template: str, recipients: Sequence[str], error: str, delivered: bool) -> str:
+    """The overview's line for an e-mail the relay could not deliver to everyone: which one,
+    to whom, and the server's answer (``delivered``: it reached ``recipients``, others
+    refused it)."""
+    label = template.replace("_", " ")
+    to = f" to {', '.join(recipients)}" if recipients else ""
+    if error.startswith("no recipient"):
+        return (
+            f"The {label} e-mail could not be sent: nobody to write to "
+            "(set a billing contact, or give an active member a billing-admin role)."
+        )
+    if delivered:
+        return f"An e-mail ({label}) reached {', '.join(recipients) or 'nobody'} but was {error}"
+    if error.startswith("refused: "):
+        return f"An e-mail ({label}){to} was refused: {error.removeprefix('refused: ')}"
+    return f"An e-mail ({label}){to} could not be sent: {error}"
 
 
 def overview(state: BillingState, catalog: Catalog, at: datetime) -> Overview:

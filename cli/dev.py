@@ -18,6 +18,7 @@ _COLOURS = {
     "postgres": "blue",
     "temporal": "magenta",
     "stripe": "yellow",
+    "smtp": "bright_blue",
     "worker": "green",
     "api": "cyan",
     "tenure": "bold white",

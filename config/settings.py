@@ -7,6 +7,7 @@ the worker, the API factory) and pass the value down.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -154,6 +155,29 @@ class Settings(BaseSettings):
     dev_temporal_port: int = Field(default=7233, ge=1, le=65535, description="Dev Temporal gRPC port.")
     dev_temporal_ui_port: int = Field(default=8233, ge=1, le=65535, description="Temporal Web UI port.")
     dev_stripe_port: int = Field(default=12111, ge=1, le=65535, description="Stripe emulator port.")
+
+    # --- e-mail: the outbox relay over SMTP (docs/email.md) ---------------------
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server the e-mail relay sends through.")
+    smtp_port: int = Field(
+        default=1025, ge=1, le=65535, description="SMTP port (1025: the dev sink of `tenure dev`)."
+    )
+    smtp_tls: Literal["none", "starttls", "tls"] = Field(
+        default="none",
+        description="`starttls` upgrades a plain connection (port 587), `tls` connects over TLS "
+        "(port 465), `none` only for a local sink.",
+    )
+    smtp_user: str | None = Field(default=None, description="SMTP login (none: no authentication).")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(
+        default="Tenure <billing@tenure.localhost>", description="The From address of every e-mail."
+    )
+    smtp_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of each SMTP command.")
+    email_poll_s: float = Field(
+        default=2.0, gt=0, description="How often the relay looks for e-mails to send."
+    )
+    dev_smtp_port: int = Field(
+        default=1025, ge=1, le=65535, description="Port of the SMTP sink `tenure dev` starts."
+    )
 
 
 def environment_variables() -> dict[str, str]:

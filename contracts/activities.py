@@ -17,6 +17,7 @@ from temporalio.common import RetryPolicy
 
 from billing.workspace import ReactivationPlan, RevertPlan, WorkspaceSnapshot
 from contracts import errors
+from contracts.email import RelayJob, RelayResult
 from contracts.invoices import (
     CollectInvoice,
     CollectResult,
@@ -170,6 +171,16 @@ MARK_ENDPOINT_FAILING: ActivityRef[EndpointFailing, None] = ActivityRef(
     "mark_endpoint_failing", EndpointFailing, NoneType, DB_TIMEOUT, DB_RETRY, "main"
 )
 
+# --- the e-mail relay (issue 15) ---------------------------------------------------------
+# One run long-polls for up to 4 minutes; a worker lost mid-run is noticed at this timeout,
+# its row locks die with its connections, and the retry resumes. Failures of one e-mail are
+# recorded on its row, so the activity itself only fails when the database is away.
+EMAIL_RELAY_TIMEOUT = timedelta(minutes=5)
+EMAIL_RELAY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=1))
+SEND_DUE_EMAILS: ActivityRef[RelayJob, RelayResult] = ActivityRef(
+    "send_due_emails", RelayJob, RelayResult, EMAIL_RELAY_TIMEOUT, EMAIL_RELAY_RETRY, "main"
+)
+
 ALL: tuple[ActivityRef[Any, Any], ...] = (
     RECORD_DECISION,
     LOAD_SNAPSHOT,
@@ -189,4 +200,5 @@ ALL: tuple[ActivityRef[Any, Any], ...] = (
     WEBHOOK_PENDING,
     DELIVER_WEBHOOK,
     MARK_ENDPOINT_FAILING,
+    SEND_DUE_EMAILS,
 )

@@ -93,10 +93,20 @@ class EmailOutboxRow(Base):
     """An email to send (transactional outbox): written with the change, sent by a relay.
 
     ``idempotency_key`` makes each email once however often the activity runs; the relay
-    sets ``sent_at``.
+    (`activities.email_relay`) sets ``sent_at`` after the server's 250, or ``failed_at`` on
+    a permanent refusal; ``next_attempt_at`` is its backoff after a transient one, and
+    ``recipients`` who the message went to (recipients are resolved at send time).
     """
 
     __tablename__ = "email_outbox"
+    # What the relay scans: only the rows still to send (a tiny index however long the history).
+    __table_args__ = (
+        Index(
+            "ix_email_outbox_due",
+            "id",
+            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -106,3 +116,8 @@ class EmailOutboxRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recipients: Mapped[list[str] | None] = mapped_column(JSONB)

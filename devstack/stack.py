@@ -1,7 +1,8 @@
 """`tenure dev`: the whole product on embedded defaults, as child processes we own.
 
 Start order: PostgreSQL → migrations → Temporal dev server → Stripe emulator (only
-without STRIPE_API_KEY) → worker → API. Stop order is the reverse.
+without STRIPE_API_KEY) → SMTP sink (the e-mail relay's server: every message lands in
+``<data_dir>/mail/``, read with `tenure mail`) → worker → API. Stop order is the reverse.
 """
 
 from __future__ import annotations
@@ -87,6 +88,18 @@ class DevStack:
                 port=s.dev_stripe_port,
             )
             self.urls["Stripe emulator"] = f"http://127.0.0.1:{s.dev_stripe_port}"
+        mail = data / "mail"
+        sink = [
+            sys.executable,
+            "-m",
+            "devstack.smtp_sink",
+            "--port",
+            str(s.dev_smtp_port),
+            "--dir",
+            str(mail),
+        ]
+        self._spawn("smtp", sink, env, port=s.dev_smtp_port)
+        self.urls["Mail (SMTP sink)"] = f"smtp://127.0.0.1:{s.dev_smtp_port} → {mail}/ (`tenure mail list`)"
         self._spawn("worker", [sys.executable, "-m", "cli.main", "worker"], env)
         self._spawn("api", [sys.executable, "-m", "cli.main", "api"], env, port=s.api_port)
         self._wait_healthy(f"http://127.0.0.1:{s.api_port}/healthz?deep=true")
@@ -122,6 +135,7 @@ class DevStack:
         ensure_free("127.0.0.1", s.dev_temporal_ui_port, "the Temporal UI", "TENURE_DEV_TEMPORAL_UI_PORT")
         if self.emulated_stripe:
             ensure_free("127.0.0.1", s.dev_stripe_port, "the Stripe emulator", "TENURE_DEV_STRIPE_PORT")
+        ensure_free("127.0.0.1", s.dev_smtp_port, "the SMTP sink", "TENURE_DEV_SMTP_PORT")
         ensure_free(s.api_host, s.api_port, "the API", "TENURE_API_PORT")
 
     def _child_env(self) -> dict[str, str]:
@@ -132,6 +146,12 @@ class DevStack:
         env["TEMPORAL_ADDRESS"] = self.temporal.address
         env["TEMPORAL_NAMESPACE"] = self.settings.temporal_namespace
         env["PYTHONUNBUFFERED"] = "1"
+        # The relay sends to the sink: no e-mail leaves a development machine.
+        env["TENURE_SMTP_HOST"] = "127.0.0.1"
+        env["TENURE_SMTP_PORT"] = str(self.settings.dev_smtp_port)
+        env["TENURE_SMTP_TLS"] = "none"
+        env.pop("TENURE_SMTP_USER", None)
+        env.pop("TENURE_SMTP_PASSWORD", None)
         if self.emulated_stripe:
             env["STRIPE_API_KEY"] = "sk_test_tenure_dev"
             env["TENURE_STRIPE_API_BASE"] = f"http://127.0.0.1:{self.settings.dev_stripe_port}"
@@ -185,7 +205,7 @@ class DevStack:
         return None
 
     def stop(self) -> None:
-        """Stop in reverse start order: API, worker, emulator, Temporal, PostgreSQL."""
+        """Stop in reverse start order: API, worker, SMTP sink, emulator, Temporal, PostgreSQL."""
         with self._lock:
             children = list(reversed(self.children))
             self.children.clear()

@@ -14,10 +14,10 @@ from temporalio.service import RPCError
 from billing.allowance import UsageCards, usage_cards
 from billing.catalog import Catalog
 from billing.errors import DomainError
-from billing.overview import Overview
+from billing.overview import Overview, email_warning
 from billing.retention import free_limit_warnings
 from client import TenureError
-from db import workspace_repo
+from db import outbox_repo, workspace_repo
 from services.base import ClientSource, Clock, UnitOfWork
 from services.billing_details import BillingDetailsService
 from services.billing_models import BillingDetailsOut, InvoiceOut
@@ -84,13 +84,14 @@ class OverviewService:
             [c.warning for c in (cards.credits, cards.serverless_minutes) if c.warning] if cards else []
         )
         limits = await self._data_limit_warnings(workspace_id, subscription)
+        emails = await email_warnings(self._uow, workspace_id)
         return OverviewOut(
             subscription=subscription,
             usage=usage,
             usage_cards=cards,
             invoices=invoices[:RECENT_INVOICES],
             billing=billing,
-            warnings=[*subscription.warnings, *limits, *billing.warnings, *projected],
+            warnings=[*subscription.warnings, *limits, *billing.warnings, *projected, *emails],
         )
 
     async def _subscription(self, workspace_id: str) -> Overview:
@@ -111,3 +112,13 @@ class OverviewService:
         async with self._uow.read() as session:
             connectors, spaces = await workspace_repo.data_counts(session, workspace_id)
         return free_limit_warnings(self._catalog.free_limits(), connectors=connectors, spaces=spaces)
+
+
+async def email_warnings(uow: UnitOfWork, workspace_id: str) -> list[str]:
+    """The workspace's e-mails the relay could not deliver (refused, or nobody to write to),
+    newest first (`db.outbox_repo.refused`)."""
+    async with uow.read() as session:
+        rows = await outbox_repo.refused(session, workspace_id)
+    return [
+        email_warning(r.template, r.recipients or [], r.last_error or "", r.sent_at is not None) for r in rows
+    ]

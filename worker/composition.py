@@ -6,22 +6,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.email_relay import EmailRelayActivities
 from activities.health import HealthActivities
 from activities.invoices import InvoiceActivities
 from activities.payments import PaymentGateway
 from activities.posting import post_invoice
 from activities.rollup import RollupActivities
+from activities.smtp import SmtpConfig
 from activities.stripe_gateway import StripeGateway, gateway_for
 from activities.usage import UsageActivities
 from activities.webhook_delivery import WebhookActivities
 from activities.workspace import WorkspaceActivities
 from config.settings import Settings
 from db.engine import session_factory
+from workflows.email_relay import EmailRelayWorkflow
 from workflows.health import WorkerHealthWorkflow
 from workflows.invoice import InvoiceWorkflow
 from workflows.rollup import UsageRollupWorkflow
@@ -34,6 +37,7 @@ WORKFLOWS: Sequence[type] = (
     InvoiceWorkflow,
     UsageRollupWorkflow,
     WebhookDispatcherWorkflow,
+    EmailRelayWorkflow,
 )
 
 
@@ -66,7 +70,21 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
         webhooks.webhook_pending,
         webhooks.deliver_webhook,
         webhooks.mark_endpoint_failing,
+        *email_activities(sessions),
     ]
+
+
+# --- the e-mail relay (issue 15) ---------------------------------------------------------
+def email_activities(
+    sessions: async_sessionmaker[AsyncSession], smtp: SmtpConfig | None = None
+) -> list[Callable[..., Any]]:
+    """The relay's activity; its SMTP settings are the process's (``smtp_*``) unless given.
+
+    Read here rather than passed down by every caller of `activities`: the relay is the
+    only activity that needs them, and tests that drive it build it with their sink's.
+    """
+    relay = EmailRelayActivities(sessions, smtp or SmtpConfig.of(Settings()))
+    return [relay.send_due_emails]
 
 
 def stripe_activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..., Any]]:

@@ -18,7 +18,7 @@ from config.temporal import connect
 from db.engine import async_engine, required_url
 from worker import composition
 from worker.composition import WorkerLimits, stripe_gateway
-from worker.schedules import ROLLUP_SCHEDULE_ID, ensure_rollup_schedule
+from worker.schedules import EMAIL_RELAY_ID, ROLLUP_SCHEDULE_ID, ensure_email_relay, ensure_rollup_schedule
 
 log = logging.getLogger("tenure.worker")
 
@@ -39,6 +39,14 @@ def build_workers(
 
 async def _ensure_schedules(client: Client, settings: Settings) -> None:
     """Create (or update) the daily usage roll-up Schedule; a refusal does not stop billing."""
+    try:
+        log.info(
+            "e-mail relay %r running (run %s)",
+            EMAIL_RELAY_ID,
+            await ensure_email_relay(client, settings.task_queue),
+        )
+    except RPCError as error:
+        log.error("the e-mail relay %r could not be started: %s", EMAIL_RELAY_ID, error.message)
     try:
         outcome = await ensure_rollup_schedule(client, settings.task_queue)
     except RPCError as error:

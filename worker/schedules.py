@@ -30,7 +30,10 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+from contracts.email import RelayRequest
+from workflows.email_relay import EmailRelayWorkflow
 from workflows.rollup import RollupRequest, UsageRollupWorkflow
 
 ROLLUP_SCHEDULE_ID = "tenure-usage-rollup"
@@ -150,3 +153,24 @@ async def trigger_rollup(client: Client, task_queue: str) -> str:
                 return new[0]
             await asyncio.sleep(0.2)
     raise TimeoutError(f"the schedule {ROLLUP_SCHEDULE_ID!r} started no run within {TRIGGER_WAIT_S:.0f} s")
+
+
+# --- the e-mail relay (issue 15) ---------------------------------------------------------
+EMAIL_RELAY_ID = "tenure-email-relay"
+
+
+async def ensure_email_relay(client: Client, task_queue: str, request: RelayRequest | None = None) -> str:
+    """Start the e-mail relay unless it runs already; the run id of the one running.
+
+    Idempotent and safe when several workers start at once: the id is fixed and a running
+    relay is kept (`USE_EXISTING`); one that ended (terminated by hand, failed) is started again.
+    """
+    handle = await client.start_workflow(
+        EmailRelayWorkflow.run,
+        request or RelayRequest(),
+        id=EMAIL_RELAY_ID,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )
+    return handle.result_run_id or ""

@@ -38,6 +38,17 @@ def overdue_at(issued_at: datetime, catalog: Catalog) -> datetime:
     return issued_at + timedelta(days=catalog.dunning.overdue_after_days)
 
 
+def receipt(ref: InvoiceRef, catalog: Catalog, at: datetime) -> SendEmail:
+    """The receipt of a paid invoice (the relay adds the Stripe PDF and hosted page links)."""
+    data: dict[str, str | int | None] = {
+        "number": ref.number,
+        "total": ref.total,
+        "currency": catalog.currency,
+        "paid_at": at.isoformat(),
+    }
+    return SendEmail(at=at, template="receipt", to_role="billing_contact", data=data)
+
+
 def _find(state: BillingState, number: str) -> InvoiceRef:
     for ref in state.invoices:
         if ref.number == number:
@@ -89,7 +100,10 @@ def on_invoice_event(
             return Decision(state=state, effects=[])
         state = _settle_status(_with_status(state, invoice_number, target))
         name = "invoice_paid" if event_kind == "paid" else "invoice_voided"
-        return Decision(state=state, effects=[event(name, at, number=invoice_number)])
+        effects = [event(name, at, number=invoice_number)]
+        if event_kind == "paid" and ref.total > 0:
+            effects.append(receipt(ref, catalog, at))
+        return Decision(state=state, effects=effects)
     if ref.status in {"paid", "void"}:
         return Decision(state=state, effects=[])
     if event_kind == "payment_failed":
@@ -97,10 +111,15 @@ def on_invoice_event(
             evolve(r, payment_failed_at=at) if r.number == invoice_number else r for r in state.invoices
         )
         state = evolve(state, invoices=invoices)
+        retry = next_retry(ref, catalog, at)
         effects = [
             event("payment_failed", at, number=invoice_number),
             SendEmail(
-                at=at, template="payment_failed", to_role="billing_contact", data={"number": invoice_number}
+                at=at,
+                template="payment_failed",
+                to_role="billing_contact",
+                # None: no attempt is left (the e-mail then asks to pay by hand).
+                data={"number": invoice_number, "next_retry_at": retry.isoformat() if retry else None},
             ),
         ]
         return Decision(state=state, effects=effects)
