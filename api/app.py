@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from api.billing import router as billing_router
 from api.entities import router as entities_router
+from api.entitlements import router as entitlements_router
 from api.errors import install_error_handlers
 from api.health import router as health_router
 from api.limits import BodyLimit
@@ -60,5 +61,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(entities_router)
     app.include_router(support_router)
     app.include_router(usage_router)
+    app.include_router(entitlements_router)
     app.add_exception_handler(TenureError, lambda _, error: tenure_error_response(error))
     return app

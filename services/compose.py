@@ -15,6 +15,7 @@ from db.engine import session_factory
 from services.base import ClientSource, Clock, UnitOfWork, utc_now
 from services.billing_details import BillingDetailsService
 from services.entities import EntityService
+from services.entitlements import EntitlementService
 from services.invoices import InvoiceService
 from services.overview import OverviewService
 from services.support import SupportService
@@ -33,6 +34,7 @@ class Services:
     usage: UsageService
     overview: OverviewService
     support: SupportService
+    entitlements: EntitlementService
 
 
 def build_services(
@@ -53,6 +55,7 @@ def build_services(
         usage=UsageService(uow, catalog),
         overview=OverviewService(uow, clients, billing, catalog, clock),
         support=SupportService(uow),
+        entitlements=EntitlementService(uow, catalog, clock),
     )
 
 
