@@ -115,9 +115,10 @@ async def view(session: AsyncSession, workspace_id: str, at: datetime) -> Entitl
     """The workspace's entitlements with every count as of now (None: no row)."""
     found = (
         await session.execute(
-            select(E, func.coalesce(_CONNECTORS, 0), func.coalesce(_SPACES, 0)).where(
-                E.workspace_id == workspace_id
-            )
+            select(E, func.coalesce(_CONNECTORS, 0), func.coalesce(_SPACES, 0))
+            .where(E.workspace_id == workspace_id)
+            # The row may be in the session already (read before this transaction's upsert).
+            .execution_options(populate_existing=True)
         )
     ).first()
     if found is None:

@@ -185,6 +185,9 @@ ROWS: list[Row] = [
     Row("post", f"{S}/reactivate", "staff", 200),
     # Paid at once with the card on file: nothing left to void (the happy path: test_support_api).
     Row("post", "/v1/support/invoices/{number}/void", "staff", 409, {"reason": "x"}, _open_invoice),
+    # Entitlements (issue 15): any token reads them, from the projection.
+    Row("get", f"{W}/entitlements", "token", 200),
+    Row("post", f"{W}/entitlements/check", "token", 200, {"limit": "connectors", "quantity": 1}),
     Row("post", f"{W}/delete", "admin", 200, {"confirm": "{workspace_id}"}),
 ]
 
