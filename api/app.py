@@ -41,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.services.entitlements.close()  # the entitlement check's connections
             await engine.dispose()
 
     app = FastAPI(
@@ -52,6 +53,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     install_error_handlers(app)
+    # First: routes are matched in order, and the entitlement check is the hottest path.
+    app.include_router(entitlements_router)
     app.include_router(health_router)
     app.include_router(webhook_router)
     app.include_router(billing_router)
@@ -61,6 +64,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(entities_router)
     app.include_router(support_router)
     app.include_router(usage_router)
-    app.include_router(entitlements_router)
     app.add_exception_handler(TenureError, lambda _, error: tenure_error_response(error))
     return app

@@ -1,17 +1,17 @@
 """SQL over the entitlements projection. The caller owns the transaction.
 
-Every read is one round trip: the row with the one count it needs (connectors, spaces and
-credits live with the product's data; members and paid seats with the row), over primary
-keys (``entitlements``, ``workspaces``, ``connections``' ``(workspace_id, id)``, and
-``usage_daily``'s ``(workspace_id, day)``).
+`view` reads the row with the counts only the product's data has (connectors, spaces, then
+the credits rolled up in the window), over primary keys (``entitlements``, ``workspaces``,
+``connections``' ``(workspace_id, id)``, ``usage_daily``'s ``(workspace_id, day)``). The hot
+check has its own single statement (`db.entitlement_checks`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,17 +37,6 @@ _CONNECTORS = (
     .scalar_subquery()
 )
 _SPACES = select(WorkspaceRow.spaces).where(WorkspaceRow.id == E.workspace_id).correlate(E).scalar_subquery()
-# Per limit: its value on the row and how to count what is used (one statement per limit).
-_LIMIT_COLUMNS: Final[dict[LimitName, tuple[Any, Any]]] = {
-    "members": (E.max_members, E.members_used),
-    "paid_seats": (E.max_paid_seats, E.paid_seats_used),
-    "connectors": (E.max_connectors, func.coalesce(_CONNECTORS, 0)),
-    "spaces": (E.max_spaces, func.coalesce(_SPACES, 0)),
-}
-_LIMIT_QUERIES: Final[dict[LimitName, Select[Any]]] = {
-    name: select(E.active, limit, used) for name, (limit, used) in _LIMIT_COLUMNS.items()
-}
-_FEATURE_QUERY: Final = select(E.active, E.features)
 
 
 def values(workspace_id: str, snapshot: EntitlementsSnapshot, version: int, at: datetime) -> dict[str, Any]:
@@ -138,13 +127,3 @@ async def view(session: AsyncSession, workspace_id: str, at: datetime) -> Entitl
     }
     assert set(used) == set(LIMIT_NAMES)
     return entitlements(workspace_id, grant_of(row), used, int(credits or 0), row.version, row.updated_at)
-
-
-async def feature_row(session: AsyncSession, workspace_id: str) -> Row[Any] | None:
-    """``(active, features)`` of the workspace, one round trip (None: no row)."""
-    return (await session.execute(_FEATURE_QUERY.where(E.workspace_id == workspace_id))).first()
-
-
-async def limit_row(session: AsyncSession, workspace_id: str, limit: LimitName) -> Row[Any] | None:
-    """``(active, limit, used)`` of one limit, one round trip (None: no row)."""
-    return (await session.execute(_LIMIT_QUERIES[limit].where(E.workspace_id == workspace_id))).first()

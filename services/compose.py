@@ -12,6 +12,7 @@ from activities.stripe_gateway import gateway_for
 from billing.catalog import Catalog
 from config.settings import Settings
 from db.engine import session_factory
+from db.entitlement_checks import CheckReader
 from services.base import ClientSource, Clock, UnitOfWork, utc_now
 from services.billing_details import BillingDetailsService
 from services.entities import EntityService
@@ -55,7 +56,7 @@ def build_services(
         usage=UsageService(uow, catalog),
         overview=OverviewService(uow, clients, billing, catalog, clock),
         support=SupportService(uow),
-        entitlements=EntitlementService(uow, catalog, clock),
+        entitlements=EntitlementService(uow, CheckReader(engine), catalog, clock),
     )
 
 

@@ -20,6 +20,8 @@ from contracts.records import DecisionRecord
 from contracts.workspace import ConnectionSetup, WorkspaceSetup
 from db import entitlement_repo
 from db.engine import session_factory
+from db.entitlement_checks import CheckReader
+from db.tokens import hash_token, issue
 from services.workspaces import store_workspace
 from tests.integration.workspace_support import new_workspace_id
 from workflows.record import build_record
@@ -135,11 +137,19 @@ async def test_connectors_and_spaces_are_counted_when_read(story: Story) -> None
     await store_workspace(story.sessions, setup)
     async with story.sessions() as session:
         view = await entitlement_repo.view(session, story.ws, AT + timedelta(days=1))
-        full = await entitlement_repo.limit_row(session, story.ws, "connectors")
-        spaces = await entitlement_repo.limit_row(session, story.ws, "spaces")
-        missing = await entitlement_repo.limit_row(session, "nobody", "members")
     assert view is not None
     assert view.limits["connectors"].model_dump() == {"limit": 3, "used": 3, "remaining": 0}
-    assert tuple(full or ()) == (True, 3, 3)
-    assert tuple(spaces or ()) == (True, 5, 4)
-    assert missing is None
+    assert view.limits["spaces"].model_dump() == {"limit": 5, "used": 4, "remaining": 1}
+    # The check's one statement reads the same, and answers for the token with it.
+    checks = CheckReader(story.sessions.kw["bind"])
+    async with story.sessions.begin() as session:
+        token = await session.run_sync(lambda s: issue(s, "projection test", "service"))
+    try:
+        good, bad = hash_token(token.secret), hash_token("not-a-token")
+        assert await checks.row(good, story.ws, "connectors") == (True, True, 3, 3)
+        assert await checks.row(good, story.ws, "spaces") == (True, True, 5, 4)
+        assert await checks.row(good, story.ws, "feature") == (True, True, [])
+        assert await checks.row(good, "nobody", "members") == (True, None, None, None)
+        assert (await checks.row(bad, story.ws, "members"))[0] is False
+    finally:
+        await checks.close()

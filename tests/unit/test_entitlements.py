@@ -19,6 +19,7 @@ from billing.entitlements import (
     FEATURE_NOT_IN_PLAN,
     LIMIT_REACHED,
     SUBSCRIPTION_INACTIVE,
+    LimitName,
     catalog_features,
     check_feature,
     check_limit,
@@ -163,7 +164,7 @@ def test_check_feature() -> None:
 
 def test_the_view_shows_remaining_and_unlimited() -> None:
     granted = grant(Driver(SEATS, AT, {"alice": "admin"}).state, SEATS, AT)
-    used = {"members": 1, "paid_seats": 0, "connectors": 4, "spaces": 0}
+    used: dict[LimitName, int] = {"members": 1, "paid_seats": 0, "connectors": 4, "spaces": 0}
     view = entitlements("acme", granted, used, 30, 7, AT)
     assert view.limits["members"].remaining == 4
     assert view.limits["connectors"].remaining == 0  # never negative
