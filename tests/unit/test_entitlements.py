@@ -130,6 +130,21 @@ def test_a_credits_plan_limits_paid_users_and_includes_its_credits() -> None:
     assert granted.credits_included > 0
 
 
+def test_a_deleted_workspace_and_a_canceled_one_are_granted_nothing() -> None:
+    d = Driver(SEATS, AT, {"alice": "admin"})
+    d.run(AT, "delete_workspace", confirm="acme")
+    deleted = grant(d.state, SEATS, AT)
+    assert (deleted.status, deleted.active, deleted.features) == ("deleted", False, ())
+    credits = Driver(CREDITS, AT, {"ann": "org_admin"})
+    credits.run(AT, "select_plan", plan="solo")
+    credits.run(AT + timedelta(days=40), "cancel")
+    credits.tick(AT + timedelta(days=100))
+    assert credits.status == "canceled"
+    canceled = grant(credits.state, CREDITS, AT + timedelta(days=100))
+    assert not canceled.active
+    assert check_feature(canceled.active, canceled.features, "sso").reason == SUBSCRIPTION_INACTIVE
+
+
 @pytest.mark.parametrize(
     ("active", "limit", "used", "quantity", "allowed", "reason", "remaining"),
     [
