@@ -2,14 +2,16 @@
 
 `write_decision` calls `project_entitlements` last: the row is replaced when the decision
 is newer than the stored one, and when what the subscription grants changed (plan, status,
-active, features, limit values, credits included), an ``entitlements.updated`` event with the
-whole snapshot, as ``GET …/entitlements`` shows it, is appended in the same transaction.
+active, features, limit values, credits included: `billing.entitlements.same_grant`), an
+``entitlements.updated`` event with the whole snapshot, as ``GET …/entitlements`` shows it,
+is appended in the same transaction.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing.entitlements import same_grant
 from contracts.events import NewEvent
 from contracts.records import DecisionRecord
 from db import entitlement_repo, event_log
@@ -36,7 +38,7 @@ async def project_entitlements(session: AsyncSession, record: DecisionRecord) ->
     if stored is not None and stored.version >= version:
         return
     await entitlement_repo.upsert(session, entitlement_repo.values(ws, snapshot, version, at))
-    if stored is not None and entitlement_repo.grant_of(stored) == snapshot.grant:
+    if stored is not None and same_grant(entitlement_repo.grant_of(stored), snapshot.grant):
         return
     view = await entitlement_repo.view(session, ws, at)
     assert view is not None  # written just above, in this transaction

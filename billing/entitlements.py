@@ -132,6 +132,13 @@ def grant(state: BillingState, catalog: Catalog, at: datetime) -> Grant:
     )
 
 
+def same_grant(a: Grant, b: Grant) -> bool:
+    """Whether ``a`` and ``b`` grant the same: the credit window moving on at a renewal, with
+    the same credits included, is not a change (no ``entitlements.updated``)."""
+    moved = {"credits_window_start": None, "credits_window_end": None}
+    return a.model_copy(update=moved) == b.model_copy(update=moved)
+
+
 def subscription_counts(state: BillingState, catalog: Catalog) -> SubscriptionCounts:
     """Active members and paid seats as the engine counts them for its limits."""
     if catalog.seat_based:
