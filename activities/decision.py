@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activities.entitlements import project_entitlements
 from activities.records import member_values, outbox_row, timeline_row
 from contracts.records import DecisionRecord
 from db import profile_repo, records_repo
@@ -66,3 +67,5 @@ async def write_decision(session: AsyncSession, record: DecisionRecord) -> None:
     await records_repo.upsert_subscription(session, record.projection.model_dump())
     if record.audit is not None:
         await records_repo.insert_audit(session, record.audit.model_dump())
+    # The entitlements projection and its event (issue 15), last, in the same transaction.
+    await project_entitlements(session, record)

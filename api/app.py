@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from api.billing import router as billing_router
 from api.entities import router as entities_router
+from api.entitlements import router as entitlements_router
 from api.errors import install_error_handlers
 from api.health import router as health_router
 from api.limits import BodyLimit
@@ -41,6 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.services.entitlements.close()  # the entitlement check's connections
             await engine.dispose()
 
     app = FastAPI(
@@ -52,6 +54,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     install_error_handlers(app)
+    # First: routes are matched in order, and the entitlement check is the hottest path.
+    app.include_router(entitlements_router)
     app.include_router(health_router)
     app.include_router(webhook_router)
     app.include_router(billing_router)

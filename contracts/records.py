@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, JsonValue, NonNegativeInt
 
 from billing.usage import UtcDatetime
 from billing.workspace import Member, MemberSeat
+from contracts.entitlements import EntitlementsSnapshot
 
 JsonObject = dict[str, JsonValue]
 
@@ -108,6 +109,8 @@ class DecisionRecord(_Message):
             earliest-granted member holding one of ``admin_roles``".
         projection: the ``subscriptions`` row.
         audit: who asked for the command, when a person did.
+        entitlements: the entitlements after the decision (None in records written before
+            they existed: their histories still decode; nothing is projected for them).
     """
 
     workspace_id: str
@@ -121,3 +124,4 @@ class DecisionRecord(_Message):
     emails: list[OutboxEmail] = []
     projection: SubscriptionProjection
     audit: AuditEntry | None = None
+    entitlements: EntitlementsSnapshot | None = None

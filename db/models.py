@@ -8,6 +8,7 @@ from sqlalchemy import DateTime, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 # Imported for their side effect: registering their tables with the metadata.
+import db.entitlement_models  # (the entitlements projection)
 import db.event_models  # (the outbound event log)
 import db.invoice_models  # (the invoice and billing tables)
 import db.rollup_models  # (the daily usage roll-up tables)

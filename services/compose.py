@@ -13,9 +13,11 @@ from billing.catalog import Catalog
 from config.settings import Settings
 from contracts.webhooks import DeliveryPolicy
 from db.engine import session_factory
+from db.entitlement_checks import CheckReader
 from services.base import ClientSource, Clock, UnitOfWork, utc_now
 from services.billing_details import BillingDetailsService
 from services.entities import EntityService
+from services.entitlements import EntitlementService
 from services.invoices import InvoiceService
 from services.overview import OverviewService
 from services.support import SupportService
@@ -36,6 +38,7 @@ class Services:
     overview: OverviewService
     support: SupportService
     webhooks: WebhookService
+    entitlements: EntitlementService
 
 
 def build_services(
@@ -58,6 +61,7 @@ def build_services(
         overview=OverviewService(uow, clients, billing, catalog, clock),
         support=SupportService(uow),
         webhooks=WebhookService(uow, clients, webhook_policy or DeliveryPolicy()),
+        entitlements=EntitlementService(uow, CheckReader(engine), catalog, clock),
     )
 
 

@@ -17,9 +17,11 @@ from pydantic import JsonValue
 from billing.catalog import Catalog
 from billing.commands import Command
 from billing.effects import Effect, RecordEvent, SendEmail
+from billing.entitlements import grant, subscription_counts
 from billing.state import BillingState, seats_held
 from billing.workspace import Member as WorkspaceMember
 from billing.workspace import MemberSeat
+from contracts.entitlements import EntitlementsSnapshot
 from contracts.records import (
     AuditEntry,
     DecisionRecord,
@@ -148,4 +150,7 @@ def build_record(
         emails=[_email(ws, e) for e in effects if isinstance(e, SendEmail)],
         projection=projection(after, now, version),
         audit=audit,
+        entitlements=EntitlementsSnapshot(
+            grant=grant(after, catalog, now), counts=subscription_counts(after, catalog)
+        ),
     )

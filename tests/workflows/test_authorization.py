@@ -201,6 +201,9 @@ ROWS: list[Row] = [
     Row("post", f"{S}/reactivate", "staff", 200),
     # Paid at once with the card on file: nothing left to void (the happy path: test_support_api).
     Row("post", "/v1/support/invoices/{number}/void", "staff", 409, {"reason": "x"}, _open_invoice),
+    # Entitlements (issue 15): any token reads them, from the projection.
+    Row("get", f"{W}/entitlements", "token", 200),
+    Row("post", f"{W}/entitlements/check", "token", 200, {"limit": "connectors", "quantity": 1}),
     # --- webhook endpoints: a service token, with or without an acting user; the last row
     # deletes every endpoint the block made.
     Row("post", E, "member", 201, {"url": HOOK}),

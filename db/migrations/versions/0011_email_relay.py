@@ -1,7 +1,7 @@
 """The e-mail relay's bookkeeping on the outbox (attempts, backoff, permanent failures)
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-04
 
 ``sent_at`` already existed; the relay adds how often it tried, when it may try again, the
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
