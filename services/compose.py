@@ -15,6 +15,7 @@ from db.engine import session_factory
 from services.base import ClientSource, Clock, UnitOfWork, utc_now
 from services.billing_details import BillingDetailsService
 from services.entities import EntityService
+from services.events import EventService
 from services.invoices import InvoiceService
 from services.overview import OverviewService
 from services.support import SupportService
@@ -33,6 +34,8 @@ class Services:
     usage: UsageService
     overview: OverviewService
     support: SupportService
+    # issue 15: the outbound event log (pull API)
+    events: EventService
 
 
 def build_services(
@@ -53,6 +56,8 @@ def build_services(
         usage=UsageService(uow, catalog),
         overview=OverviewService(uow, clients, billing, catalog, clock),
         support=SupportService(uow),
+        # issue 15: the outbound event log (pull API)
+        events=EventService(uow),
     )
 
 

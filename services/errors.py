@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 
-
 class PaymentRefused(DomainError):
     """Stripe refused the change (a bad tax id, an unconfirmed card): the caller's to fix."""
 
