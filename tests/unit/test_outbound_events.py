@@ -8,6 +8,7 @@ from datetime import timedelta
 from billing import SendEmail, new_subscription, next_deadline
 from billing.events import (
     TIMELINE_TYPES,
+    Payload,
     from_timeline,
     invoice_event,
     invoice_moves,
@@ -101,7 +102,7 @@ def test_member_facts_show_the_member_as_stored() -> None:
 
 
 def test_revert_facts_name_the_object_and_its_new_status() -> None:
-    data = {"data_source_id": "ds-big", "bytes": 60, "delete_at": "2026-03-08T00:00:00+00:00"}
+    data: Payload = {"data_source_id": "ds-big", "bytes": 60, "delete_at": "2026-03-08T00:00:00+00:00"}
     scheduled = from_timeline("data_source_deletion_warned", START, "k", data)
     assert scheduled is not None
     assert scheduled.type == "data_source.deletion_scheduled"
