@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 
+
 class PaymentRefused(DomainError):
     """Stripe refused the change (a bad tax id, an unconfirmed card): the caller's to fix."""
 

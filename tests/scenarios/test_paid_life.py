@@ -232,7 +232,6 @@ async def test_the_overview_warns_from_the_first_failed_payment(stack: Stack) ->
     doc = await _run(stack, text + steps)
     # Issued Sep 3 09:00, the first attempt failed: retries 3, 5 and 7 days after issue.
     [number] = [i["number"] for i in doc["invoices"]]
-    assert (
-        f"Payment failed: invoice {number} could not be collected. Next attempt on 2026-09-06."
-        in (doc["final"]["overview"]["warnings"])
+    assert f"Payment failed: invoice {number} could not be collected. Next attempt on 2026-09-06." in (
+        doc["final"]["overview"]["warnings"]
     )

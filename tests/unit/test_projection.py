@@ -88,12 +88,16 @@ END = datetime(2027, 1, 1, tzinfo=UTC)  # 365 days
             55_001, 100_000, Fraction(1, 2), 110_002, "overage", 10_002, 50_010, id="just-above-110"
         ),
         pytest.param(45_000, 100_000, Fraction(1, 2), 90_000, None, 0, 0, id="exactly-90"),
-        pytest.param(44_999, 100_000, Fraction(1, 2), 89_998, "surplus", 10_002, 0, id="just-below-90"),
+        pytest.param(
+            44_999, 100_000, Fraction(1, 2), 89_998, "surplus", 10_002, 0, id="just-below-90"
+        ),
         pytest.param(25_000, 100_000, Fraction(1, 4), 100_000, None, 0, 0, id="on-track"),
         pytest.param(1, 3, Fraction(2, 3), 2, "surplus", 1, 0, id="1.5-rounds-up-to-2"),
         pytest.param(0, 0, Fraction(1, 2), 0, None, 0, 0, id="nothing-contracted-nothing-used"),
         pytest.param(1, 0, Fraction(1, 2), 2, "overage", 2, 10, id="nothing-contracted"),
-        pytest.param(120_000, 100_000, Fraction(1), 120_000, "overage", 20_000, 100_000, id="contract-over"),
+        pytest.param(
+            120_000, 100_000, Fraction(1), 120_000, "overage", 20_000, 100_000, id="contract-over"
+        ),
     ],
 )
 def test_projection_band(
@@ -122,7 +126,8 @@ def test_projection_warning_texts() -> None:
     assert over is not None
     assert under is not None
     assert over.warning == (
-        "projected overage: 110002 credits against 100000 in contract, 10002 over (charge 50010 at 5 each)"
+        "projected overage: 110002 credits against 100000 in contract, "
+        "10002 over (charge 50010 at 5 each)"
     )
     assert under.warning == (
         "projected surplus: 20 minutes against 100 in contract, 80 unused at contract end "
@@ -168,7 +173,9 @@ def test_projection_rejects_bad_inputs() -> None:
     st.integers(0, 10**7),
     st.fractions(min_value=Fraction(1, 10**6), max_value=1),
 )
-def test_projection_direction_consistent_with_ratio(used: int, contracted: int, elapsed: Fraction) -> None:
+def test_projection_direction_consistent_with_ratio(
+    used: int, contracted: int, elapsed: Fraction
+) -> None:
     p = project(used, contracted, elapsed, overage_rate=4)
     assert p is not None
     assert p.direction == (

@@ -44,7 +44,9 @@ def test_reactivation_on_day_5_restores_and_cancels_deletion() -> None:
     assert due_deletions(plan.scheduled_deletions, day5) == []
     react = plan_reactivation(reverted, plan, day5)
     assert react.restored_member_ids == ["bob", "carol"]
-    assert react.restored_seats == [SeatHolding(user_id=u, seat=PRO) for u in ("alice", "bob", "carol")]
+    assert react.restored_seats == [
+        SeatHolding(user_id=u, seat=PRO) for u in ("alice", "bob", "carol")
+    ]
     assert react.reactivated_agent_ids == ["support-bot"]
     assert react.cancelled_deletion_ids == ["handbook"]
 
@@ -133,7 +135,9 @@ def test_revert_properties(snap: WorkspaceSnapshot, react_day: int) -> None:
     active = [m for m in snap.members if m.status == "active"]
     # Exactly one member kept when any is active; nobody is dropped or invented.
     assert len(plan.kept_member_ids) == min(1, len(active))
-    assert sorted(plan.kept_member_ids + plan.suspended_member_ids) == sorted(m.user_id for m in active)
+    assert sorted(plan.kept_member_ids + plan.suspended_member_ids) == sorted(
+        m.user_id for m in active
+    )
     admins = [m for m in active if m.role == "admin"]
     if admins:
         assert plan.kept_member_ids[0] in {m.user_id for m in admins}

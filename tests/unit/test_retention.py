@@ -43,7 +43,10 @@ def test_revert_of_the_scenario_workspace() -> None:
     assert plan.warning_email.to == "billing@acme.test"
     assert plan.warning_email.delete_at == delete_at
     assert [d.data_source_id for d in plan.warning_email.data_sources] == ["handbook"]
-    assert plan.warning_email.idempotency_key == "revert:acme:2026-11-03T00:00:00+00:00:deletion-warning"
+    assert (
+        plan.warning_email.idempotency_key
+        == "revert:acme:2026-11-03T00:00:00+00:00:deletion-warning"
+    )
     assert [h.user_id for h in plan.previous_seats] == ["alice", "bob", "carol"]
     assert plan.limit_violations == []
 
@@ -70,7 +73,9 @@ def test_one_email_lists_every_large_source_and_falls_back_to_keptmember() -> No
     assert plan.warning_email.to == "zed@w.test"
     assert [d.data_source_id for d in plan.warning_email.data_sources] == ["a", "b"]
     assert plan.warning_email.delete_at == datetime(2026, 11, 6, tzinfo=UTC)
-    nobody = plan_revert(snap.model_copy(update={"members": []}), AT, POLICY, SEATS_ADMIN, limits=LIMITS)
+    nobody = plan_revert(
+        snap.model_copy(update={"members": []}), AT, POLICY, SEATS_ADMIN, limits=LIMITS
+    )
     assert nobody.warning_email is not None
     assert nobody.warning_email.to is None
 
@@ -206,9 +211,13 @@ def test_revert_with_the_shipped_seats_catalog() -> None:
     catalog = load_catalog("seats")
     assert catalog.free_plan is not None
     free = catalog.plan(catalog.free_plan)
-    limits = FreeLimits(max_members=free.max_members, max_connectors=free.connectors, max_spaces=free.spaces)
+    limits = FreeLimits(
+        max_members=free.max_members, max_connectors=free.connectors, max_spaces=free.spaces
+    )
     snap = ACME.model_copy(update={"spaces": 6})
-    plan = plan_revert(snap, AT, catalog.retention, frozenset(catalog.roles.billing_admin), limits=limits)
+    plan = plan_revert(
+        snap, AT, catalog.retention, frozenset(catalog.roles.billing_admin), limits=limits
+    )
     assert plan.kept_member_ids == ["alice"]
     assert [d.delete_at for d in plan.scheduled_deletions] == [datetime(2026, 11, 10, tzinfo=UTC)]
     assert plan.limit_violations == [LimitViolation(limit="spaces", current=6, allowed=5)]

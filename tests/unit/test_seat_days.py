@@ -138,13 +138,8 @@ class PayingDriver(Driver):
             self.state = self._take(advance(self.state, due, self.catalog, self._usage(due)))
 
 
-def drive(
-    catalog: Catalog,
-    team: Mapping[str, str],
-    commands: list[Mapping[str, object]],
-    timing: list[tuple[int, int]],
-    pays: list[bool],
-) -> PayingDriver:
+def drive(catalog: Catalog, team: Mapping[str, str], commands: list[Mapping[str, object]],
+          timing: list[tuple[int, int]], pays: list[bool]) -> PayingDriver:
     at = t(2026, 1, 31, 6)
     d = PayingDriver(catalog, at, team, pays)
     for index, (fields, (days, hour)) in enumerate(zip(commands, timing, strict=False)):
@@ -245,10 +240,8 @@ def test_the_oracle_sees_an_annual_term_billed_twice() -> None:
     d = PayingDriver(SEATS, t(2026, 9, 1), SEATS_TEAM, [True])
     d.run(t(2026, 9, 3, 9), "assign_seat", user="ann", type="pro", cycle="annual")
     d.tick(t(2026, 9, 4))
-    again = (
-        d.invoices[0]
-        .lines[0]
-        .model_copy(update={"period_start": t(2026, 10, 20), "period_end": t(2027, 10, 20)})
+    again = d.invoices[0].lines[0].model_copy(
+        update={"period_start": t(2026, 10, 20), "period_end": t(2027, 10, 20)}
     )
     d.invoices.append(d.invoices[0].model_copy(update={"lines": (again,)}))
     over = [k for k, n in billed_seat_days(d).items() if n > entitled(d, *k)]

@@ -77,7 +77,9 @@ def test_credit_rules_table(raw: list[dict[str, object]], expected: int) -> None
 
 def test_rules_come_from_the_catalog() -> None:
     rules = CreditRules(materialization_per_partition=2, sensor_evaluation=1)
-    events = _parsed([_raw(1, "asset_materialization", partitions=3), _raw(2, "sensor_evaluation")])
+    events = _parsed(
+        [_raw(1, "asset_materialization", partitions=3), _raw(2, "sensor_evaluation")]
+    )
     assert [credit_cost(e, rules) for e in events] == [6, 1]
 
 
@@ -115,7 +117,9 @@ def test_totals_window_is_half_open_and_trial_usage_is_free() -> None:
         ]
     )
     # The caller passes the paid window only: the trial's 7 credits are free.
-    assert totals(events, RULES, trial_end, period_end) == UsageTotals(credits=5, serverless_minutes=12)
+    assert totals(events, RULES, trial_end, period_end) == UsageTotals(
+        credits=5, serverless_minutes=12
+    )
     assert totals(events, RULES, T0, period_end) == UsageTotals(credits=12, serverless_minutes=12)
     assert totals(events, RULES, period_end, period_end) == UsageTotals()
 
@@ -148,7 +152,9 @@ def test_defaults_of_materialization() -> None:
         pytest.param(
             [_raw(0, "asset_check"), _raw(1, "spark_job")], UNKNOWN_EVENT_KIND, 1, id="unknown-kind"
         ),
-        pytest.param([{"id": "x", "at": "2026-03-02T10:00:00Z"}], UNKNOWN_EVENT_KIND, 0, id="missing-kind"),
+        pytest.param(
+            [{"id": "x", "at": "2026-03-02T10:00:00Z"}], UNKNOWN_EVENT_KIND, 0, id="missing-kind"
+        ),
         pytest.param(
             [_raw(0, "asset_materialization", partitions=0)],
             INVALID_ARGUMENT,
@@ -161,8 +167,12 @@ def test_defaults_of_materialization() -> None:
             1,
             id="negative-count",
         ),
-        pytest.param([_raw(0, "dynamic_partitions_added")], INVALID_ARGUMENT, 0, id="count-required"),
-        pytest.param([_raw(0, "serverless_minutes", minutes=-3)], INVALID_ARGUMENT, 0, id="negative-minutes"),
+        pytest.param(
+            [_raw(0, "dynamic_partitions_added")], INVALID_ARGUMENT, 0, id="count-required"
+        ),
+        pytest.param(
+            [_raw(0, "serverless_minutes", minutes=-3)], INVALID_ARGUMENT, 0, id="negative-minutes"
+        ),
         pytest.param(
             [{"id": "", "kind": "asset_check", "at": "2026-03-02T10:00:00Z"}],
             INVALID_ARGUMENT,
@@ -181,7 +191,9 @@ def test_defaults_of_materialization() -> None:
             0,
             id="naive-time",
         ),
-        pytest.param([_raw(0, "asset_check", colour="red")], INVALID_ARGUMENT, 0, id="unknown-field"),
+        pytest.param(
+            [_raw(0, "asset_check", colour="red")], INVALID_ARGUMENT, 0, id="unknown-field"
+        ),
     ],
 )
 def test_a_batch_is_refused_naming_the_first_bad_index(
@@ -254,7 +266,9 @@ def test_totals_additive_over_batch_and_window_splits(
 ) -> None:
     start, end = T0, T0 + timedelta(days=40)
     whole = totals(events, RULES, start, end)
-    assert whole == totals(events[:cut], RULES, start, end) + totals(events[cut:], RULES, start, end)
+    assert whole == totals(events[:cut], RULES, start, end) + totals(
+        events[cut:], RULES, start, end
+    )
     mid = start + timedelta(minutes=split_minutes)
     assert whole == totals(events, RULES, start, mid) + totals(events, RULES, mid, end)
 

@@ -96,7 +96,9 @@ async def _story(driver: Driver, ws: str) -> None:
     """Two seats, paid, cancelled on Oct 10: the revert falls on Nov 3."""
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
     for user in ("alice", "bob"):
-        await driver.update(AssignSeat(request_id=f"{ws}-{user}", actor="alice", user=user, seat_type="pro"))
+        await driver.update(
+            AssignSeat(request_id=f"{ws}-{user}", actor="alice", user=user, seat_type="pro")
+        )
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-10-03T12:00:00"))

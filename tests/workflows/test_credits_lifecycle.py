@@ -167,7 +167,9 @@ async def test_trial_without_a_plan_expires_then_a_selected_plan_starts_billing(
 
     # Selecting a plan now starts a paid period at once, running to the next 1st.
     await driver.advance_to(_t("2026-05-12T12:00:00"))
-    result = await driver.update(SelectPlan(request_id=request_id(), actor="alice", plan="solo"))
+    result = await driver.update(
+        SelectPlan(request_id=request_id(), actor="alice", plan="solo")
+    )
     assert (result.status, result.plan) == ("active", "solo")
     overview = await driver.overview()
     assert (overview.status, overview.plan, overview.trial) == ("active", "solo", None)
@@ -218,7 +220,9 @@ async def test_plan_chosen_mid_trial_starts_at_trial_end_and_is_prorated_to_the_
     assert _day(trial_end) == _t("2026-04-09T00:00:00")
 
     await driver.advance_to(_t("2026-03-20T12:00:00"))  # day 10 of the trial
-    result = await driver.update(SelectPlan(request_id=request_id(), actor="alice", plan="starter"))
+    result = await driver.update(
+        SelectPlan(request_id=request_id(), actor="alice", plan="starter")
+    )
     assert (result.status, result.plan, result.effective_at) == ("trialing", None, trial_end)
     overview = await driver.overview()
     assert (overview.status, overview.plan) == ("trialing", None)
@@ -357,7 +361,9 @@ async def test_downgrade_waits_for_period_end_and_reselecting_cancels_it(driver:
     scheduled = (PendingChangeView(kind="plan", effective_at=april, to_plan="solo"),)
 
     await driver.advance_to(_t("2026-03-10T12:00:00"))
-    result = await driver.update(ChangePlan(request_id=request_id(), actor="alice", plan="solo"))
+    result = await driver.update(
+        ChangePlan(request_id=request_id(), actor="alice", plan="solo")
+    )
     assert (result.status, result.plan, result.effective_at) == ("active", "starter", april)
     overview = await driver.overview()
     assert (overview.plan, overview.pending_changes) == ("starter", scheduled)
@@ -372,7 +378,9 @@ async def test_downgrade_waits_for_period_end_and_reselecting_cancels_it(driver:
 
     # Selecting the current plan again cancels the scheduled downgrade.
     await driver.advance_to(_t("2026-03-12T12:00:00"))
-    result = await driver.update(SelectPlan(request_id=request_id(), actor="alice", plan="starter"))
+    result = await driver.update(
+        SelectPlan(request_id=request_id(), actor="alice", plan="starter")
+    )
     assert (result.status, result.plan) == ("active", "starter")
     overview = await driver.overview()
     assert (overview.plan, overview.pending_changes) == ("starter", ())

@@ -46,13 +46,17 @@ async def _subscribed_then_cancelled(driver: Driver) -> str:
     ws = f"acme-{uuid.uuid4().hex[:8]}"
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
     for user in ("alice", "bob"):
-        await driver.update(AssignSeat(request_id=request_id(), actor="alice", user=user, seat_type="pro"))
+        await driver.update(
+            AssignSeat(request_id=request_id(), actor="alice", user=user, seat_type="pro")
+        )
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-10-03T12:00:00"))
     await driver.pay_all()
     await driver.advance_to(_t("2026-10-10T00:00:00"))
-    result = await driver.update(Cancel(request_id=request_id(), actor="bob", reason="too expensive"))
+    result = await driver.update(
+        Cancel(request_id=request_id(), actor="bob", reason="too expensive")
+    )
     assert result.status == "canceling"
     overview = await driver.overview()
     assert overview.status == "canceling"
@@ -141,13 +145,19 @@ async def test_reactivation_on_day_five_restores_and_cancels_the_deletion(driver
 async def test_delete_everything_keeps_only_billing_records(driver: Driver) -> None:
     ws = f"acme-{uuid.uuid4().hex[:8]}"
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
-    await driver.update(AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro"))
+    await driver.update(
+        AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro")
+    )
     await driver.advance_to(_t("2026-09-05T00:00:00"))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await driver.update(DeleteWorkspaceCommand(request_id=request_id(), actor="alice", confirm="acme"))
+        await driver.update(
+            DeleteWorkspaceCommand(request_id=request_id(), actor="alice", confirm="acme")
+        )
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == "confirmation_mismatch"
-    await driver.update(DeleteWorkspaceCommand(request_id=request_id(), actor="alice", confirm=ws))
+    await driver.update(
+        DeleteWorkspaceCommand(request_id=request_id(), actor="alice", confirm=ws)
+    )
     assert driver.handle is not None
     assert await driver.handle.result() == "deleted"
     for table in ("members", "connections", "data_sources", "agents", "synced_documents", "seat_ledger"):

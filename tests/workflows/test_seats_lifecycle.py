@@ -31,11 +31,15 @@ async def test_per_seat_proration_worked_example(driver: Driver) -> None:
     ws = f"acme-{uuid.uuid4().hex[:8]}"
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
     for user in ("alice", "bob"):
-        await driver.update(AssignSeat(request_id=request_id(), actor="alice", user=user, seat_type="pro"))
+        await driver.update(
+            AssignSeat(request_id=request_id(), actor="alice", user=user, seat_type="pro")
+        )
     await driver.advance_to(_t("2026-09-03T12:00:00"))
     assert len(await driver.pay_all()) >= 1
     await driver.advance_to(_t("2026-09-18T12:00:00"))
-    await driver.update(AssignSeat(request_id=request_id(), actor="alice", user="carol", seat_type="pro"))
+    await driver.update(
+        AssignSeat(request_id=request_id(), actor="alice", user="carol", seat_type="pro")
+    )
     await driver.advance_to(_t("2026-10-03T12:00:00"))
     assert len(await driver.pay_all()) == 1
     await driver.advance_to(_t("2026-10-04T00:00:00"))

@@ -33,7 +33,9 @@ def _event(event_id: str, kind: str, **fields: object) -> dict[str, object]:
 async def _workspace(driver: Driver) -> str:
     """A registered workspace (no subscription needed to receive usage)."""
     ws = f"usage-{uuid.uuid4().hex[:8]}"
-    await store_workspace(session_factory(driver.engine), WorkspaceSetup(workspace_id=ws))
+    await store_workspace(session_factory(driver.engine),
+        WorkspaceSetup(workspace_id=ws)
+    )
     return ws
 
 

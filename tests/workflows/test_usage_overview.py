@@ -36,7 +36,9 @@ async def _store(driver: Driver, *events: tuple[str, int, int]) -> None:
 async def test_the_overview_shows_usage_as_of_the_last_rollup(api: httpx.AsyncClient, driver: Driver) -> None:
     ws = f"use-{uuid.uuid4().hex[:8]}"
     await driver.start(_setup(ws), "seats", _t("2026-09-03T09:00:00"))
-    await driver.update(AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro"))
+    await driver.update(
+        AssignSeat(request_id=request_id(), actor="alice", user="alice", seat_type="pro")
+    )
     await _store(
         driver,
         ("2026-09-02T12:00:00", 1000, 0),  # the day before the period
