@@ -215,11 +215,15 @@ def seats_of(members: Mapping[str, Payload]) -> dict[str, SeatHeld]:
     return held
 
 
-async def publish_timeline(session: AsyncSession, ws: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Append the public events of timeline rows (`timeline_row`), members as stored now."""
+async def publish_timeline(
+    session: AsyncSession, ws: str, rows: Sequence[Mapping[str, Any]], first: Sequence[Outbound] = ()
+) -> None:
+    """Append ``first``, then the public events of timeline rows (`timeline_row`), members
+    as stored now. Call it last in the transaction: the log's lock is held to the commit."""
     users = [str(r["data"].get("user")) for r in rows if r["event"] in MEMBER_FACTS]
     members = await member_views(session, ws, users)
-    events = [
+    events: list[Outbound | None] = list(first)
+    events += [
         from_timeline(
             r["event"], r["at"], r["dedupe_key"], r["data"], members.get(str(r["data"].get("user")))
         )
