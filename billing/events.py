@@ -11,7 +11,7 @@ produces the same keys and the log appends nothing twice.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, JsonValue
@@ -70,7 +70,8 @@ class Outbound(BaseModel):
 
 def _json(value: object) -> JsonValue:
     if isinstance(value, datetime):
-        return value.isoformat()
+        # In UTC, whatever zone the database session answered in: equal instants compare equal.
+        return (value.astimezone(UTC) if value.tzinfo else value).isoformat()
     if isinstance(value, dict):
         return {str(k): _json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -3,7 +3,7 @@ business words: which fact a consumer hears of, with what, and that it hears it 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from billing import SendEmail, new_subscription, next_deadline
 from billing.events import (
@@ -179,3 +179,9 @@ def test_invoice_moves_are_public_once_per_invoice_and_move() -> None:
     failed = invoice_event("payment_failed", invoice, START, attempt=2)
     assert (failed.type, failed.key) == ("invoice.payment_failed", "invoice:acme-00001:payment_failed:2")
     assert failed.payload["issued_at"] == START.isoformat()
+
+
+def test_the_same_instant_in_another_zone_is_no_change() -> None:
+    paris = timezone(timedelta(hours=1))
+    stored = _projection(1, period_start=START.astimezone(paris))
+    assert subscription_events(stored, _projection(2, period_start=START), 2, START) == []
