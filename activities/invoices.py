@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.invoice_lines import line_values, stripe_item
+from activities.invoice_lines import line_values, publish_failure, publish_moves, stripe_item
 from activities.payments import PaymentGateway, workspace_customer
 from billing.invoicing.invoices import InvoiceStatus
 from billing.invoicing.status import moved, reconciled
@@ -92,11 +92,13 @@ class InvoiceActivities:
     ) -> InvoiceView:
         async with self._sessions.begin() as session:
             row = await self._row(session, number)
+            before = row.status
             values = _stripe_values(row, s, at)
             # Our attempts count those Stripe never saw too (no card on file yet).
             values["attempt_count"] = max(values["attempt_count"], attempt)
             await repo.update_invoice(session, number, values)
             await session.refresh(row)
+            await publish_moves(session, row, before, at)
             return _view(row)
 
     @activity.defn(name=refs.PERSIST_INVOICE.name)
@@ -120,7 +122,9 @@ class InvoiceActivities:
         ]
         async with self._sessions.begin() as session:
             await repo.insert_invoice(session, invoice, lines)
-            return _view(await self._row(session, draft.number))
+            row = await self._row(session, draft.number)
+            await publish_moves(session, row, None, draft.issued_at)  # posted (and paid, a zero total)
+            return _view(row)
 
     async def push_invoice(self, number: str) -> InvoiceView:
         """Create, fill and finalize the invoice in Stripe (each step once); returns the
@@ -206,6 +210,8 @@ class InvoiceActivities:
             attempts = max(row.attempt_count, request.attempt)
             values = {"attempt_count": attempts, "last_error": f"{code}: {message}", "stripe_status": "open"}
             await repo.update_invoice(session, request.number, values)
+            await session.refresh(row)
+            await publish_failure(session, row, attempts, request.at)
         return CollectResult(
             number=request.number, outcome="declined", code=code, message=message, attempt_count=attempts
         )
@@ -226,6 +232,7 @@ class InvoiceActivities:
         workflow's instant; paid and void are final, so a late or repeated mark is a no-op."""
         async with self._sessions.begin() as session:
             row = await self._row(session, request.number)
+            before = row.status
             status = moved(row.status, request.status)  # type: ignore[arg-type]
             if status != row.status:
                 values: dict[str, Any] = {"status": status}
@@ -233,6 +240,7 @@ class InvoiceActivities:
                     values["paid_at" if status == "paid" else "voided_at"] = request.at
                 await repo.update_invoice(session, request.number, values)
                 await session.refresh(row)
+                await publish_moves(session, row, before, request.at)
             return _view(row)
 
     @activity.defn(name=refs.VOID_INVOICE.name)
@@ -269,4 +277,3 @@ class InvoiceActivities:
         async with self._sessions.begin() as session:
             await repo.update_invoice(session, row.number, {"stripe_status": "deleted"})
         return True
-

@@ -7,18 +7,22 @@ No activities here: `activities.workspace.WorkspaceActivities` holds them all, a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import JsonValue
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.exceptions import ApplicationError
 
+from billing.events import MEMBER_FACTS, Outbound, Payload, SeatHeld, from_timeline, member_view
 from billing.workspace import Agent, Connection, DataSource, Member, WorkspaceSnapshot
 from contracts.errors import INVALID_ARGUMENT, WORKSPACE_DELETED, WORKSPACE_NOT_FOUND
+from contracts.events import NewEvent
 from contracts.records import OutboxEmail
 from contracts.workspace import WorkspaceSetup
+from db import event_log
 from db import workspace_repo as repo
 from db.invoice_models import BillingProfileRow
 from db.workspace_models import AgentRow, ConnectionRow, DataSourceRow, DocumentRow, MemberRow, WorkspaceRow
@@ -178,3 +182,51 @@ def outbox_row(email: OutboxEmail) -> dict[str, Any]:
         "data": email.data,
         "created_at": email.at,
     }
+
+
+async def member_views(session: AsyncSession, ws: str, user_ids: Sequence[str]) -> dict[str, Payload]:
+    """The listed members as the API shows them (the subject of their public events)."""
+    if not user_ids:
+        return {}
+    rows = await session.scalars(
+        select(MemberRow).where(MemberRow.workspace_id == ws, MemberRow.user_id.in_(list(user_ids)))
+    )
+    return {
+        m.user_id: member_view(m.user_id, m.role, m.status, m.email, m.seat_type, m.seat_cycle) for m in rows
+    }
+
+
+async def publish(session: AsyncSession, ws: str, events: Iterable[Outbound | None]) -> None:
+    """Append the public events of a change, in the change's transaction (once per key)."""
+    new = [
+        NewEvent(workspace_id=ws, type=e.type, occurred_at=e.at, source_key=e.key, payload=e.payload)
+        for e in events
+        if e is not None
+    ]
+    await event_log.append(session, new)
+
+
+def seats_of(members: Mapping[str, Payload]) -> dict[str, SeatHeld]:
+    """The paid seat each of ``members`` (`member_views`) holds."""
+    held: dict[str, SeatHeld] = {}
+    for user, view in members.items():
+        seat = view.get("seat")
+        held[user] = (str(seat["seat_type"]), str(seat["cycle"])) if isinstance(seat, dict) else None
+    return held
+
+
+async def publish_timeline(
+    session: AsyncSession, ws: str, rows: Sequence[Mapping[str, Any]], first: Sequence[Outbound] = ()
+) -> None:
+    """Append ``first``, then the public events of timeline rows (`timeline_row`), members
+    as stored now. Call it last in the transaction: the log's lock is held to the commit."""
+    users = [str(r["data"].get("user")) for r in rows if r["event"] in MEMBER_FACTS]
+    members = await member_views(session, ws, users)
+    events: list[Outbound | None] = list(first)
+    events += [
+        from_timeline(
+            r["event"], r["at"], r["dedupe_key"], r["data"], members.get(str(r["data"].get("user")))
+        )
+        for r in rows
+    ]
+    await publish(session, ws, events)

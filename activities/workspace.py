@@ -9,7 +9,7 @@ state it moves from. The semantics are those of the pure `billing.workspace.appl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +20,15 @@ from temporalio import activity
 from activities.decision import write_decision
 from activities.records import (
     live_workspace,
+    member_views,
     not_found,
     outbox_row,
+    publish_timeline,
+    seats_of,
     snapshot_of,
     timeline_row,
 )
+from billing.events import Outbound, seat_events
 from billing.workspace import ReactivationPlan, RevertPlan, WorkspaceSnapshot
 from contracts import activities as refs
 from contracts.records import DecisionRecord, OutboxEmail
@@ -82,7 +86,7 @@ class WorkspaceActivities:
             ):
                 return  # this plan was applied by an earlier attempt: nothing may happen twice
             await repo.suspend_members(session, ws, plan.suspended_member_ids, at)
-            await repo.set_seats(session, ws, {h.user_id: None for h in plan.previous_seats})
+            seats = await _set_seats(session, ws, {h.user_id: None for h in plan.previous_seats}, marker, at)
             await repo.delete_connections(session, ws, plan.deleted_connection_ids, at)
             if plan.remove_slack_bot:
                 await repo.set_slack_bot(session, ws, present=False)
@@ -91,7 +95,9 @@ class WorkspaceActivities:
             await repo.schedule_deletions(session, ws, due)
             if plan.warning_email is not None:
                 await records_repo.insert_outbox(session, outbox_row(_warning(plan)))
-            await records_repo.insert_events(session, _revert_events(plan, marker))
+            events = _revert_events(plan, marker)
+            await records_repo.insert_events(session, events)
+            await publish_timeline(session, ws, events, seats)
 
     @activity.defn(name=refs.APPLY_REACTIVATION.name)
     async def apply_reactivation(self, plan: ReactivationPlan) -> None:
@@ -109,8 +115,8 @@ class WorkspaceActivities:
             ):
                 return
             await repo.restore_members(session, ws, plan.restored_member_ids)
-            seats = {h.user_id: (h.seat.seat_type, h.seat.cycle) for h in plan.restored_seats}
-            await repo.set_seats(session, ws, seats)
+            held = {h.user_id: (h.seat.seat_type, h.seat.cycle) for h in plan.restored_seats}
+            seats = await _set_seats(session, ws, held, marker, at)
             await repo.set_agents(session, ws, plan.reactivated_agent_ids, active=True, at=at)
             await repo.cancel_deletions(session, ws, plan.cancelled_deletion_ids)
             events = [
@@ -126,6 +132,7 @@ class WorkspaceActivities:
                 ),
             ]
             await records_repo.insert_events(session, events)
+            await publish_timeline(session, ws, events, seats)
 
     @activity.defn(name=refs.DELETE_DUE_DATA_SOURCES.name)
     async def delete_due_data_sources(self, due: DueDeletions) -> list[str]:
@@ -142,6 +149,7 @@ class WorkspaceActivities:
             ids = await repo.delete_due_sources(session, ws, due.at)
             events = _item_events(ws, "deleted", due.at, "data_source_deleted", "data_source_id", ids)
             await records_repo.insert_events(session, events)
+            await publish_timeline(session, ws, events)
             return ids
 
     @activity.defn(name=refs.DELETE_WORKSPACE_DATA.name)
@@ -157,6 +165,16 @@ class WorkspaceActivities:
             await repo.delete_workspace_data(session, ws, deletion.at)
             row = timeline_row(ws, deletion.at, "workspace_data_deleted", "workspace_data_deleted", {})
             await records_repo.insert_events(session, [row])
+
+
+async def _set_seats(
+    session: AsyncSession, ws: str, seats: Mapping[str, tuple[str, str] | None], marker: str, at: datetime
+) -> list[Outbound]:
+    """Set the seats; their public events (the decision before this plan usually set the same
+    seats already: then none), to append last."""
+    before = seats_of(await member_views(session, ws, list(seats)))
+    await repo.set_seats(session, ws, seats)
+    return seat_events(before, seats, at, marker)
 
 
 def _warning(plan: RevertPlan) -> OutboxEmail:

@@ -11,6 +11,7 @@ from api.billing import router as billing_router
 from api.entities import router as entities_router
 from api.entitlements import router as entitlements_router
 from api.errors import install_error_handlers
+from api.events import router as events_router
 from api.health import router as health_router
 from api.limits import BodyLimit
 from api.members import router as members_router
@@ -66,5 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(support_router)
     app.include_router(usage_router)
     app.include_router(webhook_endpoints_router)
+    # issue 15: the outbound event log (pull API)
+    app.include_router(events_router)
     app.add_exception_handler(TenureError, lambda _, error: tenure_error_response(error))
     return app

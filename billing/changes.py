@@ -101,6 +101,7 @@ class TrialChanges(TypedDict, total=False):
     started_at: UtcDatetime
     ends_at: UtcDatetime
     selected_plan: str | None
+    noticed_end: UtcDatetime | None
 
 
 class MemberChanges(TypedDict, total=False):

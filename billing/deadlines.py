@@ -1,7 +1,7 @@
 """Clock events: everything that happens because time passed (SPEC §1, §2, §3).
 
 `advance` processes every deadline ``<= at`` in time order (ties in a fixed order:
-draft invoice posting, trial end, invoice overdue, seat stock release, data-source
+draft invoice posting, trial end, the trial-ending notice, invoice overdue, seat stock release, data-source
 deletion or the end of a prepaid annual term, period end: a draft's agreed charges post
 before anything else happens, and a prepaid term ending at a renewal joins its invoice).
 What a period end does is `billing.renewal`.
@@ -26,7 +26,7 @@ from billing.errors import USAGE_MISSING, DomainError
 from billing.invoicing.drafts import post_open_invoice
 from billing.invoicing.dunning import mark_overdue
 from billing.periods import Period
-from billing.plans import end_trial
+from billing.plans import end_trial, notify_trial_end, trial_notice_at
 from billing.renewal import UsageLookup, final_usage_window, period_end
 from billing.state import PAID_STATUSES, BillingState
 from billing.terms import top_up
@@ -34,7 +34,9 @@ from billing.usage import UsageTotals
 
 _MAX_STEPS = 10_000
 
-DeadlineKind = Literal["finalize", "trial_end", "overdue", "stock", "delete", "prepaid", "period_end"]
+DeadlineKind = Literal[
+    "finalize", "trial_end", "trial_notice", "overdue", "stock", "delete", "prepaid", "period_end"
+]
 
 
 class Deadline(NamedTuple):
@@ -62,6 +64,10 @@ def deadlines(state: BillingState) -> list[Deadline]:
         found.append(Deadline(state.open_invoice.finalize_at, 0, "finalize"))
     if state.status == "trialing" and state.trial is not None:
         found.append(Deadline(state.trial.ends_at, 1, "trial_end"))
+    notice = trial_notice_at(state)
+    if notice is not None:
+        # Order 1 too: it never coincides with its own trial end (3 days before, or the start).
+        found.append(Deadline(notice, 1, "trial_notice"))
     found += [Deadline(r.overdue_at, 2, "overdue", r.number) for r in state.invoices if r.status == "unpaid"]
     found += [
         Deadline(s.reassignable_at, 3, "stock", str(i))
@@ -153,6 +159,8 @@ def _handle(state: BillingState, due: Deadline, catalog: Catalog, usage: UsageLo
             return post_open_invoice(state, catalog, when)
         case "trial_end":
             return end_trial(state, catalog)
+        case "trial_notice":
+            return notify_trial_end(state, when)
         case "overdue":
             return mark_overdue(state, ref, when)
         case "stock":

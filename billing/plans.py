@@ -173,3 +173,32 @@ def end_trial(state: BillingState, catalog: Catalog) -> Outcome:
     return Outcome(
         state, [event("trial_ended", at, plan=plan), event("plan_changed", at, from_plan=None, to_plan=plan)]
     )
+
+
+# How long before a trial ends its billing contact hears of it (Stripe's trial_will_end: 3 days).
+TRIAL_NOTICE = timedelta(days=3)
+
+
+def trial_notice_at(state: BillingState) -> datetime | None:
+    """When the notice of the trial's end is due (rules 4), or None.
+
+    A notice announces one end: extending the trial moves it (a new notice for the new end).
+    A trial shorter than the notice gets it at once, at its start: never is not an option,
+    since the billing contact would learn of the end only when it happened.
+    """
+    trial = state.trial
+    if state.rules < 4 or state.status != "trialing" or trial is None or trial.noticed_end == trial.ends_at:
+        return None
+    return max(trial.ends_at - TRIAL_NOTICE, trial.started_at)
+
+
+def notify_trial_end(state: BillingState, at: datetime) -> Outcome:
+    """Clock: the trial ends in 3 days: ``trial_will_end`` and the ``trial_ending`` e-mail."""
+    assert state.trial is not None
+    trial = state.trial
+    data: dict[str, str | None] = {"ends_at": trial.ends_at.isoformat(), "plan": trial.selected_plan}
+    effects: list[Effect] = [
+        event("trial_will_end", at, ends_at=trial.ends_at, plan=trial.selected_plan),
+        SendEmail(at=at, template="trial_ending", to_role="billing_contact", data=dict(data)),
+    ]
+    return Outcome(evolve(state, trial=evolve(trial, noticed_end=trial.ends_at)), effects)

@@ -28,10 +28,11 @@ PAID_STATUSES: frozenset[str] = frozenset({"active", "canceling", "past_due"})
 # end of what is paid (annual terms, stock, no free-tier revert without a free plan, the
 # final in-arrears invoice of a deletion, contract_scheduled). Version 3 (2026-12): the days
 # billed for a seat remembered at a revert outlive the checkout that opens the next paid life
-# (`billing.terms.reclaim_billed_days`). A state carried from a run
+# (`billing.terms.reclaim_billed_days`). Version 4 (2026-12): the trial-ending notice
+# (`trial_will_end` and its e-mail, `billing.plans.trial_notice_at`). A state carried from a run
 # recorded before a change keeps deciding by its version until the workflow moves it on
 # behind `workflow.patched`, so a replay issues exactly the commands it recorded.
-CURRENT_RULES = 3
+CURRENT_RULES = 4
 PROCESSED_WINDOW = 500
 INVOICES_KEPT = 24
 
@@ -54,6 +55,7 @@ class Trial(_Model):
     started_at: UtcDatetime
     ends_at: UtcDatetime
     selected_plan: str | None = None
+    noticed_end: UtcDatetime | None = None  # the end the trial-ending notice announced (rules 4)
 
 
 class PendingChange(_Model):

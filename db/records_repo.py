@@ -70,3 +70,11 @@ async def upsert_subscription(session: AsyncSession, values: Values) -> bool:
         where=SubscriptionRow.version < stmt.excluded.version,
     ).returning(SubscriptionRow.workspace_id)
     return (await session.execute(upsert)).first() is not None
+
+
+async def stored_subscription(session: AsyncSession, workspace_id: str) -> dict[str, Any] | None:
+    """The projection stored now, as column values (None: the workspace has none yet)."""
+    row = await session.get(SubscriptionRow, workspace_id)
+    if row is None:
+        return None
+    return {c.key: getattr(row, c.key) for c in SubscriptionRow.__table__.columns}

@@ -18,6 +18,7 @@ from services.base import ClientSource, Clock, UnitOfWork, utc_now
 from services.billing_details import BillingDetailsService
 from services.entities import EntityService
 from services.entitlements import EntitlementService
+from services.events import EventService
 from services.invoices import InvoiceService
 from services.overview import OverviewService
 from services.support import SupportService
@@ -39,6 +40,8 @@ class Services:
     support: SupportService
     webhooks: WebhookService
     entitlements: EntitlementService
+    # issue 15: the outbound event log (pull API)
+    events: EventService
 
 
 def build_services(
@@ -62,6 +65,8 @@ def build_services(
         support=SupportService(uow),
         webhooks=WebhookService(uow, clients, webhook_policy or DeliveryPolicy()),
         entitlements=EntitlementService(uow, CheckReader(engine), catalog, clock),
+        # issue 15: the outbound event log (pull API)
+        events=EventService(uow),
     )
 
 

@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
 
 RULES_PATCH = "lifecycle-rules-2"
 RULES_3_PATCH = "lifecycle-rules-3"
+RULES_4_PATCH = "lifecycle-rules-4"
 
 
 def _rejection(error: DomainError) -> ApplicationError:
@@ -91,10 +92,12 @@ class SubscriptionWorkflow:
         self._published: Published | None = None
         self._initial_effects: Decision | None = None
         if start.state is None:
-            # A first run recorded before rules 2 (or 3) replays with the rules it was recorded by.
+            # A first run recorded before rules 2 (3, 4) replays with the rules it was recorded by.
             rules = 1
             if workflow.patched(RULES_PATCH):
-                rules = CURRENT_RULES if workflow.patched(RULES_3_PATCH) else 2
+                rules = 2
+                if workflow.patched(RULES_3_PATCH):
+                    rules = CURRENT_RULES if workflow.patched(RULES_4_PATCH) else 3
             self._initial_effects = new_subscription(
                 start.workspace_id, start.catalog, self._now(), members=start.members, rules=rules
             )
@@ -115,7 +118,9 @@ class SubscriptionWorkflow:
             # A state carried from an older run decides by today's rules from here on; a
             # replay of a run recorded before the patch keeps its recorded decisions.
             self._state = self._state.model_copy(update={"rules": 2})
-        if self._state.rules < CURRENT_RULES and workflow.patched(RULES_3_PATCH):
+        if self._state.rules < 3 and workflow.patched(RULES_3_PATCH):
+            self._state = self._state.model_copy(update={"rules": 3})
+        if self._state.rules < CURRENT_RULES and workflow.patched(RULES_4_PATCH):
             self._state = self._state.model_copy(update={"rules": CURRENT_RULES})
         async with self._lock:
             await self._record_creation()

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from billing import AssignSeat, Cancel, Command, DeleteWorkspaceCommand, Reactivate, SelectPlan
+from billing import (
+    AssignSeat,
+    Cancel,
+    Command,
+    DeleteWorkspaceCommand,
+    ExtendTrial,
+    Reactivate,
+    SelectPlan,
+)
 from billing.state import Cycle
 from billing.workspace import Agent, Member
 from contracts.workspace import ConnectionSetup, DataSourceSetup, DocumentSetup, WorkspaceSetup
@@ -195,6 +203,16 @@ async def annual_cancel(driver: Driver, ws: str) -> None:
     await driver.advance_to(_t("2026-12-04T00:00:00"))
 
 
+async def trial_notice(driver: Driver, ws: str) -> None:
+    """Rules 4: the trial-ending notice 3 days before the end, the trial extended after it
+    (a second notice for the new end), then the trial expires."""
+    ids = _Ids(ws)
+    await driver.start(_credits_team(ws), "credits", _t("2026-09-15T10:00:00"))
+    await driver.advance_to(_t("2026-10-13T00:00:00"))
+    await _update(driver, ExtendTrial(request_id=ids(), actor="staff:sam", days=10, reason="goodwill"))
+    await driver.advance_to(_t("2026-10-26T00:00:00"))
+
+
 SCENARIOS: dict[str, Scenario] = {
     "seats-worked-example": seats_worked_example,
     "cancel-revert-delete": cancel_revert_delete,
@@ -203,4 +221,6 @@ SCENARIOS: dict[str, Scenario] = {
     "delete-workspace": delete_workspace,
     "credits-cancel-delete": credits_cancel_delete,
     "annual-cancel": annual_cancel,
+    # issue 15: rules 4 (the trial-ending notice)
+    "trial-notice": trial_notice,
 }

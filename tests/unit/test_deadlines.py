@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 from billing.deadlines import Deadline, DeadlineKind
 from tests.unit.billing_helpers import t
 
-_ORDER = {"finalize": 0, "trial_end": 1, "overdue": 2, "stock": 3, "delete": 4, "prepaid": 4, "period_end": 5}
+_ORDER = {
+    "finalize": 0,
+    "trial_end": 1,
+    "trial_notice": 1,
+    "overdue": 2,
+    "stock": 3,
+    "delete": 4,
+    "prepaid": 4,
+    "period_end": 5,
+}
 _WITH_REF = {"overdue", "stock", "delete", "prepaid"}
 
 

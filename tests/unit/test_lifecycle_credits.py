@@ -22,7 +22,8 @@ def credits_driver(**usage: UsageTotals) -> Driver:
 def test_plan_selected_on_day_10_starts_billing_at_trial_end() -> None:
     d = credits_driver(oct=UsageTotals(credits=5000, serverless_minutes=100))
     assert d.status == "trialing"
-    assert next_deadline(d.state) == t(2026, 10, 15, 10)
+    # The trial-ending notice (rules 4) is due 3 days before the trial's end.
+    assert next_deadline(d.state) == t(2026, 10, 12, 10)
     decision = d.run(t(2026, 9, 25, 9), "select_plan", plan="solo")
     assert decision.result is not None
     assert decision.result.effective_at == t(2026, 10, 15, 10)

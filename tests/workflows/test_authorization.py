@@ -113,6 +113,11 @@ async def _period_end(c: Context) -> dict[str, str]:
     return {"period_end": end.isoformat(), "year_later": end.replace(year=end.year + 1).isoformat()}
 
 
+async def _an_event(c: Context) -> dict[str, str]:
+    page = await c.admin.get("/v1/events", params={"workspace_id": c.ws, "limit": 1})
+    return {"event_id": page.json()["data"][0]["id"]}
+
+
 # --- webhook endpoints (service tokens only) -------------------------------------------------
 HOOK = "https://matrix.invalid/hook"
 E = "/v1/webhook-endpoints"
@@ -148,6 +153,9 @@ ROWS: list[Row] = [
     Row("get", f"{W}/billing-details", "token", 200),
     Row("get", f"{W}/tax-ids", "token", 200),
     Row("get", f"{W}/overview", "token", 200),
+    # issue 15: the outbound event log (pull API)
+    Row("get", "/v1/events", "token", 200),
+    Row("get", "/v1/events/{event_id}", "token", 200, None, _an_event),
     Row("get", f"{W}/entities", "token", 200),
     Row(
         "put",

@@ -159,9 +159,10 @@ async def test_trial_without_a_plan_expires_then_a_selected_plan_starts_billing(
     timeline = await _events(driver)
     assert [(e, at) for e, at, _ in timeline] == [
         ("trial_started", trial_end - timedelta(days=TRIAL_DAYS)),
+        ("trial_will_end", trial_end - timedelta(days=3)),  # the notice (rules 4)
         ("trial_ended", trial_end),
     ]
-    assert timeline[1][2] == {"plan": None}
+    assert timeline[2][2] == {"plan": None}
     assert datetime.fromisoformat(timeline[0][2]["ends_at"]) == trial_end
 
     # Selecting a plan now starts a paid period at once, running to the next 1st.
