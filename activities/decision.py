@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.entitlements import project_entitlements
-from activities.records import member_values, outbox_row, timeline_row
 from activities.records import member_values, member_views, outbox_row, publish, seats_of, timeline_row
 from billing.events import MEMBER_FACTS, Outbound, Payload, from_timeline, seat_events, subscription_events
 from contracts.records import DecisionRecord
