@@ -42,11 +42,12 @@ async def test_a_trial_emits_trial_will_end_three_days_before_it_ends(driver: Dr
     events = "SELECT type, occurred_at, payload FROM events WHERE workspace_id = :ws ORDER BY workspace_seq"
 
     await driver.advance_to(notice_at - timedelta(hours=1))
-    assert [r["type"] for r in await driver.rows(events)] == ["subscription.created"]
+    started = ["subscription.created", "entitlements.updated"]  # the trial's grant
+    assert [r["type"] for r in await driver.rows(events)] == started
     await driver.advance_to(notice_at + timedelta(hours=1))
     rows = await driver.rows(events)
-    assert [(r["type"], r["occurred_at"]) for r in rows][1:] == [("trial.will_end", notice_at)]
-    assert rows[1]["payload"] == {"ends_at": trial.ends_at.isoformat(), "plan": None}
+    assert [(r["type"], r["occurred_at"]) for r in rows][2:] == [("trial.will_end", notice_at)]
+    assert rows[2]["payload"] == {"ends_at": trial.ends_at.isoformat(), "plan": None}
     mail = await driver.rows(
         "SELECT template, to_address, data FROM email_outbox"
         " WHERE workspace_id = :ws AND template = 'trial_ending'"

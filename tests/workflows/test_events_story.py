@@ -24,7 +24,8 @@ async def _stream(driver: Driver) -> list[dict[str, Any]]:
 
 
 def _told(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """Each event as (type, what it is about); invoices left out (collected in wall time)."""
+    """Each event as (type, what it is about); invoices left out (collected in wall time), and
+    the entitlement snapshots (their order is checked in tests/workflows/test_webhooks.py)."""
 
     def subject(e: dict[str, Any]) -> str:
         p = e["payload"]
@@ -32,7 +33,9 @@ def _told(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
             return str(p["status"])
         return str(p.get("user_id") or p.get("id") or "")
 
-    return [(e["type"], subject(e)) for e in events if not e["type"].startswith("invoice.")]
+    return [
+        (e["type"], subject(e)) for e in events if not e["type"].startswith(("invoice.", "entitlements."))
+    ]
 
 
 async def test_cancel_revert_and_reactivate_are_told_in_order_and_once(driver: Driver) -> None:

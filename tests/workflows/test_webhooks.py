@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,11 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.email_relay import EmailRelayActivities
+from activities.smtp import SmtpConfig
 from activities.stripe_gateway import StripeGateway, stripe_client
 from api.app import create_app
+from billing import Reactivate
 from billing.catalog import load_catalog
 from client import TenureClient
 from config.settings import Settings
@@ -40,10 +44,14 @@ from contracts.events import EventOut, NewEvent
 from db import event_log
 from db.engine import session_factory
 from db.tokens import issue
+from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
+from devstack.smtp_sink import SmtpSink
 from devstack.stripe_emulator.server import BackgroundServer
 from services import build_services
 from services.compose import delivery_policy
+from tests.workflows.driver import Driver, request_id
+from tests.workflows.test_revert import _subscribed_then_cancelled
 from tests.workflows.webhook_receiver import Receiver
 from worker.composition import build_workers
 from workflows.webhook_delivery import dispatcher_id
@@ -57,6 +65,10 @@ FAST = {
     "webhook_retry_horizon_s": 4.0,
 }
 TEMPORAL = Path(sys.executable).parent / "temporal"
+
+
+def _t(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -524,3 +536,102 @@ async def test_attempts_are_rate_limited_per_endpoint(
     assert arrivals[-1] - arrivals[0] >= 2.0
     assert all(arrivals[i + 2] - arrivals[i] >= 0.8 for i in range(len(arrivals) - 2)), arrivals
     await services.webhooks.delete(created.endpoint.id)
+
+
+# --- issue 15's acceptance: the product and its people are told, end to end ------------------
+
+
+def _in_order(told: list[tuple[str, str]], expected: list[tuple[str, str]]) -> None:
+    """``expected`` appears in ``told`` in this order (other events may come between)."""
+    at = 0
+    for item in expected:
+        assert item in told[at:], f"{item} missing after position {at} in {told}"
+        at = told.index(item, at) + 1
+
+
+@pytest.mark.timeout(240)
+async def test_a_revert_reaches_the_product_its_people_and_the_log(
+    stack: Stack,
+    api: httpx.AsyncClient,
+    receiver: Receiver,
+    driver: Driver,
+    migrated_engine: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    # The story runs on the time-skipping server; the endpoint's dispatcher on the dev server
+    # reads the same PostgreSQL event log in wall-clock time, as a separate deployment would.
+    created = await _create(api, receiver)
+    ws = await _subscribed_then_cancelled(driver)
+    await driver.advance_to(_t("2026-11-03T06:00:00"))  # the revert, at the period end
+    with SmtpSink(tmp_path / "mail", free_port()) as sink:
+        relay = EmailRelayActivities(
+            session_factory(migrated_engine), SmtpConfig(port=sink.port, timeout_s=5)
+        )
+        await relay.drain(workspace_id=ws)
+        [warning] = [m for m in sink.messages() if m.subject.startswith("Your data sources will be deleted")]
+    assert warning.to == ["billing@acme.test"]
+    assert warning.subject == "Your data sources will be deleted on 10 November 2026"
+    assert parsedate_to_datetime(str(warning.message()["Date"])) == _t("2026-11-03T00:00:00")
+    await driver.advance_to(_t("2026-11-10T06:00:00"))  # the 80 MB source's deletion, 7 days on
+    await driver.advance_to(_t("2026-11-12T10:00:00"))
+    await driver.update(Reactivate(request_id=request_id(), actor="alice"))
+    await driver.pay_all()
+
+    pulled: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"workspace_id": ws, "limit": 7} | ({"after": cursor} if cursor else {})
+        page = (await api.get("/v1/events", params=params)).json()
+        pulled += page["data"]
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            break
+    assert [e["sequence"] for e in pulled] == list(range(1, len(pulled) + 1))
+
+    def delivered() -> list[dict[str, Any]]:
+        firsts: dict[str, dict[str, Any]] = {}
+        for r in receiver.acked():
+            if r.event["workspace_id"] == ws:
+                firsts.setdefault(r.event["id"], r.event)
+        return list(firsts.values())
+
+    await _until(
+        "every event of the story", lambda: {e["id"] for e in pulled} <= {e["id"] for e in delivered()}
+    )
+    assert delivered() == pulled  # the same events, in the same order, the same payloads
+    assert all(r.verified for r in receiver.all())
+    _check_order(receiver)
+    told = [(e["type"], _subject(e)) for e in pulled if not e["type"].startswith("invoice.")]
+    _in_order(
+        told,
+        [
+            ("subscription.updated", "canceling"),
+            ("subscription.updated", "free"),
+            ("entitlements.updated", "free"),
+            ("member.suspended", "bob"),
+            ("member.suspended", "carol"),
+            ("connection.deleted", "notion"),
+            ("connection.deleted", "slack"),
+            ("agent.deactivated", "support-bot"),
+            ("data_source.deletion_scheduled", "handbook"),
+            ("data_source.deleted", "handbook"),
+            ("subscription.updated", "active"),
+            ("entitlements.updated", "business"),
+            ("member.restored", "bob"),
+            ("member.restored", "carol"),
+            ("agent.reactivated", "support-bot"),
+        ],
+    )
+    [deleted] = [e for e in pulled if e["type"] == "data_source.deleted"]
+    assert deleted["occurred_at"].startswith("2026-11-10T00:00:00")
+    assert not [e for e in pulled if e["type"] == "data_source.deletion_canceled"]  # it was gone
+    await api.delete(f"/v1/webhook-endpoints/{created['id']}")
+
+
+def _subject(event: dict[str, Any]) -> str:
+    p = event["payload"]
+    if event["type"].startswith("subscription."):
+        return str(p["status"])
+    if event["type"] == "entitlements.updated":
+        return str(p["plan"])
+    return str(p.get("user_id") or p.get("id") or "")
