@@ -31,6 +31,7 @@ def _env(ports: dict[str, int], **extra: str) -> dict[str, str]:
         TENURE_DEV_TEMPORAL_UI_PORT=str(ports["ui"]),
         TENURE_DEV_STRIPE_PORT=str(ports["stripe"]),
         TENURE_API_PORT=str(ports["api"]),
+        TENURE_DEV_SMTP_PORT=str(ports["smtp"]),
         TENURE_LOG_LEVEL="WARNING",
         COLUMNS="200",
     )
@@ -39,7 +40,7 @@ def _env(ports: dict[str, int], **extra: str) -> dict[str, str]:
 
 
 def _ports() -> dict[str, int]:
-    return {name: free_port() for name in ("pg", "temporal", "ui", "stripe", "api")}
+    return {name: free_port() for name in ("pg", "temporal", "ui", "stripe", "api", "smtp")}
 
 
 class Dev:
