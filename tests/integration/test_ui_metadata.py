@@ -33,7 +33,9 @@ def tenure(dev_client: Client, dev_queue: str) -> TenureClient:
 
 async def _current_details(handle: WorkflowHandle[object, object]) -> str:
     """The current details, read as the UI reads them (the SDK's built-in metadata query)."""
-    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    metadata: WorkflowMetadata = await handle.query(
+        "__temporal_workflow_metadata", result_type=WorkflowMetadata
+    )
     return metadata.current_details
 
 
