@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.api.enums.v1 import VersioningBehavior as RawBehavior
 from temporalio.api.enums.v1 import RoutingConfigUpdateState
+from temporalio.api.enums.v1 import VersioningBehavior as RawBehavior
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkerDeploymentRequest,
     SetWorkerDeploymentCurrentVersionRequest,
