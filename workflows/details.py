@@ -3,6 +3,10 @@
 The static summary and details are set once when a subscription starts (the UI's list and the
 workflow page show them); the current details are set by the workflow after every decision.
 Neither is a command in the history, so changing this text needs no `workflow.patched`.
+
+The static metadata belongs to the run the client started: SDK 1.35's `continue_as_new` takes
+no summary, so later runs (one per billing period) show only the current details, whose first
+line therefore repeats the workspace and the catalog.
 """
 
 from __future__ import annotations

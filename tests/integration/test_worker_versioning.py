@@ -6,9 +6,13 @@ next workflow task), and build A can then stop. docs/upgrading.md is this, by ha
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
 from importlib.metadata import version
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.enums.v1 import RoutingConfigUpdateState
@@ -29,9 +33,12 @@ from client import TenureClient
 from config.settings import Settings
 from contracts.workspace import WorkspaceSetup
 from db.engine import session_factory
+from devstack.temporal import TemporalDevServer
 from services.workspaces import store_workspace
 from worker.composition import build_workers, deployment_config
 from workflows.messages import workflow_id
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _worker(client: Client, engine: AsyncEngine, queue: str, deployment: str, build: str) -> Worker:
@@ -46,6 +53,21 @@ def _worker(client: Client, engine: AsyncEngine, queue: str, deployment: str, bu
         deployment=deployment_config(settings),
     )
     return worker
+
+
+async def _promote(server: TemporalDevServer, deployment: str, build: str) -> None:
+    """Make ``build`` current with docker-compose's `worker-promote` script and the CLI."""
+    env = os.environ | {
+        "TEMPORAL_ADDRESS": server.address,
+        "NAMESPACE": "default",
+        "DEPLOYMENT": deployment,
+        "BUILD_ID": build,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    argv = ["sh", str(ROOT / "deploy/temporal/promote.sh")]
+    done = await asyncio.to_thread(subprocess.run, argv, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"build {build} is the current version of {deployment}" in done.stdout
 
 
 async def _make_current(client: Client, deployment: str, build: str) -> None:
@@ -63,6 +85,11 @@ async def _make_current(client: Client, deployment: str, build: str) -> None:
             if attempt == 99:
                 raise
             await asyncio.sleep(0.2)
+    await _routed(client, deployment)
+
+
+async def _routed(client: Client, deployment: str) -> None:
+    """Wait until the deployment's new routing has reached its task queues."""
     describe = DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=deployment)
     completed = RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_COMPLETED
     for _ in range(100):
@@ -70,7 +97,7 @@ async def _make_current(client: Client, deployment: str, build: str) -> None:
         if info.routing_config_update_state == completed:
             return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"the routing to {build} did not propagate")
+    raise AssertionError(f"the routing of {deployment} did not propagate")
 
 
 async def _build_of(tenure: TenureClient, ws: str) -> tuple[str, int]:
@@ -80,7 +107,7 @@ async def _build_of(tenure: TenureClient, ws: str) -> tuple[str, int]:
 
 
 async def test_a_subscription_started_on_build_a_moves_to_build_b(
-    dev_client: Client, migrated_engine: AsyncEngine
+    dev_client: Client, dev_server: TemporalDevServer, migrated_engine: AsyncEngine
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     queue, deployment, ws = f"versioned-{tag}", f"tenure-{tag}", f"ver-{tag}"
@@ -98,7 +125,8 @@ async def test_a_subscription_started_on_build_a_moves_to_build_b(
         assert await _build_of(tenure, ws) == ("build-a", RawBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE)
 
         async with _worker(dev_client, migrated_engine, queue, deployment, "build-b"):
-            await _make_current(dev_client, deployment, "build-b")
+            await _promote(dev_server, deployment, "build-b")
+            await _routed(dev_client, deployment)
             # Build A still polls: the server, not the absence of A, sends the run to B.
             result = await tenure.select_plan(ws, "business", actor="alice")
             assert result.status == "active"
