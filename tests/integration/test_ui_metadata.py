@@ -81,5 +81,7 @@ async def test_a_started_subscription_shows_its_summary_details_and_live_state(
     assert "- **status**: active" in lines
     assert "- **paid seats**: 1 pro (monthly)" in lines
     assert any(line.startswith("- **period**: ") for line in lines)
-    assert any(line.startswith("- **next deadline**: ") for line in lines)
-    assert any(line.startswith("- **open invoices**: ") for line in lines)
+    # The seat's charge waits in a draft invoice (an hour here), the first thing due.
+    assert "- **open invoices**: none" in lines
+    assert any(line.startswith("- **draft invoice**: finalized at ") for line in lines), current
+    assert lines[-1].startswith("- **next deadline**: ") and lines[-1].endswith("(invoice finalized)")
