@@ -49,7 +49,7 @@ def first_owner(members: Mapping[str, Member]) -> str:
 
 
 def static_summary(workspace_id: str, catalog: str, started_by: str) -> str:
-    """One line for the UI's workflow list (the server caps it at 200 bytes)."""
+    """One line for the UI's workflow list, cut at 200 characters (the list shows one line)."""
     return f"{workspace_id} — {catalog}, started by {started_by}"[:200]
 
 
