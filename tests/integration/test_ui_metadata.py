@@ -84,4 +84,5 @@ async def test_a_started_subscription_shows_its_summary_details_and_live_state(
     # The seat's charge waits in a draft invoice (an hour here), the first thing due.
     assert "- **open invoices**: none" in lines
     assert any(line.startswith("- **draft invoice**: finalized at ") for line in lines), current
-    assert lines[-1].startswith("- **next deadline**: ") and lines[-1].endswith("(invoice finalized)")
+    assert lines[-1].startswith("- **next deadline**: ")
+    assert lines[-1].endswith("(invoice finalized)")
