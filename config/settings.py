@@ -179,6 +179,22 @@ class Settings(BaseSettings):
         default=1025, ge=1, le=65535, description="Port of the SMTP sink `tenure dev` starts."
     )
 
+    # --- worker versioning: Temporal Worker Deployments (docs/upgrading.md) ------
+    worker_versioning: bool = Field(
+        default=False,
+        description="Poll as a version of a Worker Deployment (`worker_deployment_name` + "
+        "`worker_build_id`); new runs go to the deployment's current version, which an operator "
+        "sets (docs/upgrading.md). Off: unversioned workers, as `tenure dev` and tests run.",
+    )
+    worker_deployment_name: str = Field(
+        default="tenure", description="Worker Deployment the worker belongs to (versioning on)."
+    )
+    worker_build_id: str | None = Field(
+        default=None,
+        description="Build id of this worker's code (versioning on); unset: the installed "
+        "`tenure` package version. Give a new one to every release (e.g. the image tag or git sha).",
+    )
+
 
 def environment_variables() -> dict[str, str]:
     """Map every setting to the environment variable that sets it.

@@ -34,6 +34,7 @@ def build_workers(
         task_queue=settings.task_queue,
         stripe_task_queue=settings.stripe_task_queue,
         limits=WorkerLimits.of(settings),
+        deployment=composition.deployment_config(settings),
     )
 
 
