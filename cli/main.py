@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 from typing import Annotated
@@ -37,10 +36,10 @@ console = Console()
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("TENURE_LOG_LEVEL", "INFO"),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    """JSON lines (or text: TENURE_LOG_FORMAT) at TENURE_LOG_LEVEL: observability/logs.py."""
+    from observability.logs import configure
+
+    configure(load_settings())
 
 
 def _check_catalog(name: str) -> None:
@@ -97,7 +96,14 @@ def api(
 
         bind_host, bind_port = host or settings.api_host, port or settings.api_port
         ensure_free(bind_host, bind_port, "the API", "TENURE_API_PORT")
-        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+        from observability import tracing
+
+        _logging()
+        tracing.configure(settings)
+        # log_config=None: uvicorn's lines go through our handler; the request line is the
+        # middleware's (it knows the request id and workspace), so no access log.
+        app = create_app(settings)
+        uvicorn.run(app, host=bind_host, port=bind_port, log_config=None, access_log=False)
 
 
 @app.command()
