@@ -43,7 +43,11 @@ def _log(settings: Settings) -> str:
 def test_json_is_the_default_one_object_a_line() -> None:
     first, second = (json.loads(line) for line in _log(Settings()).splitlines())
     assert first.keys() >= {"timestamp", "level", "logger", "message", "workspace_id"}
-    assert (first["level"], first["logger"], first["message"]) == ("WARNING", "tenure.test", "seat alice assigned")
+    assert (first["level"], first["logger"], first["message"]) == (
+        "WARNING",
+        "tenure.test",
+        "seat alice assigned",
+    )
     assert first["workspace_id"] == "acme"
     assert first["timestamp"].endswith("+00:00")
     assert "workspace_id" not in second

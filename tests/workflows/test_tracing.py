@@ -148,19 +148,32 @@ async def test_one_trace_from_http_commands_to_the_stripe_call(
     server = [s for s in ours if s.kind == SpanKind.SERVER]
     assert {s.name for s in server} >= {"POST /v1/workspaces", "POST /v1/workspaces/{workspace_id}/seats"}
     seats_server = _one(server, "POST /v1/workspaces/{workspace_id}/seats")
-    # The Update's decision record descends from the seat request's server span ...
-    record = _one(ours, "RunActivity:record_decision")
-    chain = _ancestors(record, by_id)
-    assert seats_server in chain
-    assert any(s.name.startswith("HandleUpdate:") for s in chain)
-    # ... and the Stripe call from the request that started the subscription (its run loop
-    # posts the invoice when the draft window ends), through the invoice workflow.
+    # Temporal's interceptor parents every workflow span under the workflow's start (the
+    # first request); the Update's handler span *links* to the seat request's client span.
+    update_call = _one(ours, "StartWorkflowUpdate:assign_seat")
+    assert update_call.parent is not None
+    assert update_call.parent.span_id == seats_server.context.span_id  # type: ignore[union-attr]
+    handler = _one(ours, "HandleUpdate:assign_seat")
+    assert [link.context.span_id for link in handler.links] == [update_call.context.span_id]  # type: ignore[union-attr]
+    records = [s for s in ours if s.name == "RunActivity:record_decision"]
+    assert len(records) >= 2  # the start's decision and the seat's (then the invoice's)
+    for record in records:
+        chain = [s.name for s in _ancestors(record, by_id)]
+        assert chain[-3:] == ["StartWorkflow:Subscription", "POST /v1/workspaces", "checkout"], chain
+    # The Stripe call: the run loop posts the invoice when the draft window ends, and the
+    # posting activity starts the invoice workflow, whose Stripe queue activity charges.
     collect = _one(ours, "RunActivity:collect_invoice")
     names = [s.name for s in _ancestors(collect, by_id)]
-    assert "RunWorkflow:InvoiceWorkflow" in names
-    assert "RunWorkflow:SubscriptionWorkflow" in names
-    assert "POST /v1/workspaces" in names
-    assert names[-1] == "checkout"
+    assert names == [
+        "StartActivity:collect_invoice",
+        "StartWorkflow:Invoice",
+        "RunActivity:post_invoice",
+        "StartActivity:post_invoice",
+        "StartWorkflow:Subscription",
+        "POST /v1/workspaces",
+        "checkout",
+    ], names
+    assert {"RunWorkflow:Subscription", "RunWorkflow:Invoice"} <= {s.name for s in ours}
     # The API's engine is instrumented: its statements are spans of the requests.
     assert any(s.attributes and "db.statement" in s.attributes for s in ours)
 
