@@ -183,7 +183,7 @@ class Settings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
         validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT", "TENURE_OTEL_EXPORTER_OTLP_ENDPOINT"),
-        description="OTLP/HTTP collector base URL (spans go to <url>/v1/traces); unset: tracing off.",
+        description="OTLP/HTTP collector base URL (spans go to its /v1/traces); unset: tracing off.",
     )
     otel_service_name: str = Field(
         default="tenure",

@@ -61,7 +61,7 @@ def test_text_for_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert first.endswith("WARNING tenure.test: seat alice assigned [workspace_id=acme]")
     assert second.endswith("INFO    tenure.test: outside any workspace")
     with pytest.raises(ValueError, match="log_format"):
-        Settings(log_format="xml")  # type: ignore[arg-type]
+        Settings(log_format="xml")
 
 
 def test_tracing_is_off_by_default_and_installs_nothing() -> None:

@@ -152,9 +152,9 @@ async def test_one_trace_from_http_commands_to_the_stripe_call(
     # first request); the Update's handler span *links* to the seat request's client span.
     update_call = _one(ours, "StartWorkflowUpdate:assign_seat")
     assert update_call.parent is not None
-    assert update_call.parent.span_id == seats_server.context.span_id  # type: ignore[union-attr]
+    assert update_call.parent.span_id == seats_server.context.span_id
     handler = _one(ours, "HandleUpdate:assign_seat")
-    assert [link.context.span_id for link in handler.links] == [update_call.context.span_id]  # type: ignore[union-attr]
+    assert [link.context.span_id for link in handler.links] == [update_call.context.span_id]
     records = [s for s in ours if s.name == "RunActivity:record_decision"]
     assert len(records) >= 2  # the start's decision and the seat's (then the invoice's)
     for record in records:
