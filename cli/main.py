@@ -17,6 +17,7 @@ from cli.support import register as register_support
 from cli.tokens import tokens_app
 from cli.usage import usage_app
 from cli.webhooks import webhooks_app
+from config.settings import Settings
 from db.engine import required_url
 
 app = typer.Typer(
@@ -35,11 +36,11 @@ register_simulate(app)
 console = Console()
 
 
-def _logging() -> None:
+def _logging(settings: Settings) -> None:
     """JSON lines (or text: TENURE_LOG_FORMAT) at TENURE_LOG_LEVEL: observability/logs.py."""
     from observability.logs import configure
 
-    configure(load_settings())
+    configure(settings)
 
 
 def _check_catalog(name: str) -> None:
@@ -65,9 +66,9 @@ def worker() -> None:
     """Run a worker: subscription workflows and their activities."""
     from worker.main import run_worker
 
-    _logging()
     with friendly_errors():
         settings = load_settings()
+        _logging(settings)
         required_url(settings.database_url)
         if settings.stripe_api_key is None:
             fail(
@@ -98,7 +99,7 @@ def api(
         ensure_free(bind_host, bind_port, "the API", "TENURE_API_PORT")
         from observability import tracing
 
-        _logging()
+        _logging(settings)
         tracing.configure(settings)
         # log_config=None: uvicorn's lines go through our handler; the request line is the
         # middleware's (it knows the request id and workspace), so no access log.

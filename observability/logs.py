@@ -17,6 +17,7 @@ import uuid
 from contextvars import ContextVar
 from typing import IO, Any
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio import activity, workflow
@@ -82,6 +83,8 @@ def formatter(log_format: str) -> logging.Formatter:
         style="{",
         rename_fields={"levelname": "level", "name": "logger"},
         timestamp=True,  # ISO 8601, UTC, from the record's creation time
+        # uvicorn's copy of each message with terminal colour codes: noise in a JSON line.
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],
     )
 
 
