@@ -27,6 +27,8 @@ from api.webhooks import router as webhook_router
 from client import TenureError
 from config.settings import Settings
 from db.engine import async_engine, required_url
+from observability.logs import RequestContext
+from observability.tracing import instrument_app
 from services import services_for
 
 
@@ -70,4 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     # issue 15: the outbound event log (pull API)
     app.include_router(events_router)
     app.add_exception_handler(TenureError, lambda _, error: tenure_error_response(error))
+    # issue 19: request id and workspace in every log line; a server span per request.
+    app.add_middleware(RequestContext)
+    instrument_app(app)
     return app

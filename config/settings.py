@@ -194,6 +194,27 @@ class Settings(BaseSettings):
         description="Build id of this worker's code (versioning on); unset: the installed "
         "`tenure` package version. Give a new one to every release (e.g. the image tag or git sha).",
     )
+    # --- issue 19: traces and logs (docs/operations.md) -------------------------
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT", "TENURE_OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description="OTLP/HTTP collector base URL (spans go to its /v1/traces); unset: tracing off.",
+    )
+    otel_service_name: str = Field(
+        default="tenure",
+        validation_alias=_env("OTEL_SERVICE_NAME", "TENURE_OTEL_SERVICE_NAME"),
+        description="`service.name` of every span (set tenure-api, tenure-worker per process).",
+    )
+    otel_sample_ratio: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of new traces recorded (children follow).",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="`json`: one JSON object a line; `text` for a terminal."
+    )
+    log_level: str = Field(default="INFO", description="Level of the process's logs (DEBUG, INFO...).")
 
 
 def environment_variables() -> dict[str, str]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 
@@ -36,6 +37,18 @@ def connect_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-async def connect(settings: Settings) -> Client:
-    """Connect with the pydantic data converter (dates and models round-trip)."""
-    return await Client.connect(**connect_config(settings), data_converter=pydantic_data_converter)
+async def connect(settings: Settings, interceptors: Sequence[Interceptor] | None = None) -> Client:
+    """Connect with the pydantic data converter (dates and models round-trip).
+
+    Args:
+        settings: the process settings.
+        interceptors: client interceptors (workers built on the client inherit those that are
+            worker interceptors too); None: tracing's, none while tracing is off.
+    """
+    if interceptors is None:
+        from observability import tracing
+
+        interceptors = tracing.interceptors()
+    return await Client.connect(
+        **connect_config(settings), data_converter=pydantic_data_converter, interceptors=interceptors
+    )

@@ -146,6 +146,7 @@ class DevStack:
         env["TEMPORAL_ADDRESS"] = self.temporal.address
         env["TEMPORAL_NAMESPACE"] = self.settings.temporal_namespace
         env["PYTHONUNBUFFERED"] = "1"
+        env.setdefault("TENURE_LOG_FORMAT", "text")  # a person reads these logs at a terminal
         # The relay sends to the sink: no e-mail leaves a development machine.
         env["TENURE_SMTP_HOST"] = "127.0.0.1"
         env["TENURE_SMTP_PORT"] = str(self.settings.dev_smtp_port)

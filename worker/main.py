@@ -16,6 +16,8 @@ from activities.payments import PaymentGateway
 from config.settings import Settings
 from config.temporal import connect
 from db.engine import async_engine, required_url
+from observability import tracing
+from observability.logs import LogContextInterceptor
 from worker import composition
 from worker.composition import WorkerLimits, stripe_gateway
 from worker.schedules import EMAIL_RELAY_ID, ROLLUP_SCHEDULE_ID, ensure_email_relay, ensure_rollup_schedule
@@ -35,6 +37,8 @@ def build_workers(
         stripe_task_queue=settings.stripe_task_queue,
         limits=WorkerLimits.of(settings),
         deployment=composition.deployment_config(settings),
+        # The workspace in every activity's log lines; tracing rides on the client.
+        interceptors=[LogContextInterceptor()],
     )
 
 
@@ -58,6 +62,7 @@ async def _ensure_schedules(client: Client, settings: Settings) -> None:
 
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then drain and shut down gracefully."""
+    tracing.configure(settings)  # before the engine and the client: both are traced
     engine = async_engine(required_url(settings.database_url), pool_size=settings.database_pool_size)
     gateway = stripe_gateway(settings)
     client = await connect(settings)

@@ -1,0 +1,1 @@
+"""Cross-cutting concerns of every process: metrics, traces and logs."""
