@@ -27,6 +27,7 @@ from api.webhooks import router as webhook_router
 from client import TenureError
 from config.settings import Settings
 from db.engine import async_engine, required_url
+from observability.metrics_http import RequestMetrics, metrics_route
 from services import services_for
 
 
@@ -70,4 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     # issue 15: the outbound event log (pull API)
     app.include_router(events_router)
     app.add_exception_handler(TenureError, lambda _, error: tenure_error_response(error))
+    # issue 19: Prometheus scrape (no auth: bind or firewall it, docs/operations.md) and request metrics
+    app.router.routes.append(metrics_route())
+    app.add_middleware(RequestMetrics)
     return app

@@ -44,6 +44,7 @@ from billing.overview import Overview
 from billing.state import BillingState
 from config.settings import Settings
 from config.temporal import connect
+from observability import metrics
 from workflows.invoice import InvoiceWorkflow, StripeNotice, invoice_workflow_id
 from workflows.messages import PreviewRequest, SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
@@ -100,6 +101,7 @@ class TenureClient:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
 
+    @metrics.observe_command
     async def execute(self, workspace_id: str, command: Command) -> CommandResult:
         """Send ``command`` as the Update named by its ``kind``; a refusal raises `TenureError`."""
         try:

@@ -7,6 +7,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 
 from config.settings import Settings
 
@@ -36,6 +37,9 @@ def connect_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-async def connect(settings: Settings) -> Client:
-    """Connect with the pydantic data converter (dates and models round-trip)."""
-    return await Client.connect(**connect_config(settings), data_converter=pydantic_data_converter)
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """Connect with the pydantic data converter (dates and models round-trip); ``runtime``
+    carries the worker's SDK metrics exporter (None: the SDK's default runtime)."""
+    return await Client.connect(
+        **connect_config(settings), data_converter=pydantic_data_converter, runtime=runtime
+    )
