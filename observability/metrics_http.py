@@ -8,6 +8,7 @@ Stripe queue backlog. The Temporal SDK's own metrics are on the worker's second 
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -17,6 +18,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observability.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
+
+log = logging.getLogger("tenure.metrics")
 
 
 class _Scrape:
@@ -72,5 +75,9 @@ def serve_worker_metrics(host: str, port: int, registry: CollectorRegistry = REG
     """Serve ``registry`` on ``host:port`` from a daemon thread (0: off); returns the server or None."""
     if port == 0:
         return None
-    server, _thread = start_http_server(port, addr=host, registry=registry)
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as error:  # the port is taken: billing matters more than its metrics
+        log.error("Tenure metrics off, cannot serve them on %s:%d: %s", host, port, error)
+        return None
     return server

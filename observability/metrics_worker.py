@@ -26,7 +26,11 @@ def temporal_runtime(host: str, port: int) -> Runtime | None:
     if port == 0:
         return None
     prometheus = PrometheusConfig(bind_address=f"{host}:{port}", durations_as_seconds=True)
-    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+    try:
+        return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+    except ValueError as error:  # the port is taken: billing matters more than its metrics
+        log.error("SDK metrics off, cannot serve them on %s:%d: %s", host, port, error)
+        return None
 
 
 async def stripe_backlog(client: Client, task_queue: str) -> int:

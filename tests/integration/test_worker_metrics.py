@@ -4,6 +4,7 @@ workflow and an activity ran on a real (time-skipping) Temporal server."""
 
 from __future__ import annotations
 
+import socket
 import uuid
 from datetime import timedelta
 
@@ -79,6 +80,16 @@ async def _scrape(port: int) -> dict[str, float]:
 def test_port_zero_turns_the_sdk_metrics_off() -> None:
     assert temporal_runtime("127.0.0.1", 0) is None
     assert serve_worker_metrics("127.0.0.1", 0) is None
+
+
+def test_a_taken_port_leaves_the_worker_running_without_metrics(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert temporal_runtime("127.0.0.1", port) is None
+        assert serve_worker_metrics("127.0.0.1", port) is None
+    assert [r.message for r in caplog.records if "metrics off" in r.message] != []
 
 
 async def test_the_worker_ports_serve_the_sdk_and_tenure_metrics(
