@@ -61,7 +61,7 @@ async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then drain and shut down gracefully."""
     engine = async_engine(required_url(settings.database_url), pool_size=settings.database_pool_size)
     gateway = stripe_gateway(settings)
-    # Metrics (docs/operations.md): the SDK's on one port, Tenure's on the next setting's.
+    # Metrics (docs/operations.md): the SDK's exporter lives in its runtime; Tenure's has its own port.
     client = await connect(settings, temporal_runtime(settings.metrics_host, settings.worker_metrics_port))
     serve_worker_metrics(settings.metrics_host, settings.worker_tenure_metrics_port)
     backlog = asyncio.create_task(poll_stripe_backlog(client, settings.stripe_task_queue))
