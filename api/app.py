@@ -28,6 +28,7 @@ from client import TenureError
 from config.settings import Settings
 from db.engine import async_engine, required_url
 from observability.logs import RequestContext
+from observability.metrics_http import RequestMetrics, metrics_route
 from observability.tracing import instrument_app
 from services import services_for
 
@@ -75,4 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     # issue 19: request id and workspace in every log line; a server span per request.
     app.add_middleware(RequestContext)
     instrument_app(app)
+    # issue 19: Prometheus scrape (no auth: bind or firewall it, docs/operations.md) and request metrics
+    app.router.routes.append(metrics_route())
+    app.add_middleware(RequestMetrics)
     return app

@@ -44,6 +44,7 @@ from billing.overview import Overview
 from billing.state import BillingState
 from config.settings import Settings
 from config.temporal import connect
+from observability import metrics
 from workflows.details import first_owner, static_details, static_summary
 from workflows.invoice import InvoiceWorkflow, StripeNotice, invoice_workflow_id
 from workflows.messages import PreviewRequest, SubscriptionStart, workflow_id
@@ -104,6 +105,7 @@ class TenureClient:
             static_details=static_details(workspace_id, catalog.name, by, datetime.now(UTC)),
         )
 
+    @metrics.observe_command
     async def execute(self, workspace_id: str, command: Command) -> CommandResult:
         """Send ``command`` as the Update named by its ``kind``; a refusal raises `TenureError`."""
         try:

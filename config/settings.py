@@ -140,6 +140,24 @@ class Settings(BaseSettings):
         description="How long one delivery request may take before it counts as failed.",
     )
 
+    # --- metrics (issue 19, docs/operations.md) -----------------------------------
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address the worker's metrics ports bind to (0.0.0.0 to scrape remotely).",
+    )
+    worker_metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="Port of the Temporal SDK's own metrics on the worker (Prometheus text; 0: off).",
+    )
+    worker_tenure_metrics_port: int = Field(
+        default=9465,
+        ge=0,
+        le=65535,
+        description="Port of Tenure's metrics on the worker (activities, Stripe backlog; 0: off).",
+    )
+
     # --- product ----------------------------------------------------------------
     catalog: str = Field(
         default="seats",

@@ -8,6 +8,7 @@ from typing import Any
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 
 from config.settings import Settings
 
@@ -37,18 +38,26 @@ def connect_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-async def connect(settings: Settings, interceptors: Sequence[Interceptor] | None = None) -> Client:
+async def connect(
+    settings: Settings,
+    interceptors: Sequence[Interceptor] | None = None,
+    runtime: Runtime | None = None,
+) -> Client:
     """Connect with the pydantic data converter (dates and models round-trip).
 
     Args:
         settings: the process settings.
         interceptors: client interceptors (workers built on the client inherit those that are
             worker interceptors too); None: tracing's, none while tracing is off.
+        runtime: carries the worker's SDK metrics exporter (None: the SDK's default runtime).
     """
     if interceptors is None:
         from observability import tracing
 
         interceptors = tracing.interceptors()
     return await Client.connect(
-        **connect_config(settings), data_converter=pydantic_data_converter, interceptors=interceptors
+        **connect_config(settings),
+        data_converter=pydantic_data_converter,
+        interceptors=interceptors,
+        runtime=runtime,
     )

@@ -140,8 +140,10 @@ def test_prometheus_scrapes_the_api_and_every_worker_and_loads_the_alerts(
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert jobs["tenure-api"]["static_configs"][0]["targets"] == ["api:8000"]
     assert jobs["tenure-api"]["metrics_path"] == "/metrics"
-    assert jobs["tenure-worker"]["dns_sd_configs"][0] == {"names": ["worker"], "type": "A", "port": 9464}
-    assert "9464" in [str(p) for p in services["worker"]["expose"]]
+    # Tenure's metrics and the Temporal SDK's, on every replica (settings' default ports).
+    for job, port in (("tenure-worker", 9465), ("tenure-worker-sdk", 9464)):
+        assert jobs[job]["dns_sd_configs"][0] == {"names": ["worker"], "type": "A", "port": port}
+        assert str(port) in [str(p) for p in services["worker"]["expose"]]
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
     assert "./deploy/prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
     if not (ROOT / "deploy/prometheus/alerts.yml").exists():
