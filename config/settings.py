@@ -179,6 +179,29 @@ class Settings(BaseSettings):
         default=1025, ge=1, le=65535, description="Port of the SMTP sink `tenure dev` starts."
     )
 
+    # --- encrypted payloads and the codec server (docs/operations.md) -----------
+    payload_keys: SecretStr | None = Field(
+        default=None,
+        description="AES-256 keys of the payload codec, `id:base64key` separated by commas "
+        "(`tenure keys generate`); the first encrypts, all decrypt. Unset, with no key file: "
+        "payloads are stored in clear.",
+    )
+    payload_keys_file: Path | None = Field(
+        default=None,
+        description="A file holding the payload keys in the same form (one a line); "
+        "`tenure dev` creates and uses `<data_dir>/payload-keys`.",
+    )
+    codec_auth: Literal["staff", "none"] = Field(
+        default="staff",
+        description="Who may call the codec server (`/codec/decode`, `/codec/encode`): `staff` "
+        "needs a staff token; `none` is for `tenure dev` on 127.0.0.1 or behind a proxy that "
+        "lets only support staff through.",
+    )
+    codec_cors_origins: str = Field(
+        default="http://localhost:8233,http://127.0.0.1:8233",
+        description="Temporal Web UI origins allowed to call the codec server (comma-separated).",
+    )
+
 
 def environment_variables() -> dict[str, str]:
     """Map every setting to the environment variable that sets it.
