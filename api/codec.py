@@ -65,7 +65,9 @@ class CodecPayloads(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    payloads: list[JsonPayload]
+    # Optional: protobuf JSON leaves an empty list out, and the Temporal CLI sends `{}` then
+    # (a 422 made it retry until its deadline).
+    payloads: list[JsonPayload] = Field(default_factory=list)
 
 
 def _proto(payload: JsonPayload) -> Payload:

@@ -218,6 +218,13 @@ async def test_the_codec_server_decodes_old_and_new_keys_and_passes_plain_throug
     assert decoded == [_plain("old secret"), _plain("new secret"), _plain("in clear")]
 
 
+async def test_no_payloads_is_an_empty_answer(codec_server: CodecServer) -> None:
+    # Protobuf JSON leaves an empty list out: the Temporal CLI sends `{}`.
+    for path in ("/codec/decode", "/codec/encode"):
+        answer = await _post(codec_server, path, {}, codec_server.staff)
+        assert (answer.status_code, answer.json()) == (200, {"payloads": []})
+
+
 async def test_the_codec_server_encodes_with_the_active_key(codec_server: CodecServer) -> None:
     answer = await _post(codec_server, "/codec/encode", {"payloads": [_json(_plain())]}, codec_server.staff)
     assert answer.status_code == 200, answer.text
@@ -251,7 +258,7 @@ async def test_bad_codec_requests_are_refused_with_4xx(codec_server: CodecServer
         "no token": await _post(s, "/codec/decode", one, Origin=UI),
         "service token": await _post(s, "/codec/decode", one, s.service),
         "other namespace": await _post(s, "/codec/decode", one, s.staff, **{"X-Namespace": "prod-eu"}),
-        "no payloads": await _post(s, "/codec/decode", {}, s.staff),
+        "not a list": await _post(s, "/codec/decode", {"payloads": "all"}, s.staff),
         "not base64": await _post(s, "/codec/decode", {"payloads": [{"data": "%%%"}]}, s.staff),
         "unknown field": await _post(s, "/codec/encode", {"payloads": [{"dat": ""}]}, s.staff),
         "unknown key": await _post(s, "/codec/decode", {"payloads": [_json(await _sealed(GONE))]}, s.staff),
@@ -261,7 +268,7 @@ async def test_bad_codec_requests_are_refused_with_4xx(codec_server: CodecServer
         "no token": 401,
         "service token": 403,
         "other namespace": 403,
-        "no payloads": 422,
+        "not a list": 422,
         "not base64": 422,
         "unknown field": 422,
         "unknown key": 422,
