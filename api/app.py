@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api.billing import router as billing_router
+from api.codec import include_codec
 from api.entities import router as entities_router
 from api.entitlements import router as entitlements_router
 from api.errors import install_error_handlers
@@ -72,6 +73,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(webhook_endpoints_router)
     # issue 15: the outbound event log (pull API)
     app.include_router(events_router)
+    # issue 19: the codec server of the Temporal Web UI (encrypted payloads)
+    include_codec(app, settings)
     app.add_exception_handler(TenureError, lambda _, error: tenure_error_response(error))
     # issue 19: request id and workspace in every log line; a server span per request.
     app.add_middleware(RequestContext)

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from cli.errors import USAGE, fail, friendly_errors, load_settings
+from cli.keys import keys_app
 from cli.mail import mail_app
 from cli.simulate import register as register_simulate
 from cli.support import register as register_support
@@ -31,6 +32,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(usage_app, name="usage")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(mail_app, name="mail")
+app.add_typer(keys_app, name="keys")  # issue 19: payload encryption keys
 register_support(app)
 register_simulate(app)
 console = Console()

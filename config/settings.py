@@ -233,6 +233,28 @@ class Settings(BaseSettings):
         default="json", description="`json`: one JSON object a line; `text` for a terminal."
     )
     log_level: str = Field(default="INFO", description="Level of the process's logs (DEBUG, INFO...).")
+    # --- encrypted payloads and the codec server (docs/operations.md) -----------
+    payload_keys: SecretStr | None = Field(
+        default=None,
+        description="AES-256 keys of the payload codec, `id:base64key` separated by commas "
+        "(`tenure keys generate`); the first encrypts, all decrypt. Unset, with no key file: "
+        "payloads are stored in clear.",
+    )
+    payload_keys_file: Path | None = Field(
+        default=None,
+        description="A file holding the payload keys in the same form (one a line); "
+        "`tenure dev` creates and uses `<data_dir>/payload-keys`.",
+    )
+    codec_auth: Literal["staff", "none"] = Field(
+        default="staff",
+        description="Who may call the codec server (`/codec/decode`, `/codec/encode`): `staff` "
+        "needs a staff token; `none` is for `tenure dev` on 127.0.0.1 or behind a proxy that "
+        "lets only support staff through.",
+    )
+    codec_cors_origins: str = Field(
+        default="http://localhost:8233,http://127.0.0.1:8233",
+        description="Temporal Web UI origins allowed to call the codec server (comma-separated).",
+    )
 
 
 def environment_variables() -> dict[str, str]:
