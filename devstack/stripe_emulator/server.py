@@ -38,7 +38,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
     except OSError:
         sock.close()
         raise
-    sock.set_inheritable(True)
+    # Not inheritable (Python's default): a child spawned while this server runs (the
+    # Temporal test server, `tenure simulate`) would otherwise keep the listening socket
+    # open after the server stops, and a client of that port would then connect to a
+    # socket nobody accepts on and wait forever (the stalls seen in full test runs).
     return sock
 
 

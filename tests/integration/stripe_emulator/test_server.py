@@ -84,3 +84,21 @@ def test_module_entry_point_serves_and_reports_taken_port() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_child_process_does_not_keep_a_stopped_server_listening() -> None:
+    # The Temporal test server is spawned without closing inherited descriptors: had the
+    # listening socket been inheritable, the stopped port would still accept connections
+    # that nobody answers, and a client would wait forever instead of being refused.
+    server = EmulatorServer()
+    server.start()
+    port = server.port
+    child = subprocess.Popen(["sleep", "30"], close_fds=False)
+    try:
+        server.stop()
+        with socket.socket() as probe:
+            probe.settimeout(2)
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, "the stopped port still accepts"
+    finally:
+        child.kill()
+        child.wait()
