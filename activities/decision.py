@@ -16,6 +16,7 @@ from contracts.records import DecisionRecord
 from db import profile_repo, records_repo
 from db import workspace_repo as repo
 from db.workspace_models import MemberRow
+from observability import metrics
 
 
 async def _recipient(session: AsyncSession, record: DecisionRecord) -> str | None:
@@ -75,6 +76,7 @@ async def write_decision(session: AsyncSession, record: DecisionRecord) -> None:
     await publish(session, ws, await _public_events(session, record, stored, before))
     # The entitlements projection and its event (issue 15), last, in the same transaction.
     await project_entitlements(session, record)
+    metrics.DECISIONS.labels("live" if row is not None and row.deleted_at is None else "records_only").inc()
 
 
 async def _public_events(

@@ -35,6 +35,7 @@ from contracts import activities as refs
 from contracts.email import RelayJob, RelayResult
 from db import outbox_repo
 from db.subscription_models import EmailOutboxRow
+from observability import metrics
 
 log = logging.getLogger("tenure.email")
 
@@ -129,6 +130,7 @@ class EmailRelayActivities:
                         break
                     outcome = await self._deliver(session, row, connection)
                 counts[outcome.kind] += 1
+                metrics.EMAILS.labels(outcome.kind).inc()
                 last_error = outcome.error or last_error
                 if outcome.kind == "unavailable" or outcome.stop:
                     break

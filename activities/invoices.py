@@ -33,6 +33,7 @@ from contracts.invoices import (
 from contracts.payments import NewStripeInvoice, StripeInvoice
 from db import invoice_repo as repo
 from db.invoice_models import InvoiceRow
+from observability import metrics
 
 
 def _view(row: InvoiceRow) -> InvoiceView:
@@ -99,6 +100,7 @@ class InvoiceActivities:
             await repo.update_invoice(session, number, values)
             await session.refresh(row)
             await publish_moves(session, row, before, at)
+            metrics.invoice_moved(before, row.status)
             return _view(row)
 
     @activity.defn(name=refs.PERSIST_INVOICE.name)
@@ -124,6 +126,7 @@ class InvoiceActivities:
             await repo.insert_invoice(session, invoice, lines)
             row = await self._row(session, draft.number)
             await publish_moves(session, row, None, draft.issued_at)  # posted (and paid, a zero total)
+            metrics.invoice_moved(None, row.status)
             return _view(row)
 
     async def push_invoice(self, number: str) -> InvoiceView:
@@ -199,6 +202,7 @@ class InvoiceActivities:
 
     def _result(self, view: InvoiceView) -> CollectResult:
         outcome = "paid" if view.status == "paid" else "void" if view.status == "void" else "declined"
+        metrics.PAYMENT_ATTEMPTS.labels(outcome).inc()
         return CollectResult(number=view.number, outcome=outcome, attempt_count=view.attempt_count)
 
     async def _declined(self, request: CollectInvoice, err: ApplicationError) -> CollectResult:
@@ -212,6 +216,7 @@ class InvoiceActivities:
             await repo.update_invoice(session, request.number, values)
             await session.refresh(row)
             await publish_failure(session, row, attempts, request.at)
+        metrics.PAYMENT_ATTEMPTS.labels("declined").inc()
         return CollectResult(
             number=request.number, outcome="declined", code=code, message=message, attempt_count=attempts
         )
@@ -241,6 +246,7 @@ class InvoiceActivities:
                 await repo.update_invoice(session, request.number, values)
                 await session.refresh(row)
                 await publish_moves(session, row, before, request.at)
+                metrics.invoice_moved(before, row.status)
             return _view(row)
 
     @activity.defn(name=refs.VOID_INVOICE.name)

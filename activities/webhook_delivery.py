@@ -31,6 +31,7 @@ from contracts.webhooks import (
 )
 from db import event_log, webhook_repo
 from db.webhook_models import WebhookDeliveryRow
+from observability import metrics
 
 USER_AGENT = "Tenure-Webhooks/1"
 _MAX_ERROR = 500
@@ -89,6 +90,7 @@ class WebhookActivities:
         started = time.monotonic()
         outcome = await self._post(endpoint.url, body, headers, attempt.policy.request_timeout_s)
         duration_ms = int((time.monotonic() - started) * 1000)
+        metrics.webhook_delivery(outcome.delivered, outcome.status_code)
         next_at = None
         if not outcome.delivered:
             next_at = next_attempt_at(attempt.first_attempt_at, attempt.attempt, attempt.policy)
@@ -128,3 +130,4 @@ class WebhookActivities:
             found = await webhook_repo.endpoint(session, failing.endpoint_id)
             if found is not None and found.status != "failing":
                 await webhook_repo.set_status(session, failing.endpoint_id, "failing", failing.at)
+                metrics.WEBHOOK_ENDPOINTS_FAILING.inc()

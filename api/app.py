@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api.billing import router as billing_router
+from api.codec import include_codec
 from api.entities import router as entities_router
 from api.entitlements import router as entitlements_router
 from api.errors import install_error_handlers
@@ -27,6 +28,9 @@ from api.webhooks import router as webhook_router
 from client import TenureError
 from config.settings import Settings
 from db.engine import async_engine, required_url
+from observability.logs import RequestContext
+from observability.metrics_http import RequestMetrics, metrics_route
+from observability.tracing import instrument_app
 from services import services_for
 
 
@@ -69,5 +73,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(webhook_endpoints_router)
     # issue 15: the outbound event log (pull API)
     app.include_router(events_router)
+    # issue 19: the codec server of the Temporal Web UI (encrypted payloads)
+    include_codec(app, settings)
     app.add_exception_handler(TenureError, lambda _, error: tenure_error_response(error))
+    # issue 19: request id and workspace in every log line; a server span per request.
+    app.add_middleware(RequestContext)
+    instrument_app(app)
+    # issue 19: Prometheus scrape (no auth: bind or firewall it, docs/operations.md) and request metrics
+    app.router.routes.append(metrics_route())
+    app.add_middleware(RequestMetrics)
     return app

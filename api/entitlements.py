@@ -21,6 +21,7 @@ from api.auth import authenticated
 from api.deps import ServicesDep
 from contracts.entitlements import CheckResult, EntitlementCheck, Entitlements
 from db.tokens import hash_token
+from observability import metrics
 from services import Services
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["entitlements"])
@@ -64,6 +65,7 @@ async def check(
         reason = f"unknown feature {body.feature!r} (this catalog knows: {known})"
         raise RequestValidationError([{"loc": ("body", "feature"), "msg": reason, "type": "value_error"}])
     result = await services.entitlements.check(workspace_id, body, token_hash)
+    metrics.ENTITLEMENT_CHECKS.labels("allowed" if result is not None and result.allowed else "denied").inc()
     if result is None:
         raise HTTPException(401, "unknown or revoked token")
     return Response(result.model_dump_json(), media_type="application/json")

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from billing.errors import CATALOG_INVALID, DomainError
+from config.codec import PayloadKeyError
 from config.settings import Settings, environment_variables
 from db.engine import DatabaseConfigError
 from devstack.ports import PortInUseError
@@ -77,7 +78,7 @@ def friendly_errors() -> Iterator[None]:
 
 
 def _map(error: Exception) -> tuple[str, int] | None:
-    if isinstance(error, PortInUseError | DatabaseConfigError):
+    if isinstance(error, PortInUseError | DatabaseConfigError | PayloadKeyError):
         return str(error), USAGE
     if isinstance(error, sqlalchemy.exc.OperationalError | psycopg.OperationalError):
         reason = str(getattr(error, "orig", error)).strip().splitlines()[0]

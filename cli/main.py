@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 from typing import Annotated
@@ -12,12 +11,14 @@ import typer
 from rich.console import Console
 
 from cli.errors import USAGE, fail, friendly_errors, load_settings
+from cli.keys import keys_app
 from cli.mail import mail_app
 from cli.simulate import register as register_simulate
 from cli.support import register as register_support
 from cli.tokens import tokens_app
 from cli.usage import usage_app
 from cli.webhooks import webhooks_app
+from config.settings import Settings
 from db.engine import required_url
 
 app = typer.Typer(
@@ -31,16 +32,17 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(usage_app, name="usage")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(mail_app, name="mail")
+app.add_typer(keys_app, name="keys")  # issue 19: payload encryption keys
 register_support(app)
 register_simulate(app)
 console = Console()
 
 
-def _logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("TENURE_LOG_LEVEL", "INFO"),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+def _logging(settings: Settings) -> None:
+    """JSON lines (or text: TENURE_LOG_FORMAT) at TENURE_LOG_LEVEL: observability/logs.py."""
+    from observability.logs import configure
+
+    configure(settings)
 
 
 def _check_catalog(name: str) -> None:
@@ -66,9 +68,9 @@ def worker() -> None:
     """Run a worker: subscription workflows and their activities."""
     from worker.main import run_worker
 
-    _logging()
     with friendly_errors():
         settings = load_settings()
+        _logging(settings)
         required_url(settings.database_url)
         if settings.stripe_api_key is None:
             fail(
@@ -97,7 +99,14 @@ def api(
 
         bind_host, bind_port = host or settings.api_host, port or settings.api_port
         ensure_free(bind_host, bind_port, "the API", "TENURE_API_PORT")
-        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+        from observability import tracing
+
+        _logging(settings)
+        tracing.configure(settings)
+        # log_config=None: uvicorn's lines go through our handler; the request line is the
+        # middleware's (it knows the request id and workspace), so no access log.
+        app = create_app(settings)
+        uvicorn.run(app, host=bind_host, port=bind_port, log_config=None, access_log=False)
 
 
 @app.command()

@@ -44,6 +44,8 @@ from billing.overview import Overview
 from billing.state import BillingState
 from config.settings import Settings
 from config.temporal import connect
+from observability import metrics
+from workflows.details import first_owner, static_details, static_summary
 from workflows.invoice import InvoiceWorkflow, StripeNotice, invoice_workflow_id
 from workflows.messages import PreviewRequest, SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
@@ -82,10 +84,11 @@ class TenureClient:
         return self.temporal.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(workspace_id))
 
     async def start_subscription(
-        self, workspace_id: str, catalog: Catalog, members: dict[str, Member]
+        self, workspace_id: str, catalog: Catalog, members: dict[str, Member], started_by: str = ""
     ) -> None:
-        """Start the workspace's subscription (register the workspace's data first); starting
-        an existing one changes nothing."""
+        """Start the workspace's subscription (data registered first); again changes nothing.
+        The Web UI shows who started it (``started_by``, else an owner) in its summary."""
+        by = started_by or first_owner(members)
         start = SubscriptionStart(
             workspace_id=workspace_id,
             catalog=catalog,
@@ -98,8 +101,11 @@ class TenureClient:
             id=workflow_id(workspace_id),
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=static_summary(workspace_id, catalog.name, by),
+            static_details=static_details(workspace_id, catalog.name, by, datetime.now(UTC)),
         )
 
+    @metrics.observe_command
     async def execute(self, workspace_id: str, command: Command) -> CommandResult:
         """Send ``command`` as the Update named by its ``kind``; a refusal raises `TenureError`."""
         try:

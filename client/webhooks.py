@@ -58,7 +58,5 @@ class WebhookDispatchers:
 
     async def status(self, endpoint_id: str) -> DispatcherStatus:
         """What the dispatcher reports (its cursor, what is pending, failing)."""
-        handle = self._temporal.get_workflow_handle_for(
-            WebhookDispatcherWorkflow.run, dispatcher_id(endpoint_id)
-        )
+        handle = self._temporal.get_workflow_handle(dispatcher_id(endpoint_id))
         return await handle.query(WebhookDispatcherWorkflow.status)

@@ -140,6 +140,24 @@ class Settings(BaseSettings):
         description="How long one delivery request may take before it counts as failed.",
     )
 
+    # --- metrics (issue 19, docs/operations.md) -----------------------------------
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address the worker's metrics ports bind to (0.0.0.0 to scrape remotely).",
+    )
+    worker_metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="Port of the Temporal SDK's own metrics on the worker (Prometheus text; 0: off).",
+    )
+    worker_tenure_metrics_port: int = Field(
+        default=9465,
+        ge=0,
+        le=65535,
+        description="Port of Tenure's metrics on the worker (activities, Stripe backlog; 0: off).",
+    )
+
     # --- product ----------------------------------------------------------------
     catalog: str = Field(
         default="seats",
@@ -177,6 +195,65 @@ class Settings(BaseSettings):
     )
     dev_smtp_port: int = Field(
         default=1025, ge=1, le=65535, description="Port of the SMTP sink `tenure dev` starts."
+    )
+
+    # --- worker versioning: Temporal Worker Deployments (docs/upgrading.md) ------
+    worker_versioning: bool = Field(
+        default=False,
+        description="Poll as a version of a Worker Deployment (`worker_deployment_name` + "
+        "`worker_build_id`); new runs go to the deployment's current version, which an operator "
+        "sets (docs/upgrading.md). Off: unversioned workers, as `tenure dev` and tests run.",
+    )
+    worker_deployment_name: str = Field(
+        default="tenure", description="Worker Deployment the worker belongs to (versioning on)."
+    )
+    worker_build_id: str | None = Field(
+        default=None,
+        description="Build id of this worker's code (versioning on); unset: the installed "
+        "`tenure` package version. Give a new one to every release (e.g. the image tag or git sha).",
+    )
+    # --- issue 19: traces and logs (docs/operations.md) -------------------------
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT", "TENURE_OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description="OTLP/HTTP collector base URL (spans go to its /v1/traces); unset: tracing off.",
+    )
+    otel_service_name: str = Field(
+        default="tenure",
+        validation_alias=_env("OTEL_SERVICE_NAME", "TENURE_OTEL_SERVICE_NAME"),
+        description="`service.name` of every span (set tenure-api, tenure-worker per process).",
+    )
+    otel_sample_ratio: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of new traces recorded (children follow).",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="`json`: one JSON object a line; `text` for a terminal."
+    )
+    log_level: str = Field(default="INFO", description="Level of the process's logs (DEBUG, INFO...).")
+    # --- encrypted payloads and the codec server (docs/operations.md) -----------
+    payload_keys: SecretStr | None = Field(
+        default=None,
+        description="AES-256 keys of the payload codec, `id:base64key` separated by commas "
+        "(`tenure keys generate`); the first encrypts, all decrypt. Unset, with no key file: "
+        "payloads are stored in clear.",
+    )
+    payload_keys_file: Path | None = Field(
+        default=None,
+        description="A file holding the payload keys in the same form (one a line); "
+        "`tenure dev` creates and uses `<data_dir>/payload-keys`.",
+    )
+    codec_auth: Literal["staff", "none"] = Field(
+        default="staff",
+        description="Who may call the codec server (`/codec/decode`, `/codec/encode`): `staff` "
+        "needs a staff token; `none` is for `tenure dev` on 127.0.0.1 or behind a proxy that "
+        "lets only support staff through.",
+    )
+    codec_cors_origins: str = Field(
+        default="http://localhost:8233,http://127.0.0.1:8233",
+        description="Temporal Web UI origins allowed to call the codec server (comma-separated).",
     )
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 
+from config.codec import EncryptionCodec, PayloadKey, PayloadKeyError, parse_keys
 from config.settings import Settings
 
 
@@ -36,6 +41,68 @@ def connect_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-async def connect(settings: Settings) -> Client:
-    """Connect with the pydantic data converter (dates and models round-trip)."""
-    return await Client.connect(**connect_config(settings), data_converter=pydantic_data_converter)
+def payload_keys(settings: Settings) -> tuple[PayloadKey, ...]:
+    """The payload keys from TENURE_PAYLOAD_KEYS or TENURE_PAYLOAD_KEYS_FILE (empty: none).
+
+    Raises:
+        PayloadKeyError: both are set, the file cannot be read, or a key is malformed.
+    """
+    if settings.payload_keys is not None and settings.payload_keys_file is not None:
+        raise PayloadKeyError("set TENURE_PAYLOAD_KEYS or TENURE_PAYLOAD_KEYS_FILE, not both")
+    if settings.payload_keys is not None:
+        return parse_keys(settings.payload_keys.get_secret_value())
+    if settings.payload_keys_file is not None:
+        try:
+            text = settings.payload_keys_file.read_text()
+        except OSError as error:
+            raise PayloadKeyError(f"TENURE_PAYLOAD_KEYS_FILE: {error.strerror}: {error.filename}") from None
+        keys = parse_keys(text)
+        if not keys:
+            raise PayloadKeyError(f"TENURE_PAYLOAD_KEYS_FILE: no key in {settings.payload_keys_file}")
+        return keys
+    return ()
+
+
+def data_converter_for(keys: tuple[PayloadKey, ...]) -> DataConverter:
+    """The pydantic converter, encrypting with ``keys`` when there are any.
+
+    With a codec, failure messages and stack traces move into the encoded attributes too:
+    a refusal's message can name a member, and Temporal stores failures outside payloads.
+    """
+    if not keys:
+        return pydantic_data_converter
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(keys),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """The one data converter of every client and worker of a deployment (see `connect`)."""
+    return data_converter_for(payload_keys(settings))
+
+
+async def connect(
+    settings: Settings,
+    interceptors: Sequence[Interceptor] | None = None,
+    runtime: Runtime | None = None,
+) -> Client:
+    """Connect with the deployment's data converter (pydantic models; encrypted when keyed).
+
+    Args:
+        settings: the process settings.
+        interceptors: client interceptors (workers built on the client inherit those that are
+            worker interceptors too); None: tracing's, none while tracing is off.
+        runtime: carries the worker's SDK metrics exporter (None: the SDK's default runtime).
+    """
+    if interceptors is None:
+        from observability import tracing
+
+        interceptors = tracing.interceptors()
+    return await Client.connect(
+        **connect_config(settings),
+        data_converter=data_converter(settings),
+        interceptors=interceptors,
+        runtime=runtime,
+    )

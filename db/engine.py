@@ -52,8 +52,13 @@ def sync_engine(url: str) -> Engine:
 
 
 def async_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    """An asyncio engine (API, activities)."""
-    return create_async_engine(normalise_url(url), pool_size=pool_size, pool_pre_ping=True)
+    """An asyncio engine (API, activities); its statements traced when tracing is on."""
+    engine = create_async_engine(normalise_url(url), pool_size=pool_size, pool_pre_ping=True)
+    # issue 19: a span per statement (a no-op while tracing is off).
+    from observability.tracing import instrument_engine
+
+    instrument_engine(engine)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

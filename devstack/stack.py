@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from config.codec import ensure_key_file
 from config.settings import Settings
 from db.migrate import upgrade
 from devstack.ports import ensure_free, wait_for_port
@@ -69,6 +70,7 @@ class DevStack:
             s.dev_temporal_ui_port,
             self.sink,
             s.temporal_namespace,
+            codec_endpoint=f"http://127.0.0.1:{s.api_port}/codec",
         )
         self.temporal.start()
         env = self._child_env()
@@ -146,17 +148,36 @@ class DevStack:
         env["TEMPORAL_ADDRESS"] = self.temporal.address
         env["TEMPORAL_NAMESPACE"] = self.settings.temporal_namespace
         env["PYTHONUNBUFFERED"] = "1"
+        env.setdefault("TENURE_LOG_FORMAT", "text")  # a person reads these logs at a terminal
         # The relay sends to the sink: no e-mail leaves a development machine.
         env["TENURE_SMTP_HOST"] = "127.0.0.1"
         env["TENURE_SMTP_PORT"] = str(self.settings.dev_smtp_port)
         env["TENURE_SMTP_TLS"] = "none"
         env.pop("TENURE_SMTP_USER", None)
         env.pop("TENURE_SMTP_PASSWORD", None)
+        env |= self._payload_env(env)
         if self.emulated_stripe:
             env["STRIPE_API_KEY"] = "sk_test_tenure_dev"
             env["TENURE_STRIPE_API_BASE"] = f"http://127.0.0.1:{self.settings.dev_stripe_port}"
             env["STRIPE_WEBHOOK_SECRET"] = DEV_WEBHOOK_SECRET
         return env
+
+    def _payload_env(self, env: dict[str, str]) -> dict[str, str]:
+        """Encrypted payloads on by default: a dev key made once under the data directory
+        (kept: histories written with it stay readable), and the API as the UI's codec server
+        without a token (it listens on 127.0.0.1; the UI sends none)."""
+        s = self.settings
+        ui = s.dev_temporal_ui_port
+        extra: dict[str, str] = {}
+        if "TENURE_CODEC_CORS_ORIGINS" not in env:
+            extra["TENURE_CODEC_CORS_ORIGINS"] = f"http://127.0.0.1:{ui},http://localhost:{ui}"
+        if "TENURE_CODEC_AUTH" not in env and s.api_host in ("127.0.0.1", "localhost", "::1"):
+            extra["TENURE_CODEC_AUTH"] = "none"
+        if "TENURE_PAYLOAD_KEYS" not in env and "TENURE_PAYLOAD_KEYS_FILE" not in env:
+            path = ensure_key_file(Path(s.data_dir).resolve() / "payload-keys")
+            extra["TENURE_PAYLOAD_KEYS_FILE"] = str(path)
+            self.urls["Payload keys"] = f"{path} (other `tenure` commands: TENURE_PAYLOAD_KEYS_FILE)"
+        return extra
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], port: int | None = None) -> None:
         child = ChildProcess(name, argv, self.sink, env=env)

@@ -44,8 +44,10 @@ class TemporalDevServer:
         ui_port: int | None,
         sink: LogSink,
         namespace: str = "default",
+        codec_endpoint: str | None = None,
     ) -> None:
         self.data_dir = data_dir.resolve()
+        self.codec_endpoint = codec_endpoint  # the Web UI decodes payloads through it
         self.port = port
         self.ui_port = ui_port
         self.namespace = namespace
@@ -85,6 +87,8 @@ class TemporalDevServer:
         if self.namespace != "default":
             argv += ["--namespace", self.namespace]
         argv += ["--ui-port", str(self.ui_port)] if self.ui_port else ["--headless"]
+        if self.ui_port and self.codec_endpoint:
+            argv += ["--ui-codec-endpoint", self.codec_endpoint]
         self._child = ChildProcess("temporal", argv, self._sink)
         self._child.start()
         ports = [self.port] + ([self.ui_port] if self.ui_port else [])

@@ -16,6 +16,7 @@ from pathlib import Path
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import SEARCH_ATTRIBUTES
@@ -39,10 +40,18 @@ async def register_search_attributes(env: WorkflowEnvironment) -> None:
 
 
 @asynccontextmanager
-async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
-    """A fresh time-skipping server with the pydantic converter; shut down on exit."""
+async def time_skipping_server(
+    data_converter: DataConverter = pydantic_data_converter,
+) -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh time-skipping server; shut down on exit.
+
+    Args:
+        data_converter: the client's converter: the plain pydantic one by default (tests,
+            simulations and benchmarks hold no real personal data), or
+            `config.temporal.data_converter_for` keys to run encrypted.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
+        data_converter=data_converter, test_server_existing_path=str(TEST_SERVER)
     )
     try:
         await register_search_attributes(env)

@@ -17,6 +17,7 @@ from client import TenureError
 from db import stripe_event_repo
 from db.audit import write_audit
 from db.invoice_models import InvoiceRow
+from observability import metrics
 from services.base import ClientSource, UnitOfWork
 
 log = logging.getLogger("tenure.services.invoices")
@@ -95,6 +96,7 @@ class InvoiceService:
         An event about none of our invoices is kept as ``ignored``."""
         async with self._uow.write() as session:
             fresh = await stripe_event_repo.insert_stripe_event(session, event_id, event_type, document)
+        metrics.stripe_event_received(event_type, not fresh, document.get("created"))
         if not fresh:
             return Received(duplicate=True)
         number = invoice_number(document)
@@ -114,3 +116,4 @@ class InvoiceService:
             log.info("stripe event %s for invoice %s not delivered: %s", event_id, number, failure)
         async with self._uow.write() as session:
             await stripe_event_repo.set_stripe_event_status(session, event_id, status, error)
+        metrics.STRIPE_EVENTS_APPLIED.labels(event_type, status).inc()

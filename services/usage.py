@@ -20,6 +20,7 @@ from billing.errors import DomainError
 from contracts.errors import WORKSPACE_DELETED, WORKSPACE_NOT_FOUND
 from db import usage_ingest
 from db.workspace_models import WorkspaceRow
+from observability import metrics
 from services.base import UnitOfWork
 from services.usage_batch import ParsedBatch, parse_batch, valid_workspace_id
 
@@ -94,6 +95,7 @@ class UsageService:
             known = {ws: deleted_at for ws, deleted_at in (await session.execute(query)).tuples().all()}
             _check_workspaces(batch, known)
             new = await usage_ingest.ingest(session, batch.rows, batch.escape)
+        metrics.usage_ingested(sum(batch.received.values()), sum(new.values()))
         return Ingested({w: Counts(received=n, new=new.get(w, 0)) for w, n in sorted(batch.received.items())})
 
     async def ingest_events(self, workspace_id: str, events: Sequence[Mapping[str, JsonValue]]) -> Counts:

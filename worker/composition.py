@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Interceptor, Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Interceptor, Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.email_relay import EmailRelayActivities
@@ -148,6 +150,7 @@ def build_workers(
     main_activities: Sequence[Callable[..., Any]] | None = None,
     stripe_side: Sequence[Callable[..., Any]] | None = None,
     interceptors: Sequence[Interceptor] = (),
+    deployment: WorkerDeploymentConfig | None = None,
 ) -> list[Worker]:
     """The main worker (workflows, database activities) and, unless ``stripe_task_queue`` is
     None, the Stripe worker: the one wiring of the worker process, the tests and the benches.
@@ -155,9 +158,12 @@ def build_workers(
     Stripe activities have their own task queue so one server-side limit
     (`max_task_queue_activities_per_second`, shared by every worker process polling it)
     keeps a month-start burst of invoices under Stripe's rate limit. Tests about
-    orchestration pass same-name fakes as ``main_activities``/``stripe_side``.
+    orchestration pass same-name fakes as ``main_activities``/``stripe_side``. With a
+    ``deployment`` (`deployment_config`) both workers poll as that Worker Deployment Version.
     """
-    concurrency = _set(max_concurrent_activities=limits.max_concurrent_activities)
+    concurrency: dict[str, Any] = _set(max_concurrent_activities=limits.max_concurrent_activities)
+    if deployment is not None:
+        concurrency["deployment_config"] = deployment
     main = Worker(
         client,
         task_queue=task_queue,
@@ -179,6 +185,33 @@ def build_workers(
         **concurrency,
     )
     return [main, payments]
+
+
+# --- worker versioning (docs/upgrading.md) -------------------------------------------------
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """The Worker Deployment Version this process polls as, or None when versioning is off.
+
+    Every workflow defaults to AUTO_UPGRADE: a subscription lives for years and continues as
+    new, an invoice may dun for weeks, so pinning either would keep old builds alive for a
+    billing period; instead, changes to workflow code go behind `workflow.patched` and the
+    replay tests (docs/histories.md), and a new current version takes every run at its next
+    workflow task. The Stripe worker belongs to the same version so a version's activities
+    run on its own build.
+    """
+    if not settings.worker_versioning:
+        return None
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(settings.worker_deployment_name, build_id(settings)),
+        use_worker_versioning=True,
+        default_versioning_behavior=VersioningBehavior.AUTO_UPGRADE,
+    )
+
+
+def build_id(settings: Settings) -> str:
+    """The build id the settings give, else the installed package's version."""
+    if settings.worker_build_id:
+        return settings.worker_build_id
+    return version("tenure")
 
 
 def _set(**options: int | float | None) -> dict[str, Any]:

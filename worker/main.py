@@ -16,6 +16,10 @@ from activities.payments import PaymentGateway
 from config.settings import Settings
 from config.temporal import connect
 from db.engine import async_engine, required_url
+from observability import tracing
+from observability.logs import LogContextInterceptor
+from observability.metrics_http import serve_worker_metrics
+from observability.metrics_worker import poll_stripe_backlog, temporal_runtime
 from worker import composition
 from worker.composition import WorkerLimits, stripe_gateway
 from worker.schedules import EMAIL_RELAY_ID, ROLLUP_SCHEDULE_ID, ensure_email_relay, ensure_rollup_schedule
@@ -34,6 +38,9 @@ def build_workers(
         task_queue=settings.task_queue,
         stripe_task_queue=settings.stripe_task_queue,
         limits=WorkerLimits.of(settings),
+        deployment=composition.deployment_config(settings),
+        # The workspace in every activity's log lines; tracing rides on the client.
+        interceptors=[LogContextInterceptor()],
     )
 
 
@@ -57,9 +64,14 @@ async def _ensure_schedules(client: Client, settings: Settings) -> None:
 
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then drain and shut down gracefully."""
+    tracing.configure(settings)  # before the engine and the client: both are traced
     engine = async_engine(required_url(settings.database_url), pool_size=settings.database_pool_size)
     gateway = stripe_gateway(settings)
-    client = await connect(settings)
+    # Metrics (docs/operations.md): the SDK's exporter lives in its runtime; Tenure's has its own port.
+    runtime = temporal_runtime(settings.metrics_host, settings.worker_metrics_port)
+    client = await connect(settings, runtime=runtime)
+    serve_worker_metrics(settings.metrics_host, settings.worker_tenure_metrics_port)
+    backlog = asyncio.create_task(poll_stripe_backlog(client, settings.stripe_task_queue))
     main, payments = build_workers(client, settings, engine, gateway)
     await _ensure_schedules(client, settings)
     stop = asyncio.Event()
@@ -76,4 +88,5 @@ async def run_worker(settings: Settings) -> None:
     async with main, payments:
         await stop.wait()
         log.info("stopping: finishing in-flight tasks")
+    backlog.cancel()
     await engine.dispose()

