@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.api.common.v1 import WorkflowExecution
@@ -17,11 +18,16 @@ from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 
+from simulate.history import open_timers, read_history, signals_in_flight
 from simulate.watchdog import SimulationError, SimulationInterrupted
 from workflows.invoice import invoice_workflow_id
 from workflows.messages import workflow_id
 
+# Longer than a step takes to apply on a loaded machine: a timer due that soon could fire
+# while the step's task is with the worker.
+TIMER_GUARD = timedelta(seconds=5)
 # Wall-clock bound for the engine to finish what an instant started (collection included).
 SETTLE_TIMEOUT_S = 60.0
 
@@ -77,6 +83,18 @@ class Engine:
         except RPCError:
             return None  # not started yet, or gone
 
+    async def running_ids(self) -> list[str]:
+        """The ids of the workspace's workflows whose current run is still running."""
+        running = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+        found = []
+        for wf_id in await self.workflow_ids():
+            if wf_id in self._closed:
+                continue
+            raw = await self._describe(wf_id)
+            if raw is not None and raw.workflow_execution_info.status == running:
+                found.append(wf_id)
+        return found
+
     async def _busy(self) -> bool:
         """Whether any of the workspace's workflows has work outstanding."""
         for wf_id in await self.workflow_ids():
@@ -92,7 +110,29 @@ class Engine:
                 continue
             if raw.pending_activities or raw.HasField("pending_workflow_task"):
                 return True
+            # An invoice's report to its subscription may be on its way.
+            invoice = wf_id != workflow_id(self.workspace_id)
+            if invoice and signals_in_flight(await read_history(self.client, wf_id)):
+                return True
         return False
+
+    async def let_due_timers_fire(self, env: WorkflowEnvironment) -> None:
+        """Before a step: wait until no timer of the workspace's workflows is due within
+        `TIMER_GUARD` of the server's clock, settling after each fires (`simulate.history`:
+        a timer firing while the step's task is with the worker strands the run).
+
+        The clock is held between skips and runs at real pace, so the wait is real time."""
+        while True:
+            now = (await env.get_current_time()).replace(tzinfo=None)
+            due: list[datetime] = []
+            # A finished run keeps its last timer open in its history: only running ones count.
+            for wf_id in await self.running_ids():
+                timers = open_timers(await read_history(self.client, wf_id))
+                due += [at for at in timers if at <= now + TIMER_GUARD]
+            if not due:
+                return
+            await asyncio.sleep(max((max(due) - now).total_seconds(), 0.0) + 0.05)
+            await self.settle()
 
     async def settle(self) -> None:
         """Wait (wall clock; the simulated clock stands) until what this instant started is

@@ -119,6 +119,7 @@ class Run:
             raise SimulationInterrupted("interrupted")
         await self.clock.advance_to(step.at)
         await self.settle()
+        await self.engine.let_due_timers_fire(self.stack.env)
         self.progress(f"{step.at:%Y-%m-%d %H:%M} {step.verb}")
         await self._step(index, step)
         await self.settle()

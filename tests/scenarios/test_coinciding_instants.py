@@ -3,7 +3,12 @@ a dunning retry) run to the end, every time (issue: 6 hangs in 12 runs before th
 
 The cause was a query racing a continue-as-new: the time-skipping server never answers it and
 keeps its clock locked, so the next skip waited in wall-clock time. The runner no longer
-queries while the engine moves (it describes, and reads the roster from the database)."""
+queries while the engine moves (it describes, and reads the roster from the database).
+
+A second cause stalled about one full run in three: a step's Update cancelling a timer that
+fired, in real time, while the step's task was with the worker (temporalio/sdk-java#3088);
+the runner now lets every timer due within seconds fire before it sends a step
+(`simulate.history`). Two CPU hogs beside this test made it fail every other run before."""
 
 from __future__ import annotations
 
