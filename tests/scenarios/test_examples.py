@@ -79,6 +79,8 @@ async def test_reactivation_on_day_five_restores_people_and_cancels_the_deletion
     run_example: Simulate,
 ) -> None:
     doc = await run_example("cancel-then-reactivate")
+    # The cancellation names the day it takes effect: the end of the paid period.
+    assert _when(doc, "cancel_requested", cancel_at="2026-11-03T00:00:00Z") == ["2026-10-10T00:00:00Z"]
     # A new period anchored on the reactivation day, invoiced in advance for the restored seats.
     assert _invoices(doc) == [
         ("2026-09-03", 6000, "paid"),
@@ -101,6 +103,8 @@ async def test_a_trial_without_a_plan_expires_and_billing_starts_with_the_plan(r
     doc = await run_example("trial-expires")
     assert _when(doc, "trial_started") == ["2026-03-01T09:00:00Z"]
     assert _when(doc, "trial_ended") == ["2026-03-31T09:00:00Z"]  # exactly 30 days
+    # Three days before, the billing contact hears that the trial ends, with no plan chosen.
+    assert _when(doc, "trial_will_end", ends_at="2026-03-31T09:00:00Z", plan=None) == ["2026-03-28T09:00:00Z"]
     # Solo from Apr 10 to May 1: 21 of April's 30 days of 1000.
     assert _invoices(doc) == [("2026-05-01", 700, "paid")]
     assert _lines(doc["invoices"][0]) == [("plan_proration", 1, 700, 700)]
@@ -111,6 +115,8 @@ async def test_a_plan_chosen_mid_trial_starts_at_the_trial_end(run_example: Simu
     doc = await run_example("trial-plan-mid-trial")
     assert _when(doc, "plan_selected") == ["2026-03-15T10:00:00Z"]
     assert _when(doc, "trial_ended") == ["2026-04-04T09:00:00Z"]
+    # The notice three days before names the plan billing begins with.
+    assert _when(doc, "trial_will_end", plan="starter") == ["2026-04-01T09:00:00Z"]
     # Starter from Apr 4 to May 1: 27/30 of 10000; the trial's 40,000 credits are free.
     assert _invoices(doc) == [("2026-05-01", 9000, "paid")]
     assert _lines(doc["invoices"][0]) == [("plan_proration", 1, 9000, 9000)]
