@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from rich.console import Console
 
 from billing.errors import CATALOG_INVALID, DomainError
 from config.codec import PayloadKeyError
+from config.dev_state import running_environment
 from config.settings import Settings, environment_variables
 from db.engine import DatabaseConfigError
 from devstack.ports import PortInUseError
@@ -46,9 +48,19 @@ def fail(message: str, exit_code: int = FAILED) -> NoReturn:
     sys.exit(exit_code)
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment; a bad value exits with a one-line error."""
+def load_settings(*, discover: bool = True, **overrides: object) -> Settings:
+    """Read settings from the environment; a bad value exits with a one-line error.
+
+    Args:
+        discover: take what is not set from a `tenure dev` running with the same data
+            directory (`config.dev_state`): support commands in a second terminal just work.
+            The servers and `tenure config` pass False: they run with what they are given.
+    """
     try:
+        if discover:
+            data_dir = Settings(**overrides).data_dir  # type: ignore[arg-type]
+            for name, value in running_environment(data_dir).items():
+                os.environ.setdefault(name, value)
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         env = environment_variables()

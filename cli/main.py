@@ -58,7 +58,7 @@ def dev() -> None:
     from cli.dev import run_dev
 
     with friendly_errors():
-        settings = load_settings()
+        settings = load_settings(discover=False)
         _check_catalog(settings.catalog)
         raise typer.Exit(run_dev(settings, console))
 
@@ -69,7 +69,7 @@ def worker() -> None:
     from worker.main import run_worker
 
     with friendly_errors():
-        settings = load_settings()
+        settings = load_settings(discover=False)
         _logging(settings)
         required_url(settings.database_url)
         if settings.stripe_api_key is None:
@@ -92,7 +92,7 @@ def api(
     from api.app import create_app
 
     with friendly_errors():
-        settings = load_settings()
+        settings = load_settings(discover=False)
         required_url(settings.database_url)
         _check_catalog(settings.catalog)
         from devstack.ports import ensure_free
@@ -128,7 +128,7 @@ def show_config(
     from cli.config_table import render
 
     with friendly_errors():
-        render(load_settings(), console, markdown=markdown)
+        render(load_settings(discover=False), console, markdown=markdown)
 
 
 def main() -> None:

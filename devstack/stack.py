@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from config.codec import ensure_key_file
+from config.dev_state import remove_state, write_state
 from config.settings import Settings
 from db.migrate import upgrade
 from devstack.ports import ensure_free, wait_for_port
@@ -113,6 +114,8 @@ class DevStack:
             self.urls["Temporal UI"] = self.temporal.ui_url
         self.urls["Temporal"] = self.temporal.address
         self.urls["PostgreSQL"] = self.postgres.dsn
+        # Last: a second terminal's `tenure` commands find a stack that is ready.
+        write_state(data, env, self.urls)
 
     def _subscribe_webhooks(self) -> None:
         """Have the emulator deliver invoice events to the API, signed as real Stripe would
@@ -176,7 +179,7 @@ class DevStack:
         if "TENURE_PAYLOAD_KEYS" not in env and "TENURE_PAYLOAD_KEYS_FILE" not in env:
             path = ensure_key_file(Path(s.data_dir).resolve() / "payload-keys")
             extra["TENURE_PAYLOAD_KEYS_FILE"] = str(path)
-            self.urls["Payload keys"] = f"{path} (other `tenure` commands: TENURE_PAYLOAD_KEYS_FILE)"
+            self.urls["Payload keys"] = str(path)
         return extra
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], port: int | None = None) -> None:
@@ -227,6 +230,7 @@ class DevStack:
 
     def stop(self) -> None:
         """Stop in reverse start order: API, worker, SMTP sink, emulator, Temporal, PostgreSQL."""
+        remove_state(self.settings.data_dir)
         with self._lock:
             children = list(reversed(self.children))
             self.children.clear()

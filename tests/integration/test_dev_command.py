@@ -126,19 +126,44 @@ def test_dev_serves_every_url_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         for port in (ports["api"], ports["ui"], ports["stripe"]):
             assert f"127.0.0.1:{port}" in printed
 
+        # A second terminal in the same directory needs no variable: the running `tenure dev`
+        # describes itself in .tenure/dev.json (its owner's only), and the CLI reads it.
+        state = tmp_path / ".tenure" / "dev.json"
+        assert state.stat().st_mode & 0o077 == 0
         # Something written now must be there after a restart.
-        db_env = _env(ports, TENURE_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{ports['pg']}/tenure")
         created = subprocess.run(
             [sys.executable, "-m", "cli.main", "tokens", "create", "kept-across-restarts"],
-            env=db_env,
+            cwd=tmp_path,
+            env=_env(ports),
             capture_output=True,
             text=True,
             check=False,
         )
         assert created.returncode == 0, created.stderr
         assert "tnr_" in created.stdout
+        # Temporal too, through the dev payload key: an empty list, not an error.
+        listed_now = subprocess.run(
+            [sys.executable, "-m", "cli.main", "list", "--json"],
+            cwd=tmp_path,
+            env=_env(ports),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert listed_now.returncode == 0, listed_now.stderr
         _interrupt_and_check_nothing_is_left(dev)
 
+    assert not state.exists()  # gone with the stack: the next command says what to set
+    after = subprocess.run(
+        [sys.executable, "-m", "cli.main", "tokens", "list"],
+        cwd=tmp_path,
+        env=_env(ports),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert after.returncode == 2
+    assert "TENURE_DATABASE_URL is not set" in _one_line_error(after)
     assert (tmp_path / ".tenure" / "postgres" / "PG_VERSION").exists()
     assert (tmp_path / ".tenure" / "temporal" / "temporal.db").exists()
 
