@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -72,6 +73,16 @@ def running_environment(data_dir: Path | str) -> dict[str, str]:
     if not isinstance(env, dict):
         return {}
     return {k: v for k, v in env.items() if k in SHARED and isinstance(v, str)}
+
+
+def ensure_secret_file(path: Path) -> str:
+    """A random secret kept in ``path`` (0600), made on first use: `tenure dev`'s portal key."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="utf-8").strip()
 
 
 def _read(path: Path) -> dict[str, object]:

@@ -112,6 +112,17 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body the API reads (413 beyond; a 10,000-event usage batch is ~3 MB).",
     )
+    # --- the billing page (docs/billing-page.md) ---------------------------------
+    portal_secret: SecretStr | None = Field(
+        default=None,
+        description="Key (at least 32 bytes) signing the billing page's session cookies. Unset: "
+        "portal sessions are refused (503); `tenure dev` makes one in `<data_dir>/portal-secret`.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL of the API as a browser reaches it, for portal links (unset: the "
+        "address the backend asking for the link used).",
+    )
     # --- webhook deliveries (docs/webhooks.md) -----------------------------------
     webhook_rate_per_second: float = Field(
         default=20.0, ge=1, description="Delivery attempts started per second, per webhook endpoint, at most."

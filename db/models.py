@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 import db.entitlement_models  # (the entitlements projection)
 import db.event_models  # (the outbound event log)
 import db.invoice_models  # (the invoice and billing tables)
+import db.portal_models  # (the billing page's links)
 import db.rollup_models  # (the daily usage roll-up tables)
 import db.webhook_models  # noqa: F401  (webhook endpoints and their delivery log)
 from db.base import Base

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from config.codec import ensure_key_file
-from config.dev_state import remove_state, write_state
+from config.dev_state import ensure_secret_file, remove_state, write_state
 from config.settings import Settings
 from db.migrate import upgrade
 from devstack.ports import ensure_free, wait_for_port
@@ -176,6 +176,9 @@ class DevStack:
             extra["TENURE_CODEC_CORS_ORIGINS"] = f"http://127.0.0.1:{ui},http://localhost:{ui}"
         if "TENURE_CODEC_AUTH" not in env and s.api_host in ("127.0.0.1", "localhost", "::1"):
             extra["TENURE_CODEC_AUTH"] = "none"
+        if "TENURE_PORTAL_SECRET" not in env:
+            # The billing page's cookie key: made once, kept (sessions survive a restart).
+            extra["TENURE_PORTAL_SECRET"] = ensure_secret_file(Path(s.data_dir).resolve() / "portal-secret")
         if "TENURE_PAYLOAD_KEYS" not in env and "TENURE_PAYLOAD_KEYS_FILE" not in env:
             path = ensure_key_file(Path(s.data_dir).resolve() / "payload-keys")
             extra["TENURE_PAYLOAD_KEYS_FILE"] = str(path)

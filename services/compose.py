@@ -21,6 +21,8 @@ from services.entitlements import EntitlementService
 from services.events import EventService
 from services.invoices import InvoiceService
 from services.overview import OverviewService
+from services.portal import PortalService
+from services.portal_tokens import SessionSigner
 from services.support import SupportService
 from services.usage import UsageService
 from services.webhooks import WebhookService
@@ -42,6 +44,8 @@ class Services:
     entitlements: EntitlementService
     # issue 15: the outbound event log (pull API)
     events: EventService
+    # issue 16: the billing page's sessions
+    portal: PortalService
 
 
 def build_services(
@@ -51,13 +55,16 @@ def build_services(
     catalog: Catalog,
     clock: Clock = utc_now,
     webhook_policy: DeliveryPolicy | None = None,
+    portal_signer: SessionSigner | None = None,
 ) -> Services:
-    """The services over ``engine``; ``gateway`` None: payments are not configured."""
+    """The services over ``engine``; ``gateway`` None: payments are not configured;
+    ``portal_signer`` None: the billing page is off."""
     uow = UnitOfWork(session_factory(engine))
     billing = BillingDetailsService(uow, clients, gateway, catalog)
+    entities = EntityService(uow, catalog)
     return Services(
         workspaces=WorkspaceService(uow, clients, catalog, clock),
-        entities=EntityService(uow, catalog),
+        entities=entities,
         billing=billing,
         invoices=InvoiceService(uow, clients),
         usage=UsageService(uow, catalog),
@@ -67,6 +74,7 @@ def build_services(
         entitlements=EntitlementService(uow, CheckReader(engine), catalog, clock),
         # issue 15: the outbound event log (pull API)
         events=EventService(uow),
+        portal=PortalService(uow, entities, catalog, clock, portal_signer),
     )
 
 
@@ -75,8 +83,19 @@ def services_for(
 ) -> Services:
     """The services of a deployment: its Stripe adapter when a key is set."""
     return build_services(
-        engine, clients, gateway_for(settings), catalog, webhook_policy=delivery_policy(settings)
+        engine,
+        clients,
+        gateway_for(settings),
+        catalog,
+        webhook_policy=delivery_policy(settings),
+        portal_signer=portal_signer(settings),
     )
+
+
+def portal_signer(settings: Settings) -> SessionSigner | None:
+    """The billing page's cookie signer, when the deployment has a portal secret."""
+    secret = settings.portal_secret
+    return None if secret is None else SessionSigner(secret.get_secret_value().encode())
 
 
 def delivery_policy(settings: Settings) -> DeliveryPolicy:

@@ -43,6 +43,7 @@ class PortalSession:
     user: str
     expires_at: datetime
     csrf: str
+    return_url: str | None = None
 
 
 def new_link_token() -> tuple[str, str]:
@@ -75,14 +76,19 @@ class SessionSigner:
     def _mac(self, payload: str) -> str:
         return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
 
-    def issue(self, workspace_id: str, user: str, now: datetime) -> tuple[str, PortalSession]:
-        """A cookie value for ``user`` on ``workspace_id``, valid `SESSION_LIFETIME` from ``now``."""
-        session = PortalSession(workspace_id, user, now + SESSION_LIFETIME, secrets.token_urlsafe(24))
+    def issue(
+        self, workspace_id: str, user: str, now: datetime, return_url: str | None = None
+    ) -> tuple[str, PortalSession]:
+        """A cookie value for ``user`` on ``workspace_id``, valid `SESSION_LIFETIME` from ``now``
+        (``return_url``: where the page's Back link goes)."""
+        expires_at = now + SESSION_LIFETIME
+        session = PortalSession(workspace_id, user, expires_at, secrets.token_urlsafe(24), return_url)
         document = {
             "w": workspace_id,
             "u": user,
             "exp": int(session.expires_at.timestamp()),
             "c": session.csrf,
+            "r": return_url,
         }
         payload = _b64(json.dumps(document, separators=(",", ":"), sort_keys=True).encode())
         return f"{payload}.{self._mac(payload)}", session
@@ -106,6 +112,7 @@ class SessionSigner:
                 user=str(document["u"]),
                 expires_at=datetime.fromtimestamp(int(document["exp"]), UTC),
                 csrf=str(document["c"]),
+                return_url=document.get("r") if isinstance(document.get("r"), str) else None,
             )
         except (ValueError, KeyError, TypeError) as error:
             raise PortalCredentialError("the portal session is not valid") from error

@@ -89,6 +89,7 @@ async def api_server(
         stripe_api_key=SecretStr(API_KEY),
         stripe_api_base=driver.payments.url,
         stripe_webhook_secret=SecretStr("whsec_api_tests"),
+        portal_secret=SecretStr("portal-secret-of-the-workflow-tests-0123456789"),
     )
     async with session_factory(driver.engine)() as session:
         service = await session.run_sync(lambda s: issue(s, "workflow tests", "service"))
