@@ -51,6 +51,10 @@ async def test_a_link_opens_the_page_once_for_its_member(
         assert page.headers["cache-control"] == "no-store"
         for section in ("plans", "billing-information", "invoices"):
             assert f'id="{section}"' in page.text
+        # The seats catalog: Business is billed per seat, Enterprise is sales-assisted.
+        assert "Billed per seat" in page.text
+        assert "Contact sales" in page.text
+        assert "billing@acme.test" in page.text
 
         again = await browser.get(link["url"].removeprefix(api_server.url))
         assert again.status_code == 403  # single use
