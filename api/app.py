@@ -19,6 +19,7 @@ from api.members import router as members_router
 from api.overview import router as overview_router
 from api.portal import page_router as portal_page_router
 from api.portal import sessions_router as portal_sessions_router
+from api.portal_actions import router as portal_actions_router
 from api.state import AppState
 from api.subscriptions import router as subscriptions_router
 from api.subscriptions import tenure_error_response
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     # issue 16: the billing page (its sessions for backends, the page for their members)
     app.include_router(portal_sessions_router)
     app.include_router(portal_page_router)
+    app.include_router(portal_actions_router)
     # issue 19: the codec server of the Temporal Web UI (encrypted payloads)
     include_codec(app, settings)
     app.add_exception_handler(TenureError, lambda _, error: tenure_error_response(error))

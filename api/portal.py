@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from fastapi import APIRouter, Depends, Request
@@ -24,8 +25,9 @@ from api.deps import ServicesDep
 from api.errors import error_body
 from api.state import AppState
 from billing.errors import DomainError
-from services.portal import PORTAL_DISABLED
-from services.portal_tokens import COOKIE_NAME, SESSION_LIFETIME, PortalCredentialError
+from services import Services
+from services.portal import PORTAL_DISABLED, RevertSummary
+from services.portal_tokens import COOKIE_NAME, SESSION_LIFETIME, PortalCredentialError, PortalSession
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates" / "portal"),
@@ -73,9 +75,41 @@ async def create_portal_session(
     return PortalSessionOut(url=link.url, expires_at=link.expires_at)
 
 
-def _forbidden(message: str) -> HTMLResponse:
+def forbidden(message: str) -> HTMLResponse:
+    """The 403 page: no session, or not this workspace's."""
     html = _TEMPLATES.get_template("forbidden.html.j2").render(message=message)
     return HTMLResponse(html, status_code=403)
+
+
+async def render_page(
+    services: Services,
+    session: PortalSession,
+    *,
+    status: int = 200,
+    notice: str | None = None,
+    errors: dict[str, str] | None = None,
+    preview: dict[str, Any] | None = None,
+    revert: RevertSummary | None = None,
+) -> Response:
+    """The page for ``session``'s member, with a notice, field errors or a preview to confirm."""
+    try:
+        viewer = await services.portal.viewer(session)
+    except PortalCredentialError as refused:
+        return forbidden(str(refused))
+    overview = await services.overview.overview(session.workspace_id)
+    html = _TEMPLATES.get_template("page.html.j2").render(
+        o=overview,
+        s=overview.subscription,
+        viewer=viewer,
+        csrf=session.csrf,
+        back=session.return_url,
+        notice=notice,
+        errors=errors or {},
+        preview=preview,
+        revert=revert,
+        seat_types=services.portal.seat_types(),
+    )
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 @page_router.get("/enter")
@@ -83,7 +117,7 @@ async def enter(workspace_id: str, token: str, request: Request, services: Servi
     try:
         opened = await services.portal.open_link(workspace_id, token)
     except (PortalCredentialError, DomainError) as refused:
-        return _forbidden(str(refused) if isinstance(refused, PortalCredentialError) else refused.message)
+        return forbidden(str(refused) if isinstance(refused, PortalCredentialError) else refused.message)
     response = RedirectResponse(f"/billing/{workspace_id}", status_code=303)
     response.set_cookie(
         COOKIE_NAME,
@@ -98,14 +132,11 @@ async def enter(workspace_id: str, token: str, request: Request, services: Servi
 
 
 @page_router.get("")
-async def page(workspace_id: str, request: Request, services: ServicesDep) -> Response:
+async def page(
+    workspace_id: str, request: Request, services: ServicesDep, notice: str | None = None
+) -> Response:
     try:
         session = services.portal.session(request.cookies.get(COOKIE_NAME), workspace_id)
-        viewer = await services.portal.viewer(session)
-    except (PortalCredentialError, DomainError) as refused:
-        return _forbidden(str(refused) if isinstance(refused, PortalCredentialError) else refused.message)
-    overview = await services.overview.overview(workspace_id)
-    html = _TEMPLATES.get_template("page.html.j2").render(
-        o=overview, s=overview.subscription, viewer=viewer, csrf=session.csrf, back=session.return_url
-    )
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    except PortalCredentialError as refused:
+        return forbidden(str(refused))
+    return await render_page(services, session, notice=notice)

@@ -13,8 +13,10 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from billing.authorization import is_billing_admin
-from billing.catalog import Catalog
+from billing.catalog import Catalog, SeatType
 from billing.errors import DomainError
+from billing.retention import plan_revert
+from billing.workspace import RevertPlan
 from contracts.errors import INVALID_ARGUMENT, MEMBER_NOT_FOUND
 from db import portal_repo
 from services.base import Clock, UnitOfWork
@@ -29,6 +31,8 @@ from services.portal_tokens import (
 )
 
 PORTAL_DISABLED = "portal_disabled"
+# What the page shows of a cancellation before it is confirmed: `billing.retention`'s plan.
+RevertSummary = RevertPlan
 
 
 @dataclass(frozen=True)
@@ -148,3 +152,22 @@ class PortalService:
             raise PortalCredentialError("you are no longer a member of this workspace")
         admin = is_billing_admin(status, role, self._catalog.roles.billing_admin)
         return Viewer(session.user, admin)
+
+    async def revert_summary(self, workspace_id: str, at: datetime | None) -> RevertSummary | None:
+        """What the revert to the free tier will do if it ran at ``at`` (a cancellation's end),
+        decided by the rule the revert itself applies; None: nothing ends, or no free tier."""
+        if at is None or self._catalog.free_plan is None:
+            return None
+        snapshot = await self._entities.snapshot(workspace_id)
+        return plan_revert(
+            snapshot,
+            at,
+            self._catalog.retention,
+            frozenset(self._catalog.roles.billing_admin),
+            limits=self._catalog.free_limits(),
+        )
+
+    def seat_types(self) -> list[SeatType]:
+        """The paid seat types a billing admin may assign, cheapest first."""
+        paid = [t for t in self._catalog.seat_types.values() if t.paid]
+        return sorted(paid, key=lambda t: t.monthly_price)
