@@ -19,7 +19,7 @@ from services.billing_details import BillingDetailsService
 from services.entities import EntityService
 from services.entitlements import EntitlementService
 from services.events import EventService
-from services.invoices import InvoiceService
+from services.invoices import DELIVER_TIMEOUT_S, InvoiceService
 from services.overview import OverviewService
 from services.support import SupportService
 from services.usage import UsageService
@@ -51,6 +51,7 @@ def build_services(
     catalog: Catalog,
     clock: Clock = utc_now,
     webhook_policy: DeliveryPolicy | None = None,
+    stripe_deliver_timeout_s: float = DELIVER_TIMEOUT_S,
 ) -> Services:
     """The services over ``engine``; ``gateway`` None: payments are not configured."""
     uow = UnitOfWork(session_factory(engine))
@@ -59,7 +60,7 @@ def build_services(
         workspaces=WorkspaceService(uow, clients, catalog, clock),
         entities=EntityService(uow, catalog),
         billing=billing,
-        invoices=InvoiceService(uow, clients),
+        invoices=InvoiceService(uow, clients, stripe_deliver_timeout_s),
         usage=UsageService(uow, catalog),
         overview=OverviewService(uow, clients, billing, catalog, clock),
         support=SupportService(uow),
@@ -75,7 +76,12 @@ def services_for(
 ) -> Services:
     """The services of a deployment: its Stripe adapter when a key is set."""
     return build_services(
-        engine, clients, gateway_for(settings), catalog, webhook_policy=delivery_policy(settings)
+        engine,
+        clients,
+        gateway_for(settings),
+        catalog,
+        webhook_policy=delivery_policy(settings),
+        stripe_deliver_timeout_s=settings.stripe_webhook_deliver_timeout_s,
     )
 
 

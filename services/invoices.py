@@ -28,8 +28,8 @@ from services.base import ClientSource, UnitOfWork
 log = logging.getLogger("tenure.services.invoices")
 INVOICE_NOT_OPEN = "invoice_not_open"
 TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"
-# How long a webhook waits for Temporal to take a notice before answering 503 (Stripe's own
-# timeout is longer; the client's RPC retries alone would take ~10 s against a server down).
+# How long a webhook waits for Temporal to take a notice before answering 503 (Stripe wants a
+# quick answer; the client's RPC retries alone take ~10 s against a server that is down).
 DELIVER_TIMEOUT_S = 5.0
 
 
@@ -139,6 +139,8 @@ class InvoiceService:
             client = await self._clients()
             async with asyncio.timeout(self._deliver_timeout_s):
                 await client.notify_invoice(number, event_id, event_type)
+        except TimeoutError:
+            status, error = stripe_event_repo.PENDING, f"no answer within {self._deliver_timeout_s:g} s"
         except Exception as failure:  # classified below; anything unknown is kept pending
             status, error = _outcome(failure)
             log.info("stripe event %s for invoice %s not delivered (%s): %s", event_id, number, status, error)

@@ -71,13 +71,13 @@ async def sink_queue(time_skipping: WorkflowEnvironment) -> AsyncIterator[str]:
         yield queue
 
 
-def _signed(payload: bytes, secret: str = SECRET, at: int | None = None) -> dict[str, str]:
+def signed(payload: bytes, secret: str = SECRET, at: int | None = None) -> dict[str, str]:
     stamp = at if at is not None else int(time.time())
     digest = hmac.new(secret.encode(), f"{stamp}.".encode() + payload, hashlib.sha256).hexdigest()
     return {"Stripe-Signature": f"t={stamp},v1={digest}", "Content-Type": "application/json"}
 
 
-def _event(kind: str, number: str | None) -> tuple[str, bytes]:
+def stripe_event(kind: str, number: str | None) -> tuple[str, bytes]:
     event_id = f"evt_{uuid.uuid4().hex[:16]}"
     obj: dict[str, Any] = (
         {"object": "invoice", "id": f"in_{uuid.uuid4().hex[:8]}", "metadata": {"number": number}}
@@ -96,7 +96,7 @@ def _event(kind: str, number: str | None) -> tuple[str, bytes]:
     return event_id, json.dumps(body).encode()
 
 
-async def _row(engine: AsyncEngine, event_id: str) -> list[dict[str, Any]]:
+async def event_row(engine: AsyncEngine, event_id: str) -> list[dict[str, Any]]:
     async with engine.connect() as conn:
         result = await conn.execute(
             text("SELECT type, status FROM stripe_events WHERE id = :id"), {"id": event_id}
@@ -111,13 +111,13 @@ async def test_a_signed_invoice_event_is_stored_once_and_told_to_its_workflow(
     sink = await time_skipping.client.start_workflow(
         InvoiceNoticeSink.run, id=invoice_workflow_id(number), task_queue=sink_queue
     )
-    event_id, payload = _event("invoice.paid", number)
-    first = await api.post("/v1/stripe/webhook", content=payload, headers=_signed(payload))
+    event_id, payload = stripe_event("invoice.paid", number)
+    first = await api.post("/v1/stripe/webhook", content=payload, headers=signed(payload))
     assert first.status_code == 200
     assert first.json() == {"received": True, "duplicate": False}
-    again = await api.post("/v1/stripe/webhook", content=payload, headers=_signed(payload))
+    again = await api.post("/v1/stripe/webhook", content=payload, headers=signed(payload))
     assert again.json() == {"received": True, "duplicate": True}
-    assert await _row(migrated_engine, event_id) == [{"type": "invoice.paid", "status": "applied"}]
+    assert await event_row(migrated_engine, event_id) == [{"type": "invoice.paid", "status": "applied"}]
     assert await sink.query(InvoiceNoticeSink.seen) == [event_id]
     await sink.terminate("test finished")
 
@@ -125,31 +125,28 @@ async def test_a_signed_invoice_event_is_stored_once_and_told_to_its_workflow(
 @pytest.mark.parametrize(
     ("case", "headers"),
     [
-        ("forged", lambda p: _signed(p, secret="whsec_somebody_else")),
-        ("stale", lambda p: _signed(p, at=int(time.time()) - 3600)),
+        ("forged", lambda p: signed(p, secret="whsec_somebody_else")),
+        ("stale", lambda p: signed(p, at=int(time.time()) - 3600)),
         ("unsigned", lambda p: {"Content-Type": "application/json"}),
     ],
 )
 async def test_forged_stale_or_unsigned_events_are_refused_and_not_stored(
     api: httpx.AsyncClient, migrated_engine: AsyncEngine, case: str, headers: Any
 ) -> None:
-    event_id, payload = _event("invoice.paid", "acme-00001")
+    event_id, payload = stripe_event("invoice.paid", "acme-00001")
     response = await api.post("/v1/stripe/webhook", content=payload, headers=headers(payload))
     assert response.status_code == 400, case
     assert response.json()["code"] == "invalid_signature"
-    assert await _row(migrated_engine, event_id) == []
+    assert await event_row(migrated_engine, event_id) == []
 
 
 async def test_other_events_and_unknown_invoices_are_kept_but_ignored(
     api: httpx.AsyncClient, migrated_engine: AsyncEngine
 ) -> None:
-    customer_event, payload = _event("customer.updated", None)
-    assert (
-        await api.post("/v1/stripe/webhook", content=payload, headers=_signed(payload))
-    ).status_code == 200
-    assert await _row(migrated_engine, customer_event) == [{"type": "customer.updated", "status": "ignored"}]
-    orphan_event, payload = _event("invoice.paid", "nobody-00001")
-    assert (
-        await api.post("/v1/stripe/webhook", content=payload, headers=_signed(payload))
-    ).status_code == 200
-    assert await _row(migrated_engine, orphan_event) == [{"type": "invoice.paid", "status": "ignored"}]
+    customer_event, payload = stripe_event("customer.updated", None)
+    assert (await api.post("/v1/stripe/webhook", content=payload, headers=signed(payload))).status_code == 200
+    ignored = [{"type": "customer.updated", "status": "ignored"}]
+    assert await event_row(migrated_engine, customer_event) == ignored
+    orphan_event, payload = stripe_event("invoice.paid", "nobody-00001")
+    assert (await api.post("/v1/stripe/webhook", content=payload, headers=signed(payload))).status_code == 200
+    assert await event_row(migrated_engine, orphan_event) == [{"type": "invoice.paid", "status": "ignored"}]
