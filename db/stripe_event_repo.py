@@ -58,9 +58,12 @@ async def set_stripe_event_status(
     session: AsyncSession, event_id: str, status: str, error: str | None = None
 ) -> None:
     """Record what applying an event did (``applied``, ``ignored``, ``failed``, or still
-    ``received`` with the reason it could not be delivered yet)."""
+    ``received`` with the reason it could not be delivered yet). ``applied`` stays: two
+    deliveries of one event may race, and the later one finds the workflow closed by the first."""
     await session.execute(
-        update(StripeEventRow).where(StripeEventRow.id == event_id).values(status=status, error=error)
+        update(StripeEventRow)
+        .where(StripeEventRow.id == event_id, StripeEventRow.status != "applied")
+        .values(status=status, error=error)
     )
 
 
