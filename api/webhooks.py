@@ -28,8 +28,7 @@ from fastapi.responses import JSONResponse
 from api.deps import ServicesDep
 from api.errors import error_body
 from api.state import AppState
-from billing.errors import DomainError
-from services.invoices import InvoiceService
+from services.invoices import TEMPORARILY_UNAVAILABLE, InvoiceService
 
 router = APIRouter()
 log = logging.getLogger("tenure.api.webhooks")
@@ -63,12 +62,12 @@ async def stripe_webhook(request: Request, services: ServicesDep) -> JSONRespons
     if _exit_after_store():
         os._exit(70)
     if received.invoice is not None:
-        try:
-            # Before answering: a 200 promises the event is on its way (SPEC §8).
-            await services.invoices.deliver_stripe_event(event.id, event.type, received.invoice)
-        except DomainError as unavailable:
-            body = error_body(unavailable.code, unavailable.message, {"event": event.id})
-            return JSONResponse(body, status_code=503)
+        # Before answering: a 200 promises the event is applied or has nothing to apply to.
+        delivered = await services.invoices.deliver_stripe_event(event.id, event.type, received.invoice)
+        if not delivered.acknowledged:  # Stripe retries a 5xx; the event is kept for that
+            message = f"the event could not be handed to Temporal now: {delivered.error}"
+            details = {"event": event.id, "status": delivered.status}
+            return JSONResponse(error_body(TEMPORARILY_UNAVAILABLE, message, details), status_code=503)
     return JSONResponse({"received": True, "duplicate": received.duplicate})
 
 

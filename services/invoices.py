@@ -27,7 +27,7 @@ from services.base import ClientSource, UnitOfWork
 
 log = logging.getLogger("tenure.services.invoices")
 INVOICE_NOT_OPEN = "invoice_not_open"
-TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"
+TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"  # the code the client gives "Temporal down"
 # How long a webhook waits for Temporal to take a notice before answering 503 (Stripe wants a
 # quick answer; the client's RPC retries alone take ~10 s against a server that is down).
 DELIVER_TIMEOUT_S = 5.0
@@ -122,17 +122,15 @@ class InvoiceService:
             return Received(duplicate=duplicate)
         return Received(duplicate=False, invoice=number)
 
-    async def deliver_stripe_event(self, event_id: str, event_type: str, number: str) -> str:
+    async def deliver_stripe_event(self, event_id: str, event_type: str, number: str) -> Delivered:
         """Tell invoice ``number``'s collection about the event; record what came of it.
 
         Returns:
-            ``applied`` (the workflow has the notice), ``ignored`` (no collection of ``number``
-            runs: an invoice we did not post, or one already settled) or ``failed`` (Temporal
-            refused the notice for good).
-
-        Raises:
-            DomainError: ``temporarily_unavailable`` when Temporal did not answer in time; the
-                event stays ``received`` (pending) for a redelivery or the re-drive.
+            The event's status: ``applied`` (the workflow has the notice), ``ignored`` (no
+            collection of ``number`` runs: an invoice we did not post, or one already settled),
+            ``received`` (Temporal did not answer in time: still pending, for a redelivery or
+            the re-drive) or ``failed`` (Temporal refused the notice otherwise; a redelivery
+            tries again, the re-drive leaves it to an operator), with the reason.
         """
         status, error = "applied", None
         try:
@@ -143,35 +141,46 @@ class InvoiceService:
             status, error = stripe_event_repo.PENDING, f"no answer within {self._deliver_timeout_s:g} s"
         except Exception as failure:  # classified below; anything unknown is kept pending
             status, error = _outcome(failure)
+        if error is not None:
             log.info("stripe event %s for invoice %s not delivered (%s): %s", event_id, number, status, error)
         async with self._uow.write() as session:
             await stripe_event_repo.set_stripe_event_status(session, event_id, status, error)
         metrics.STRIPE_EVENTS_APPLIED.labels(event_type, status).inc()
-        if status == stripe_event_repo.PENDING:
-            raise DomainError(TEMPORARILY_UNAVAILABLE, f"Temporal is unreachable: {error}")
-        return status
+        return Delivered(status, error)
 
     async def redrive_stripe_events(self, older_than: timedelta, limit: int = 100) -> Redriven:
         """Deliver the events stored but never delivered (a crash between store and signal, or
         Temporal down then), oldest first, so they are applied even if Stripe never redelivers.
-        Stops at the first event Temporal does not take (it is down: the rest would wait too).
-        A notice delivered twice is harmless: the workflow re-reads the invoice from Stripe."""
+        Stops at the first event Temporal does not answer for (it is down: the rest would wait
+        too). A notice delivered twice is harmless: the workflow re-reads the invoice."""
         async with self._uow.read() as session:
             events = await stripe_event_repo.pending_stripe_events(session, older_than, limit)
         outcomes: dict[str, int] = {}
-        for event in events:
+        for done, event in enumerate(events):
             number = invoice_number(event.payload)
-            try:
-                if number is None:  # cannot be stored so today; kept for rows of older code
-                    outcome = "ignored"
-                    async with self._uow.write() as session:
-                        await stripe_event_repo.set_stripe_event_status(session, event.id, outcome)
-                else:
-                    outcome = await self.deliver_stripe_event(event.id, event.type, number)
-            except DomainError:
-                return Redriven(outcomes, pending=len(events) - sum(outcomes.values()))
+            if number is None:  # cannot be stored so today; kept for rows of older code
+                outcome = "ignored"
+                async with self._uow.write() as session:
+                    await stripe_event_repo.set_stripe_event_status(session, event.id, outcome)
+            else:
+                outcome = (await self.deliver_stripe_event(event.id, event.type, number)).status
+            if outcome == stripe_event_repo.PENDING:
+                return Redriven(outcomes, pending=len(events) - done)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         return Redriven(outcomes, pending=0)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What became of one notice: the event's status and, when not delivered, why."""
+
+    status: str
+    error: str | None = None
+
+    @property
+    def acknowledged(self) -> bool:
+        """Whether Stripe may forget the event (a 2xx): applied, or nothing to apply it to."""
+        return self.status in stripe_event_repo.SETTLED
 
 
 @dataclass(frozen=True)
@@ -182,7 +191,7 @@ class Redriven:
     pending: int
 
 
-# Temporal did not answer, or answered "not now": the notice may be sent again later.
+# Temporal did not answer, or answered "not now": the re-drive sends the notice again later.
 _TRANSIENT = frozenset(
     {
         RPCStatusCode.UNAVAILABLE,
