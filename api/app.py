@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,6 +28,7 @@ from api.support import router as support_router
 from api.unicode import valid_unicode
 from api.usage import router as usage_router
 from api.webhook_endpoints import router as webhook_endpoints_router
+from api.webhooks import redrive_stripe_events
 from api.webhooks import router as webhook_router
 from client import TenureError
 from config.settings import Settings
@@ -47,9 +49,14 @@ def create_app(settings: Settings) -> FastAPI:
         state = AppState(settings, engine)
         app.state.tenure = state
         app.state.services = services_for(settings, engine, state.tenure, state.catalog)
+        # issue 18: Stripe events stored but never handed to their workflow are re-sent.
+        redrive = asyncio.create_task(
+            redrive_stripe_events(app.state.services.invoices, settings.stripe_event_redrive_s)
+        )
         try:
             yield
         finally:
+            redrive.cancel()
             await app.state.services.entitlements.close()  # the entitlement check's connections
             await engine.dispose()
 

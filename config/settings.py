@@ -103,6 +103,19 @@ class Settings(BaseSettings):
         validation_alias=_env("STRIPE_WEBHOOK_SECRET"),
         description="Signing secret of the Stripe webhook endpoint (whsec_...).",
     )
+    stripe_event_redrive_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the API re-sends Stripe events it stored but could not hand to their "
+        "invoice's workflow (a crash or Temporal down); also the age an event must reach first.",
+    )
+    stripe_webhook_deliver_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=20,
+        description="How long the Stripe webhook waits for Temporal to take an event before it "
+        "answers 503 (Stripe retries; the event stays pending).",
+    )
 
     # --- API --------------------------------------------------------------------
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to.")

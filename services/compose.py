@@ -19,7 +19,7 @@ from services.billing_details import BillingDetailsService
 from services.entities import EntityService
 from services.entitlements import EntitlementService
 from services.events import EventService
-from services.invoices import InvoiceService
+from services.invoices import DELIVER_TIMEOUT_S, InvoiceService
 from services.overview import OverviewService
 from services.portal import PortalService
 from services.portal_tokens import SessionSigner
@@ -56,6 +56,7 @@ def build_services(
     clock: Clock = utc_now,
     webhook_policy: DeliveryPolicy | None = None,
     portal_signer: SessionSigner | None = None,
+    stripe_deliver_timeout_s: float = DELIVER_TIMEOUT_S,
 ) -> Services:
     """The services over ``engine``; ``gateway`` None: payments are not configured;
     ``portal_signer`` None: the billing page is off."""
@@ -66,7 +67,7 @@ def build_services(
         workspaces=WorkspaceService(uow, clients, catalog, clock),
         entities=entities,
         billing=billing,
-        invoices=InvoiceService(uow, clients),
+        invoices=InvoiceService(uow, clients, stripe_deliver_timeout_s),
         usage=UsageService(uow, catalog),
         overview=OverviewService(uow, clients, billing, catalog, clock),
         support=SupportService(uow),
@@ -89,6 +90,7 @@ def services_for(
         catalog,
         webhook_policy=delivery_policy(settings),
         portal_signer=portal_signer(settings),
+        stripe_deliver_timeout_s=settings.stripe_webhook_deliver_timeout_s,
     )
 
 

@@ -1,16 +1,21 @@
 """Invoices outside their workflow: a staff void (with its audit row) and the Stripe events the
-webhook receives (stored once, then told to the invoice's collection).
+webhook receives (stored once, told to the invoice's collection before the webhook answers,
+re-driven if that never happened).
 
 The invoice workflow is only *told* that Stripe reported something: it re-reads the invoice
-from Stripe, so events arriving out of order never decide a status by themselves.
+from Stripe, so events arriving out of order never decide a status by themselves, and a
+notice told twice costs one more read of the invoice, nothing else.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pydantic import JsonValue
+from temporalio.service import RPCError, RPCStatusCode
 
 from billing.errors import DomainError
 from client import TenureError
@@ -22,6 +27,10 @@ from services.base import ClientSource, UnitOfWork
 
 log = logging.getLogger("tenure.services.invoices")
 INVOICE_NOT_OPEN = "invoice_not_open"
+TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"  # the code the client gives "Temporal down"
+# How long a webhook waits for Temporal to take a notice before answering 503 (Stripe wants a
+# quick answer; the client's RPC retries alone take ~10 s against a server that is down).
+DELIVER_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -50,9 +59,12 @@ def invoice_number(document: dict[str, JsonValue]) -> str | None:
 
 
 class InvoiceService:
-    def __init__(self, uow: UnitOfWork, clients: ClientSource) -> None:
+    def __init__(
+        self, uow: UnitOfWork, clients: ClientSource, deliver_timeout_s: float = DELIVER_TIMEOUT_S
+    ) -> None:
         self._uow = uow
         self._clients = clients
+        self._deliver_timeout_s = deliver_timeout_s
 
     async def void(self, number: str, actor: str, reason: str | None = None) -> Voided:
         """Void an invoice still being collected, audited under ``actor`` whatever it ended as.
@@ -92,28 +104,126 @@ class InvoiceService:
     async def receive_stripe_event(
         self, event_id: str, event_type: str, document: dict[str, JsonValue]
     ) -> Received:
-        """Store a verified event once; a redelivery is a duplicate and nothing else happens.
-        An event about none of our invoices is kept as ``ignored``."""
-        async with self._uow.write() as session:
-            fresh = await stripe_event_repo.insert_stripe_event(session, event_id, event_type, document)
-        metrics.stripe_event_received(event_type, not fresh, document.get("created"))
-        if not fresh:
-            return Received(duplicate=True)
+        """Store a verified event once. A redelivery of an event already applied or ignored is
+        a duplicate and nothing else happens; one still pending (its first delivery crashed or
+        found Temporal down) is to be delivered again. An event about none of our invoices is
+        kept as ``ignored``."""
         number = invoice_number(document)
-        if number is None:
-            async with self._uow.write() as session:
-                await stripe_event_repo.set_stripe_event_status(session, event_id, "ignored")
+        status = stripe_event_repo.PENDING if number is not None else "ignored"
+        async with self._uow.write() as session:
+            fresh = await stripe_event_repo.insert_stripe_event(
+                session, event_id, event_type, document, status
+            )
+            if not fresh:
+                status = await stripe_event_repo.stripe_event_status(session, event_id) or status
+        duplicate = not fresh and status in stripe_event_repo.SETTLED
+        metrics.stripe_event_received(event_type, duplicate, document.get("created"))
+        if duplicate or number is None:
+            return Received(duplicate=duplicate)
         return Received(duplicate=False, invoice=number)
 
-    async def notify_stripe_event(self, event_id: str, event_type: str, number: str) -> None:
-        """Tell invoice ``number``'s collection about the event; record what came of it."""
+    async def deliver_stripe_event(self, event_id: str, event_type: str, number: str) -> Delivered:
+        """Tell invoice ``number``'s collection about the event; record what came of it.
+
+        Returns:
+            The event's status: ``applied`` (the workflow has the notice), ``ignored`` (no
+            collection of ``number`` runs: an invoice we did not post, or one already settled),
+            ``received`` (Temporal did not answer in time: still pending, for a redelivery or
+            the re-drive) or ``failed`` (Temporal refused the notice otherwise; a redelivery
+            tries again, the re-drive leaves it to an operator), with the reason.
+        """
         status, error = "applied", None
         try:
-            await (await self._clients()).notify_invoice(number, event_id, event_type)
-        except TenureError as failure:
-            # No such workflow (an invoice we did not post, or already settled): keep the event.
-            status, error = "ignored", failure.message
-            log.info("stripe event %s for invoice %s not delivered: %s", event_id, number, failure)
+            client = await self._clients()
+            async with asyncio.timeout(self._deliver_timeout_s):
+                await client.notify_invoice(number, event_id, event_type)
+        except TimeoutError:
+            status, error = stripe_event_repo.PENDING, f"no answer within {self._deliver_timeout_s:g} s"
+        except Exception as failure:  # classified below; anything unknown is kept pending
+            status, error = _outcome(failure)
+        if error is not None:
+            log.info("stripe event %s for invoice %s not delivered (%s): %s", event_id, number, status, error)
         async with self._uow.write() as session:
             await stripe_event_repo.set_stripe_event_status(session, event_id, status, error)
         metrics.STRIPE_EVENTS_APPLIED.labels(event_type, status).inc()
+        return Delivered(status, error)
+
+    async def redrive_stripe_events(self, older_than: timedelta, limit: int = 100) -> Redriven:
+        """Deliver the events stored but never delivered (a crash between store and signal, or
+        Temporal down then), oldest first, so they are applied even if Stripe never redelivers.
+        Stops at the first event Temporal does not answer for (it is down: the rest would wait
+        too). A notice delivered twice is harmless: the workflow re-reads the invoice."""
+        async with self._uow.read() as session:
+            events = await stripe_event_repo.pending_stripe_events(session, older_than, limit)
+        outcomes: dict[str, int] = {}
+        for done, event in enumerate(events):
+            number = invoice_number(event.payload)
+            if number is None:  # cannot be stored so today; kept for rows of older code
+                outcome = "ignored"
+                async with self._uow.write() as session:
+                    await stripe_event_repo.set_stripe_event_status(session, event.id, outcome)
+            else:
+                outcome = (await self.deliver_stripe_event(event.id, event.type, number)).status
+            if outcome == stripe_event_repo.PENDING:
+                return Redriven(outcomes, pending=len(events) - done)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        return Redriven(outcomes, pending=0)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What became of one notice: the event's status and, when not delivered, why."""
+
+    status: str
+    error: str | None = None
+
+    @property
+    def acknowledged(self) -> bool:
+        """Whether Stripe may forget the event (a 2xx): applied, or nothing to apply it to."""
+        return self.status in stripe_event_repo.SETTLED
+
+
+@dataclass(frozen=True)
+class Redriven:
+    """What one re-drive did: events per outcome, and how many it left pending."""
+
+    outcomes: dict[str, int]
+    pending: int
+
+
+# Temporal did not answer, or answered "not now": the re-drive sends the notice again later.
+_TRANSIENT = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.ABORTED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.INTERNAL,
+        RPCStatusCode.UNKNOWN,
+    }
+)
+_BUSY_CODES = frozenset({TEMPORARILY_UNAVAILABLE, "too_many_requests"})
+
+
+def _outcome(failure: BaseException) -> tuple[str, str]:
+    """The status a failed notice leaves its event in, and why.
+
+    The client reports any RPC failure of the signal as ``invoice_not_open``; the RPC error
+    it came from (its context) tells "no such workflow" (NOT_FOUND: ``ignored``) from
+    "Temporal is down" (kept pending). A connection that cannot be opened, or a signal that
+    does not return within the deadline, is Temporal down too.
+    """
+    message = str(failure) or type(failure).__name__
+    if isinstance(failure, TenureError) and failure.code in _BUSY_CODES:
+        return stripe_event_repo.PENDING, message
+    rpc = failure if isinstance(failure, RPCError) else failure.__cause__ or failure.__context__
+    if isinstance(rpc, RPCError):
+        if rpc.status == RPCStatusCode.NOT_FOUND:
+            return "ignored", message
+        if rpc.status in _TRANSIENT:
+            return stripe_event_repo.PENDING, message
+        return "failed", message
+    if isinstance(failure, TenureError):  # refused, not unreachable: nothing to deliver to
+        return "ignored", message
+    return stripe_event_repo.PENDING, message  # connect failed, deadline passed, anything else
