@@ -416,19 +416,27 @@ class Chaos:
             await control.delete("/_emulator/faults")
 
 
-async def lost_commands(stack: ChaosStack, tenure: TenureClient, accepted: dict[str, list[str]]) -> list[str]:
-    """Accepted request ids missing from the workflow's memory or from the audit log."""
+async def lost_commands(
+    stack: ChaosStack, tenure: TenureClient, accepted: dict[str, list[str]]
+) -> tuple[list[str], int]:
+    """Accepted request ids missing from the workflow's memory or from the audit log, and how
+    many could not be looked up (the workflow did not answer its query)."""
     engine = async_engine(stack.postgres.url, pool_size=4)
     lost: list[str] = []
+    unverified = 0
     try:
         for ws, keys in accepted.items():
-            state = await tenure.state(ws)
+            try:
+                state = await asyncio.wait_for(tenure.state(ws), 30)
+            except Exception:
+                unverified += len(keys)
+                continue
             async with session_factory(engine)() as session:
                 audited = {r for _, r, _ in await verify_repo.audit(session, ws)}
             lost += [f"{ws}/{k}" for k in keys if k not in state.processed or k not in audited]
     finally:
         await engine.dispose()
-    return lost
+    return lost, unverified
 
 
 def checker(stack: ChaosStack, tenure: TenureClient, catalog: Catalog, engine: Any) -> VerifyService:
@@ -493,6 +501,7 @@ async def bench(args: argparse.Namespace, stack: ChaosStack) -> dict[str, Any]:
     log("recovery: checking every workspace until clean")
     violations: list[Violation] = []
     lost: list[str] = []
+    unverified = 0
     recovered_s: float | None = None
     passes = 0
     progress: list[dict[str, int]] = []
@@ -502,20 +511,24 @@ async def bench(args: argparse.Namespace, stack: ChaosStack) -> dict[str, Any]:
         passes += 1
         try:
             violations = await verify.verify_all(concurrency=4)
-            lost = await lost_commands(stack, tenure, load.accepted)
+            lost, unverified = await lost_commands(stack, tenure, load.accepted)
         except Exception as error:  # a server still coming back: try again
             log(f"check pass {passes} failed: {type(error).__name__}: {error}")
             await asyncio.sleep(5)
             continue
         progress.append(
-            {"after_last_fault_s": round(time.monotonic() - last_fault), "lost": len(lost)}
+            {
+                "after_last_fault_s": round(time.monotonic() - last_fault),
+                "lost": len(lost),
+                "unverified": unverified,
+            }
             | dict(Counter(v.check for v in violations))
         )
         log(
             f"check pass {passes}: {len(violations)} violations, {len(lost)} commands lost, "
             f"relay pending {stack.relay.pending()}"
         )
-        if not violations and not lost:
+        if not violations and not lost and not unverified:
             recovered_s = time.monotonic() - last_fault
             break
         await asyncio.sleep(10)
@@ -524,7 +537,7 @@ async def bench(args: argparse.Namespace, stack: ChaosStack) -> dict[str, Any]:
     mail = Counter(m.message().get("Message-ID") for m in stack.smtp.messages())
     await stack.relay.stop()
     await engine.dispose()
-    commands = {**load.outcomes, "lost": len(lost)}
+    commands = {**load.outcomes, "lost": len(lost), "unverified": unverified}
     details = {
         "subscriptions": args.subscriptions,
         "fault_window_s": args.seconds,

@@ -9,7 +9,8 @@ Four promises, checked per workspace against the record, the workflow and Stripe
 - ``charge``: every invoice is paid at most once at Stripe, and every invoice Tenure calls
   paid is paid there exactly once, for its total;
 - ``events`` / ``email`` / ``webhook``: the event log has no gap per workspace, no e-mail is
-  left unsent, no webhook delivery is missing or made twice per event.
+  left unsent, no webhook delivery is missing or made twice per event;
+- ``workflow``: a workflow that does not answer its state query in time cannot be checked.
 
 The comparisons are pure functions of what was read (tested without servers); `VerifyService`
 only reads. A decision being written while the checker reads would look like a mismatch, so
@@ -26,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.service import RPCError
 
 from activities.stripe_gateway import stripe_client
 from billing.catalog import Catalog, load_catalog
@@ -309,9 +311,11 @@ class VerifyService:
         clock: Clock = utc_now,
         grace: timedelta = timedelta(minutes=2),
         settle_s: float = 1.0,
+        query_timeout_s: float = 30.0,
     ) -> None:
         self._uow, self._clients, self._catalog_for = uow, clients, catalog_for
         self._stripe, self._clock, self._grace, self._settle_s = stripe, clock, grace, settle_s
+        self._query_timeout_s = query_timeout_s
 
     async def workspace_ids(self) -> list[str]:
         """Every workspace the record knows."""
@@ -341,14 +345,20 @@ class VerifyService:
     async def _state(self, workspace_id: str) -> BillingState | None:
         client: TenureClient = await self._clients()
         try:
-            return await client.state(workspace_id)
+            return await asyncio.wait_for(client.state(workspace_id), self._query_timeout_s)
         except TenureError as missing:
             if missing.code == "not_found":
                 return None
             raise
 
     async def _against_workflow(self, ws: str) -> list[Violation]:
-        state = await self._state(ws)
+        try:
+            state = await self._state(ws)
+        except (RPCError, TimeoutError) as silent:
+            # A workflow that cannot answer (its worker busy or gone, its task failing) is
+            # reported, and the other workspaces are still checked.
+            reason = silent.message if isinstance(silent, RPCError) else "query timed out"
+            return [Violation(ws, "workflow", f"the workflow does not answer: {reason}")]
         async with self._uow.read() as session:
             audit = await repo.audit(session, ws)
             stored = await records_repo.stored_subscription(session, ws)
