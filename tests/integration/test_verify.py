@@ -212,3 +212,28 @@ async def test_the_cli_exits_1_with_one_line_per_violation(
     ]
     usage = await _tenure_verify(dev_server, postgres)
     assert usage.returncode == 2
+
+
+async def test_a_workflow_that_does_not_answer_is_reported(
+    dev_client: Client, migrated_engine: AsyncEngine, emulator: EmulatorServer
+) -> None:
+    """No worker polls its task queue: its query cannot be answered, and that is one violation."""
+    orphan = TenureClient(dev_client, f"nobody-{uuid.uuid4().hex[:6]}", "nobody-stripe")
+    ws = f"verify-{uuid.uuid4().hex[:8]}"
+    await store_workspace(
+        session_factory(migrated_engine),
+        WorkspaceSetup(workspace_id=ws, members=[WorkspaceMember(user_id="alice", role="admin")]),
+    )
+    roster = {"alice": Member(role="admin", role_granted_at=datetime.now(UTC))}
+    await orphan.start_subscription(ws, SEATS, roster)
+
+    async def clients() -> TenureClient:
+        return orphan
+
+    checker = VerifyService(
+        UnitOfWork(session_factory(migrated_engine)), clients, lambda _: SEATS, query_timeout_s=1, settle_s=0
+    )
+    found = await checker.verify(ws)
+    assert [(v.check, v.message) for v in found] == [
+        ("workflow", "the workflow does not answer: query timed out")
+    ]
