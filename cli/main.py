@@ -17,6 +17,7 @@ from cli.simulate import register as register_simulate
 from cli.support import register as register_support
 from cli.tokens import tokens_app
 from cli.usage import usage_app
+from cli.verify import verify
 from cli.webhooks import webhooks_app
 from config.settings import Settings
 from db.engine import required_url
@@ -33,6 +34,7 @@ app.add_typer(usage_app, name="usage")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(mail_app, name="mail")
 app.add_typer(keys_app, name="keys")  # issue 19: payload encryption keys
+app.command("verify")(verify)  # issue 18: the invariant checker
 register_support(app)
 register_simulate(app)
 console = Console()
