@@ -131,6 +131,8 @@ class EmailRelayActivities:
                     outcome = await self._deliver(session, row, connection)
                 counts[outcome.kind] += 1
                 metrics.EMAILS.labels(outcome.kind).inc()
+                if activity.in_activity():
+                    activity.heartbeat(counts)  # alive: a slow SMTP server is not a dead worker
                 last_error = outcome.error or last_error
                 if outcome.kind == "unavailable" or outcome.stop:
                     break

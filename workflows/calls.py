@@ -39,6 +39,7 @@ async def run(ref: ActivityRef[I, O], arg: I, *, task_queue: str | None = None) 
         args=_args(ref, arg),
         task_queue=task_queue,
         start_to_close_timeout=ref.start_to_close,
+        heartbeat_timeout=ref.heartbeat,
         retry_policy=ref.retry,
         result_type=_result_type(ref),
     )
