@@ -23,7 +23,16 @@ from pydantic import ValidationError
 
 from api.portal import forbidden, render_page
 from api.state import AppState
-from billing import AssignSeat, Cancel, ChangePlan, Command, Reactivate, SelectPlan, UnassignSeat
+from billing import (
+    AssignSeat,
+    Cancel,
+    ChangePlan,
+    Command,
+    DeleteWorkspaceCommand,
+    Reactivate,
+    SelectPlan,
+    UnassignSeat,
+)
 from billing.errors import DomainError
 from client import TenureClient, TenureError
 from services import Services
@@ -226,3 +235,16 @@ async def add_tax_id(request: Request, workspace_id: str, session: PortalSession
 async def remove_tax_id(request: Request, workspace_id: str, session: PortalSession, form: Form) -> Response:
     await _services(request).billing.remove_tax_id(workspace_id, session.user, form.get("id", ""))
     return _done(workspace_id, "Tax ID removed.")
+
+
+@_action("/delete")
+async def delete_everything(
+    request: Request, workspace_id: str, session: PortalSession, form: Form
+) -> Response:
+    """Irreversible: the member types the workspace id (the domain checks it)."""
+    client = await _client(request)
+    command = DeleteWorkspaceCommand(
+        request_id=uuid.uuid4().hex, actor=session.user, confirm=form.get("confirm_id", "")
+    )
+    await client.execute(workspace_id, command)
+    return _done(workspace_id, "The workspace and its billing data are being deleted.")

@@ -142,3 +142,20 @@ async def test_a_member_who_is_not_a_billing_admin_can_change_nothing(
     assert (overview.status, overview.paid_seat_count) == ("free", 0)  # as it was
     details = (await api.get(f"/v1/workspaces/{ws}/billing-details")).json()
     assert details["billing_email"] == "billing@acme.test"
+
+
+async def test_delete_everything_needs_the_workspace_id_typed(
+    api: httpx.AsyncClient, api_server: ApiServer, driver: Driver
+) -> None:
+    ws = await created(api, driver)
+    async with _signed_in(api, api_server, ws, "alice") as (browser, csrf):
+        wrong = await browser.post(
+            f"/billing/{ws}/delete", data={"confirm_id": "acme", "csrf": csrf, "_field": "delete"}
+        )
+        assert 'id="error-delete"' in wrong.text
+        assert (await driver.overview()).status == "free"
+        done = await browser.post(
+            f"/billing/{ws}/delete", data={"confirm_id": ws, "csrf": csrf, "_field": "delete"}
+        )
+        assert done.status_code == 303
+    assert await driver.handle.result() == "deleted"
