@@ -1,0 +1,107 @@
+"""The billing page in a real Chromium, as an org admin and a member use it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from playwright.async_api import expect
+
+from api.portal_format import money
+from tests.workflows.browser import chromium, screenshot_dir, shot
+from tests.workflows.conftest import ApiServer
+from tests.workflows.driver import Driver
+from tests.workflows.http import as_user, created
+
+
+async def _link(api: httpx.AsyncClient, ws: str, user: str) -> str:
+    answer = await api.post(f"/v1/workspaces/{ws}/portal-sessions", json={"user": user})
+    assert answer.status_code == 201, answer.text
+    url: str = answer.json()["url"]
+    return url
+
+
+async def test_an_admin_assigns_an_annual_max_seat_opens_the_invoice_cancels_and_reactivates(
+    api: httpx.AsyncClient, api_server: ApiServer, driver: Driver, tmp_path: Path
+) -> None:
+    ws = await created(api, driver)
+    seat = {"user": "alice", "type": "max", "cycle": "annual"}
+    quote = (await api.post(f"/v1/workspaces/{ws}/seats/preview", json=seat, headers=as_user("alice"))).json()
+    expected = money(sum(i["total"] for i in quote["invoices"]) + quote["draft_change"], "usd")
+    images = screenshot_dir(tmp_path)
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(await _link(api, ws, "alice"))
+        await expect(page.get_by_text("Signed in as alice")).to_be_visible()
+
+        # Seats: Max, annually, with the exact charge before anything happens.
+        await page.get_by_label("Member", exact=True).first.fill("alice")
+        await page.locator("#seat-type").select_option("max")
+        await page.locator("#seat-cycle").select_option("annual")
+        await page.get_by_role("button", name="See the charge").click()
+        await expect(page.locator("#due-now")).to_contain_text(expected)
+        await shot(page, images, "billing-page-seat-preview", "#confirm")
+        await page.get_by_role("button", name="Confirm").click()
+        await expect(page.locator("#notice")).to_contain_text("alice has a max seat")
+        await expect(page.locator("#seats")).to_contain_text("Max")
+
+        # The checkout draft posts after its window; the card pays it; the PDF opens.
+        await driver.advance_to(await driver.now() + timedelta(hours=2))
+        await driver.pay_all()
+        await page.reload()
+        row = page.locator("#invoices tbody tr").first
+        await expect(row).to_contain_text("Paid")
+        await shot(page, images, "billing-page")
+        pdf_url = await row.get_by_role("link").get_attribute("href")
+        assert pdf_url is not None
+        pdf = await page.request.get(pdf_url)
+        assert pdf.ok
+        assert pdf.headers["content-type"].startswith("application/pdf")
+
+        # Cancel: the date and what the revert will do, then keep it after all.
+        await page.get_by_label("Why are you cancelling? (optional)").fill("budget")
+        await page.get_by_role("button", name="Cancel the subscription…").click()
+        await expect(page.locator("#revert-summary")).to_contain_text("Who stays: alice")
+        await expect(page.locator("#effective-at")).to_be_visible()
+        await shot(page, images, "billing-page-cancel-preview", "#confirm")
+        await page.get_by_role("button", name="Confirm").click()
+        await expect(page.locator("#cancel-banner")).to_be_visible()
+        await page.get_by_role("button", name="Keep the subscription").click()
+        await expect(page.locator("#notice")).to_contain_text("active again")
+        await expect(page.locator("#cancel-banner")).to_have_count(0)
+
+        # The narrow-screen layout.
+        await page.set_viewport_size({"width": 400, "height": 900})
+        await shot(page, images, "billing-page-narrow")
+    assert (await driver.overview()).status == "active"
+
+
+async def test_a_member_sees_everything_and_can_change_nothing(
+    api: httpx.AsyncClient, api_server: ApiServer, driver: Driver, tmp_path: Path
+) -> None:
+    ws = await created(api, driver)
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await page.goto(await _link(api, ws, "bob"))
+        await expect(page.locator("#read-only")).to_be_visible()
+        for name in ("See the charge", "Save", "Add tax ID", "Delete everything"):
+            await expect(page.get_by_role("button", name=name)).to_be_disabled()
+        await shot(page, screenshot_dir(tmp_path), "billing-page-read-only")
+
+
+async def test_an_expired_or_reused_link_is_a_403_page(
+    api: httpx.AsyncClient, api_server: ApiServer, driver: Driver
+) -> None:
+    ws = await created(api, driver)
+    link = await _link(api, ws, "alice")
+    async with chromium() as browser:
+        page = await browser.new_page()
+        first = await page.goto(link)
+        assert first is not None
+        assert first.ok
+        other = await browser.new_page()  # another browser tab following the same link
+        again = await other.goto(link)
+        assert again is not None
+        assert again.status == 403
+        await expect(other.get_by_role("alert")).to_contain_text("used already")
