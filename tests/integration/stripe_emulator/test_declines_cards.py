@@ -46,7 +46,8 @@ def test_authentication_required_leaves_the_invoice_open_for_the_customer(
     assert err.json_body["error"]["type"] == "card_error"
     assert err.json_body["error"]["payment_intent"]["status"] == "requires_action"
     invoice = client.v1.invoices.retrieve(invoice_id)
-    assert invoice.status == "open" and invoice.hosted_invoice_url
+    assert invoice.status == "open"
+    assert invoice.hosted_invoice_url
     assert _event_types(client) == ["invoice.payment_action_required", "invoice.payment_failed"]
 
 

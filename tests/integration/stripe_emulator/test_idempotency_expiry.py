@@ -24,7 +24,8 @@ def test_an_expired_key_runs_the_request_again(client: stripe.StripeClient, cont
     assert _expire(control) == 1
     again = client.v1.customers.create({"email": "e@x.test"}, {"idempotency_key": "k-exp"})
     assert again.id != first.id  # what real Stripe does a day later: a second customer
-    assert again.last_response is not None and "Idempotent-Replayed" not in again.last_response.headers
+    assert again.last_response is not None
+    assert "Idempotent-Replayed" not in again.last_response.headers
 
 
 def test_expire_by_prefix_keeps_other_keys(client: stripe.StripeClient, control: httpx.Client) -> None:
@@ -62,7 +63,8 @@ def test_state_errors_and_declines_are_stored(client: stripe.StripeClient) -> No
         client.v1.invoices.pay(inv.id, {}, {"idempotency_key": "k-state"})
     with pytest.raises(stripe.InvalidRequestError) as excinfo:
         client.v1.invoices.pay(inv.id, {}, {"idempotency_key": "k-state"})
-    assert excinfo.value.headers is not None and excinfo.value.headers["Idempotent-Replayed"] == "true"
+    assert excinfo.value.headers is not None
+    assert excinfo.value.headers["Idempotent-Replayed"] == "true"
 
 
 def test_stores_result_table() -> None:
