@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 import stripe
@@ -25,6 +27,14 @@ def _open_invoice(client: stripe.StripeClient, pm_id: str) -> tuple[str, str]:
     return inv.id, pm.id
 
 
+def _error(exc: stripe.CardError) -> dict[str, Any]:
+    body = exc.json_body
+    assert isinstance(body, dict)
+    error = body["error"]
+    assert isinstance(error, dict)
+    return error
+
+
 def _event_types(client: stripe.StripeClient) -> list[str]:
     return sorted(
         e.type for e in client.v1.events.list({"limit": 100}).data if e.type.startswith("invoice.pay")
@@ -39,12 +49,12 @@ def test_authentication_required_leaves_the_invoice_open_for_the_customer(
         client.v1.invoices.pay(invoice_id, {"off_session": True})
     err = excinfo.value
     assert err.http_status == 402
-    assert (err.code, err.json_body["error"]["decline_code"]) == (
+    assert (err.code, _error(err)["decline_code"]) == (
         "authentication_required",
         "authentication_required",
     )
-    assert err.json_body["error"]["type"] == "card_error"
-    assert err.json_body["error"]["payment_intent"]["status"] == "requires_action"
+    assert _error(err)["type"] == "card_error"
+    assert _error(err)["payment_intent"]["status"] == "requires_action"
     invoice = client.v1.invoices.retrieve(invoice_id)
     assert invoice.status == "open"
     assert invoice.hosted_invoice_url
@@ -59,7 +69,7 @@ def test_decline_cards_cannot_be_attached(
     with pytest.raises(stripe.CardError) as excinfo:
         client.v1.payment_methods.attach(card, {"customer": cus.id})
     assert excinfo.value.code == code
-    assert excinfo.value.json_body["error"].get("decline_code") == decline_code
+    assert _error(excinfo.value).get("decline_code") == decline_code
     assert excinfo.value.user_message == message
 
 
@@ -76,7 +86,7 @@ def test_an_attached_card_that_goes_bad_declines_with_its_code(
     control.post(f"/_emulator/payment_methods/{pm_id}/behave_as", json={"card": card}).raise_for_status()
     with pytest.raises(stripe.CardError) as excinfo:
         client.v1.invoices.pay(invoice_id, {"off_session": True})
-    body = excinfo.value.json_body["error"]
+    body = _error(excinfo.value)
     assert (body["code"], body.get("decline_code"), body["message"]) == (code, decline_code, message)
     assert body["payment_intent"]["status"] == "requires_payment_method"
     assert _event_types(client) == ["invoice.payment_failed"]

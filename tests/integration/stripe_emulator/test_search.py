@@ -11,7 +11,7 @@ def test_customers_search_by_metadata(client: stripe.StripeClient) -> None:
     client.v1.customers.create({"email": "o@x.test", "metadata": {"workspace_id": "ws-2"}})
     found = client.v1.customers.search({"query": "metadata['workspace_id']:'ws-1'"})
     assert [c.id for c in found.data] == [mine.id]
-    assert found.object == "search_result"
+    assert found.to_dict()["object"] == "search_result"
     both = client.v1.customers.search({"query": "email:'m@x.test' OR email:'o@x.test'"})
     assert len(both.data) == 2
 
