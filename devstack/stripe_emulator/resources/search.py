@@ -25,8 +25,9 @@ T = TypeVar("T")
 
 _CLAUSE = re.compile(
     r"""^\s*(?P<field>[a-z_]+)(?:\[['"](?P<key>[^'"]+)['"]\])?"""  # field or metadata['key']
-    r"""\s*:\s*(?P<q>['"])(?P<value>.*?)(?P=q)\s*$"""  # :'value'
+    r"""\s*:\s*(?P<q>['"])(?P<value>(?:\\.|(?!(?P=q))[^\\])*)(?P=q)\s*$"""  # :'value', \' escaped
 )
+_ESCAPE = re.compile(r"\\(.)")
 _JOINER = re.compile(r"\s+(AND|OR)\s+")
 
 
@@ -62,7 +63,7 @@ def parse_query(query: str, fields: Iterable[str]) -> tuple[list[Clause], str]:
         field, key = found["field"], found["key"]
         if (key is None) == (field == "metadata") or (field != "metadata" and field not in known):
             raise _bad_query(f"Field {field!r} is an unsupported search field for this resource.")
-        clauses.append(Clause(field, key, found["value"]))
+        clauses.append(Clause(field, key, _ESCAPE.sub(r"\1", found["value"])))
     return clauses, joiners.pop() if joiners else "AND"
 
 
