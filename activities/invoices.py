@@ -250,7 +250,12 @@ class InvoiceActivities:
             await publish_failure(session, row, attempts, request.at)
         metrics.PAYMENT_ATTEMPTS.labels("declined").inc()
         return CollectResult(
-            number=request.number, outcome="declined", code=code, message=message, attempt_count=attempts
+            number=request.number,
+            outcome="declined",
+            code=code,
+            message=message,
+            attempt_count=attempts,
+            hosted_invoice_url=row.hosted_invoice_url,
         )
 
     @activity.defn(name=refs.REFRESH_INVOICE.name)
