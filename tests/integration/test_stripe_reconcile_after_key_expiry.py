@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import ActivityEnvironment
 
 from activities.invoices import InvoiceActivities
-from activities.payments import PaymentProviderUnavailable
+from activities.payments import PaymentProviderUnavailable, workspace_customer
 from activities.stripe_gateway import StripeGateway, stripe_client
 from billing.invoicing.invoices import InvoiceDraft, InvoiceLine
 from contracts.invoices import CollectInvoice, CollectResult, PersistInvoice
@@ -203,3 +203,26 @@ async def test_a_first_attempt_reads_nothing(
         ("GET", "customers"),
         ("POST", "invoices"),
     ] + [("POST", "invoiceitems")] * 2 + [("POST", "invoices")] * 2
+
+
+@pytest.mark.parametrize("reconcile", [True, False])
+async def test_a_lost_customer_create_is_found_by_our_workspace_id(
+    gateway: StripeGateway,
+    raw: stripe.StripeClient,
+    control: httpx.AsyncClient,
+    migrated_engine: AsyncEngine,
+    reconcile: bool,
+) -> None:
+    ws = f"ws-{uuid4().hex[:10]}"
+    sessions = session_factory(migrated_engine)
+    lost = {"path_prefix": "/v1/customers", "method": "POST", **LOST}
+    (await control.post("/_emulator/faults", json=lost)).raise_for_status()
+    with pytest.raises(PaymentProviderUnavailable):
+        await workspace_customer(sessions, gateway, ws)
+    (await control.delete("/_emulator/faults")).raise_for_status()
+    (await control.post("/_emulator/idempotency/expire", json={})).raise_for_status()
+    found = await workspace_customer(sessions, gateway, ws, reconcile=reconcile)
+    customers = [c.id for c in raw.v1.customers.search({"query": f"metadata['workspace_id']:'{ws}'"}).data]
+    # Read first: the one customer; without the read, a second one (what real Stripe would do).
+    assert len(customers) == (1 if reconcile else 2)
+    assert found in customers
