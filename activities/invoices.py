@@ -189,6 +189,8 @@ class InvoiceActivities:
                 await repo.set_line_item(session, number, line.position, item_id)
         if stripe_status in (None, "draft"):
             return await self._apply(number, await self._finalize(number, invoice_id))
+        if row.stripe_invoice_id is None:  # found finalized by the reconciliation: re-read it
+            return await self._apply(number, await self._gateway.retrieve_invoice(invoice_id))
         return _view(row)
 
     async def _finalize(self, number: str, invoice_id: str) -> StripeInvoice:
