@@ -41,7 +41,7 @@ log = logging.getLogger("tenure.email")
 
 # Templates about one invoice: the relay adds what the invoices table knows now (total,
 # currency, the Stripe PDF and hosted page, which arrive after the decision was recorded).
-_INVOICE_TEMPLATES = frozenset({"receipt", "payment_failed", "invoice_overdue"})
+_INVOICE_TEMPLATES = frozenset({"receipt", "payment_failed", "payment_action_required", "invoice_overdue"})
 # After this many failed connection attempts in a row, the relay waits this long at most.
 _UNAVAILABLE_MAX_PAUSE_S = 60.0
 

@@ -5,6 +5,13 @@ Every activity is safe to run twice. Pushing is a sequence of Stripe writes (cus
 invoice, one item per line, finalize), each with a key from business ids and each followed
 by a committed write of the Stripe id, so a retried push continues where the previous
 attempt stopped and Stripe replays (never repeats) a step whose answer was lost.
+
+Stripe forgets idempotency keys after 24 hours, so a retry later than that would repeat a
+write whose answer was lost (a second invoice, a second item on the draft, charged at
+finalize). A retried attempt (`_retried`) therefore reads before each write whose Stripe id
+we have not recorded: the customer and the invoice by our ids in their metadata (search),
+the items by position (the invoice's lines), the invoice's status before paying. A first
+attempt reads nothing, so the usual push costs no extra request.
 """
 
 from __future__ import annotations
@@ -51,6 +58,18 @@ def _view(row: InvoiceRow) -> InvoiceView:
         paid_at=row.paid_at,
         voided_at=row.voided_at,
     )
+
+
+def _activity_attempt() -> int:
+    return activity.info().attempt if activity.in_activity() else 1
+
+
+def _retried(request: CollectInvoice) -> bool:
+    """Whether a push write of this collection may already have happened unseen: a retried
+    activity attempt (the previous one may have lost Stripe's answer), or a later dunning
+    attempt (its predecessor may have given up mid-push; reads happen only for the ids
+    still missing, so a dunning retry of a pushed invoice reads nothing)."""
+    return _activity_attempt() > 1 or request.attempt > 1
 
 
 def _missing(number: str) -> ApplicationError:
@@ -129,40 +148,49 @@ class InvoiceActivities:
             metrics.invoice_moved(None, row.status)
             return _view(row)
 
-    async def push_invoice(self, number: str) -> InvoiceView:
+    async def push_invoice(self, number: str, reconcile: bool = False) -> InvoiceView:
         """Create, fill and finalize the invoice in Stripe (each step once); returns the
-        hosted page and PDF URLs. Paid-at-once (zero) and void invoices are not pushed."""
+        hosted page and PDF URLs. Paid-at-once (zero) and void invoices are not pushed.
+
+        With ``reconcile`` each write whose id we lack first looks for what a lost answer
+        created (see the module docstring)."""
         async with self._sessions.begin() as session:
             row = await self._row(session, number)
             lines = await repo.invoice_lines(session, number)
         if row.status in ("paid", "void"):
             return _view(row)  # collected (or zero), or cancelled: nothing to push
         customer = row.stripe_customer_id or await workspace_customer(
-            self._sessions, self._gateway, row.workspace_id
+            self._sessions, self._gateway, row.workspace_id, reconcile
         )
-        invoice_id = row.stripe_invoice_id
+        invoice_id, stripe_status = row.stripe_invoice_id, row.stripe_status
         if invoice_id is None:
-            new = NewStripeInvoice(
-                number=number, workspace_id=row.workspace_id, customer_id=customer, currency=row.currency
-            )
-            created = await self._gateway.create_invoice(new)
-            invoice_id = created.id
+            found = await self._gateway.find_invoice(number) if reconcile else None
+            if found is None:
+                new = NewStripeInvoice(
+                    number=number, workspace_id=row.workspace_id, customer_id=customer, currency=row.currency
+                )
+                found = await self._gateway.create_invoice(new)
+            invoice_id, stripe_status = found.id, found.status
             async with self._sessions.begin() as session:
                 values = {
                     "stripe_customer_id": customer,
                     "stripe_invoice_id": invoice_id,
-                    "stripe_status": "draft",
+                    "stripe_status": stripe_status,
                 }
                 await repo.update_invoice(session, number, values)
-        for line in lines:
-            if line.stripe_invoice_item_id is not None:
-                continue
-            item = stripe_item(line, customer, invoice_id, row.currency)
-            item_id = await self._gateway.add_invoice_item(item)
+        missing = [line for line in lines if line.stripe_invoice_item_id is None]
+        existing = await self._gateway.invoice_item_ids(number, invoice_id) if missing and reconcile else {}
+        for line in missing:
+            item_id = existing.get(line.position)
+            if item_id is None:
+                item = stripe_item(line, customer, invoice_id, row.currency)
+                item_id = await self._gateway.add_invoice_item(item)
             async with self._sessions.begin() as session:
                 await repo.set_line_item(session, number, line.position, item_id)
-        if row.stripe_status in (None, "draft"):
+        if stripe_status in (None, "draft"):
             return await self._apply(number, await self._finalize(number, invoice_id))
+        if row.stripe_invoice_id is None:  # found finalized by the reconciliation: re-read it
+            return await self._apply(number, await self._gateway.retrieve_invoice(invoice_id))
         return _view(row)
 
     async def _finalize(self, number: str, invoice_id: str) -> StripeInvoice:
@@ -185,10 +213,16 @@ class InvoiceActivities:
         ``attempt_count``/``last_error``: the workflow schedules dunning on it.
         """
         number = request.number
-        pushed = await self.push_invoice(number)
+        retried = _retried(request)
+        pushed = await self.push_invoice(number, reconcile=retried)
         if pushed.status in ("paid", "void"):
             return CollectResult(number=number, outcome=pushed.status, attempt_count=pushed.attempt_count)
         assert pushed.stripe_invoice_id is not None
+        if _activity_attempt() > 1:
+            # The previous attempt may have been charged and lost the answer: look first.
+            current = await self._gateway.retrieve_invoice(pushed.stripe_invoice_id)
+            if current.status in ("paid", "void"):
+                return self._result(await self._apply(number, current, request.at, request.attempt))
         try:
             paid = await self._gateway.pay_invoice(number, pushed.stripe_invoice_id, request.attempt)
         except ApplicationError as err:
@@ -218,7 +252,12 @@ class InvoiceActivities:
             await publish_failure(session, row, attempts, request.at)
         metrics.PAYMENT_ATTEMPTS.labels("declined").inc()
         return CollectResult(
-            number=request.number, outcome="declined", code=code, message=message, attempt_count=attempts
+            number=request.number,
+            outcome="declined",
+            code=code,
+            message=message,
+            attempt_count=attempts,
+            hosted_invoice_url=row.hosted_invoice_url,
         )
 
     @activity.defn(name=refs.REFRESH_INVOICE.name)

@@ -73,6 +73,18 @@ class PaymentGateway(Protocol):
         new customer (key ``customer:{workspace_id}:create``)."""
         ...
 
+    async def find_customer(self, workspace_id: str) -> str | None:
+        """The customer whose metadata names ``workspace_id`` (the oldest if several), or None."""
+        ...
+
+    async def find_invoice(self, number: str) -> StripeInvoice | None:
+        """The invoice whose metadata names our ``number`` (the oldest if several), or None."""
+        ...
+
+    async def invoice_item_ids(self, number: str, invoice_id: str) -> dict[int, str]:
+        """The items already on the invoice, by our line position (from their metadata)."""
+        ...
+
     async def create_invoice(self, invoice: NewStripeInvoice) -> StripeInvoice:
         """A draft invoice (key ``invoice:{number}:create``), no pending items swept in."""
         ...
@@ -123,12 +135,17 @@ class PaymentGateway(Protocol):
 
 
 async def workspace_customer(
-    sessions: async_sessionmaker[AsyncSession], gateway: PaymentGateway, workspace_id: str
+    sessions: async_sessionmaker[AsyncSession],
+    gateway: PaymentGateway,
+    workspace_id: str,
+    reconcile: bool = False,
 ) -> str:
     """The workspace's Stripe customer id, created on first use and kept up to date.
 
     The billing profile row stays locked across the Stripe call so that two invoices of one
-    workspace pushed at once create one customer, not two.
+    workspace pushed at once create one customer, not two. With ``reconcile`` (a retried
+    attempt: the previous one may have created the customer and lost the answer after Stripe
+    forgot its idempotency key), the customer is first looked up by our workspace id.
     """
     async with sessions.begin() as session:
         profile = await repo.lock_profile(session, workspace_id)
@@ -141,7 +158,10 @@ async def workspace_customer(
             business_name=business,
             country=profile.country,
         )
-        customer_id = await gateway.ensure_customer(profile.stripe_customer_id, details)
+        known = profile.stripe_customer_id
+        if known is None and reconcile:
+            known = await gateway.find_customer(workspace_id)
+        customer_id = await gateway.ensure_customer(known, details)
         if customer_id != profile.stripe_customer_id:
             await repo.update_profile(session, workspace_id, {"stripe_customer_id": customer_id})
         return customer_id

@@ -56,6 +56,11 @@ def _item_metadata(item: NewStripeInvoiceItem) -> dict[str, str]:
     return {"number": item.number, "position": str(item.position), **known}
 
 
+def search_value(value: str) -> str:
+    """``value`` quoted for Stripe's search query language (``\'`` and ``\\`` escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 class StripeGateway:
     """`PaymentGateway` over Stripe."""
 
@@ -94,6 +99,35 @@ class StripeGateway:
                 # An update is idempotent by content: the SDK's own random key is fine.
                 await self._v1.customers.update_async(customer_id, changed)  # type: ignore[arg-type]
             return customer_id
+
+    async def find_customer(self, workspace_id: str) -> str | None:
+        # Search, not list: only search filters by metadata. It lags writes by up to a minute,
+        # which the idempotency key covers (it lives 24 h); this read is for after that.
+        query = f"metadata['workspace_id']:{search_value(workspace_id)}"
+        async with mapped_errors():
+            found = await self._v1.customers.search_async({"query": query, "limit": 10})
+        # The oldest one is the customer our first attempt made; a later one would be a duplicate.
+        return min(found.data, key=lambda c: c.created).id if found.data else None
+
+    async def find_invoice(self, number: str) -> StripeInvoice | None:
+        query = f"metadata['number']:{search_value(number)}"
+        async with mapped_errors():
+            found = await self._v1.invoices.search_async({"query": query, "limit": 10})
+        return invoice_of(min(found.data, key=lambda i: i.created)) if found.data else None
+
+    async def invoice_item_ids(self, number: str, invoice_id: str) -> dict[int, str]:
+        items: dict[int, str] = {}
+        async with mapped_errors():
+            page = await self._v1.invoices.line_items.list_async(invoice_id, {"limit": 100})
+            async for line in page.auto_paging_iter():
+                d = line.to_dict()
+                meta = d.get("metadata") or {}
+                parent = (d.get("parent") or {}).get("invoice_item_details") or {}
+                item_id = text(parent.get("invoice_item"))
+                position = str(meta.get("position", ""))
+                if meta.get("number") == number and position.isdigit() and item_id:
+                    items.setdefault(int(position), item_id)
+        return items
 
     async def create_invoice(self, invoice: NewStripeInvoice) -> StripeInvoice:
         async with mapped_errors():

@@ -162,6 +162,9 @@ class InvoiceRefChanges(TypedDict, total=False):
     status: InvoiceStatus
     overdue_at: UtcDatetime
     payment_failed_at: UtcDatetime | None
+    decline_code: str | None
+    action_required: bool
+    action_url: str | None
 
 
 class PreviewChanges(TypedDict, total=False):

@@ -132,6 +132,13 @@ def _warnings(state: BillingState, catalog: Catalog, at: datetime) -> tuple[str,
             continue
         if invoice.status == "unpaid" and invoice.payment_failed_at is None:
             continue  # not attempted yet, or the first attempt is still running
+        if invoice.action_required:
+            where = f" on {invoice.action_url}" if invoice.action_url else " on its payment page"
+            found.append(
+                f"Payment needs the customer's action: invoice {invoice.number} requires the card "
+                f"to be authenticated (3-D Secure); pay it{where}. It is not retried automatically."
+            )
+            continue
         retry = next_retry(invoice, catalog, at)
         then = f" Next attempt on {retry.date().isoformat()}." if retry else " No attempt is left."
         state_of = "is overdue" if invoice.status == "overdue" else "could not be collected"

@@ -51,9 +51,7 @@ def prorated_included_credits(segments: Sequence[tuple[int, Fraction]]) -> int:
         exact += included * share
         share_sum += share
     if share_sum > 1:
-        raise DomainError(
-            INVALID_ARGUMENT, "segment shares exceed one period", {"share_sum": str(share_sum)}
-        )
+        raise DomainError(INVALID_ARGUMENT, "segment shares exceed one period", {"share_sum": str(share_sum)})
     return round_half_up(exact)
 
 
@@ -206,6 +204,4 @@ def project_contract(
 
     Contract credits are ``in_contract + rolled_over`` (pass 0 for minutes).
     """
-    return project(
-        used, in_contract + rolled_over, elapsed_fraction(start, end, as_of), overage_rate, unit
-    )
+    return project(used, in_contract + rolled_over, elapsed_fraction(start, end, as_of), overage_rate, unit)

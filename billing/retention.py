@@ -71,9 +71,7 @@ def _keep_rank(member: Member, admin_roles: frozenset[str]) -> tuple[bool, datet
     return (member.role not in admin_roles, member.role_granted_at or _NEVER, member.user_id)
 
 
-def members_to_keep(
-    members: Iterable[Member], admin_roles: frozenset[str], count: int = 1
-) -> list[str]:
+def members_to_keep(members: Iterable[Member], admin_roles: frozenset[str], count: int = 1) -> list[str]:
     """User ids of the active members who keep access, best first.
 
     The admin (role in ``admin_roles``) whose current role was granted earliest wins;
@@ -185,9 +183,7 @@ def plan_revert(
     deletions = [
         ScheduledDeletion(data_source_id=d.id, bytes=d.bytes, delete_at=delete_at)
         for d in snapshot.data_sources
-        if d.status == "active"
-        and d.deletion_scheduled_at is None
-        and d.bytes > policy.data_source_max_bytes
+        if d.status == "active" and d.deletion_scheduled_at is None and d.bytes > policy.data_source_max_bytes
     ]
     email = None
     if deletions:

@@ -192,9 +192,7 @@ class UsageTotals(BaseModel):
         )
 
 
-def totals(
-    events: Iterable[UsageEvent], rules: CreditRules, start: datetime, end: datetime
-) -> UsageTotals:
+def totals(events: Iterable[UsageEvent], rules: CreditRules, start: datetime, end: datetime) -> UsageTotals:
     """Sum the usage of the events with ``start <= at < end``.
 
     Usage during a trial is free: callers pass the paid window only (a period that

@@ -67,6 +67,8 @@ class CollectResult(_Model):
     code: str | None = None  # decline code (``generic_decline``) or Stripe error code
     message: str | None = None
     attempt_count: int = 0
+    # Where the customer can pay (or authenticate, for ``authentication_required``).
+    hosted_invoice_url: str | None = None
 
 
 class MarkInvoice(_Model):

@@ -42,7 +42,13 @@ from workflows.messages import SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
 
 STRIPE_KEY = "sk_test_tenure_simulate"
-CARDS = {"ok": "pm_card_visa", "declined": "pm_card_chargeCustomerFail"}
+# Stripe's test cards: a card that works, one declined at every charge, one whose every
+# off-session charge needs 3-D Secure (the customer must pay on the hosted page).
+CARDS = {
+    "ok": "pm_card_visa",
+    "declined": "pm_card_chargeCustomerFail",
+    "needs_authentication": "pm_card_authenticationRequired",
+}
 
 
 @dataclass
@@ -228,7 +234,6 @@ class Run:
         """The subscription's state (query: only once the engine has settled, see
         `simulate.engine`; a stuck query is the watchdog's)."""
         return await self.handle.query(SubscriptionWorkflow.state)
-
 
 
 async def simulate(

@@ -67,7 +67,7 @@ class WorkspaceSpec(_Strict):
     slack_bot: bool = False
     spaces: NonNegativeInt = 0
     billing_contact_email: str | None = None
-    card: Literal["ok", "declined", "none"] = "ok"
+    card: Literal["ok", "declined", "needs_authentication", "none"] = "ok"
 
     def connection_specs(self) -> list[ConnectionSpec]:
         return [ConnectionSpec(id=c) if isinstance(c, str) else c for c in self.connections]

@@ -67,7 +67,7 @@ class UsageArgs(_Strict):
 
 
 class PaymentMethodArgs(_Strict):
-    card: Literal["ok", "declined"]
+    card: Literal["ok", "declined", "needs_authentication"]
 
 
 # The verbs whose arguments are not the command's own: a scenario names a step where the

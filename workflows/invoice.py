@@ -4,6 +4,11 @@ Started by the subscription workflow with a parent-close policy of ABANDON, so i
 the subscription run's continue-as-new. It reports every collection fact back to the
 subscription (`invoice_status` Signal, keyed by a source id), which decides what a fact
 means (paid, past due, the catalog's final-failure rule).
+
+Since patch ``decline-codes``: a failure reports its decline code and the hosted invoice
+page, and after one that only the customer can lift (`needs_customer_action`:
+``authentication_required``) the scheduled attempts re-read the invoice instead of charging
+the card again; a card update (``retry_now``) charges at once as before.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from billing.invoicing.dunning import InvoiceEvent
+    from billing.invoicing.dunning import InvoiceEvent, needs_customer_action
     from contracts import activities as refs
     from contracts.invoices import (
         INVOICE_WORKFLOW,
@@ -33,6 +38,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import calls
     from workflows.messages import InvoiceFact
 
+
+DECLINE_CODES_PATCH = "decline-codes"
 
 I = TypeVar("I")  # noqa: E741  # the conventional name of an input type
 O = TypeVar("O")  # noqa: E741
@@ -60,6 +67,7 @@ class InvoiceWorkflow:
         self._notices: list[StripeNotice] = []
         self._status = "unpaid"
         self._attempts = 0
+        self._awaiting_customer = False
 
     def _now(self) -> datetime:
         return workflow.now() + self._offset
@@ -104,17 +112,32 @@ class InvoiceWorkflow:
             scheduled_now = due is not None and self._now() >= due
             if not (self._retry_now or scheduled_now):
                 continue
-            self._retry_now = False
+            card_updated, self._retry_now = self._retry_now, False
             if scheduled_now:
                 schedule.pop(0)
-            result = await self._collect()
-            if result.outcome in {"paid", "void"}:
-                return await self._settled(result.outcome, f"attempt-{self._attempts}")
-            await self._report("payment_failed", f"attempt-{self._attempts}")
+            if self._awaiting_customer and not card_updated:
+                # Charging the same card again would fail the same way: look whether the
+                # customer has paid on the hosted page (a webhook may have been lost).
+                seen = await self._stripe(refs.REFRESH_INVOICE, draft.number)
+                if seen.status in {"paid", "void"}:
+                    return await self._settled(seen.status, f"refresh-{len(schedule)}")
+            else:
+                result = await self._collect()
+                if result.outcome in {"paid", "void"}:
+                    return await self._settled(result.outcome, f"attempt-{self._attempts}")
+                await self._failed(result)
             if scheduled_now and not schedule:
                 # The last scheduled attempt failed: the catalog's final rule applies at
                 # once; the invoice stays owed (a webhook, a new card or support settles it).
                 await self._report("final_failure", "final")
+
+    async def _failed(self, result: CollectResult) -> None:
+        source = f"attempt-{self._attempts}"
+        if not workflow.patched(DECLINE_CODES_PATCH):
+            await self._report("payment_failed", source)
+            return
+        self._awaiting_customer = needs_customer_action(result.code)
+        await self._report("payment_failed", source, result.code, result.hosted_invoice_url)
 
     async def _settled(self, outcome: str, source: str) -> str:
         await self._report("paid" if outcome == "paid" else "voided", source)
@@ -128,11 +151,15 @@ class InvoiceWorkflow:
     async def _stripe(self, ref: refs.ActivityRef[I, O], argument: I) -> O:
         return await calls.run(ref, argument, task_queue=self._job.stripe_task_queue)
 
-    async def _report(self, event: InvoiceEvent, source: str) -> None:
+    async def _report(
+        self, event: InvoiceEvent, source: str, code: str | None = None, action_url: str | None = None
+    ) -> None:
         fact = InvoiceFact(
             source_id=f"invoice:{self._job.draft.number}:{source}:{event}",
             number=self._job.draft.number,
             event=event,
+            code=code,
+            action_url=action_url,
         )
         handle = workflow.get_external_workflow_handle(self._job.subscription_workflow_id)
         await handle.signal("invoice_status", fact)

@@ -68,6 +68,9 @@ class InvoiceFact(_Message):
     source_id: str = Field(min_length=1)
     number: str
     event: Literal["paid", "payment_failed", "overdue", "voided", "final_failure"]
+    # With ``payment_failed``: the decline code and the invoice's hosted page.
+    code: str | None = None
+    action_url: str | None = None
 
 
 class PreviewRequest(_Message):

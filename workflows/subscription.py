@@ -192,7 +192,15 @@ class SubscriptionWorkflow:
             if fact.source_id in self._seen_facts:
                 continue
             try:
-                decision = on_invoice_event(self._state, fact.number, fact.event, self._now(), self._catalog)
+                decision = on_invoice_event(
+                    self._state,
+                    fact.number,
+                    fact.event,
+                    self._now(),
+                    self._catalog,
+                    code=fact.code,
+                    action_url=fact.action_url,
+                )
             except DomainError as error:
                 workflow.logger.warning("invoice fact %s ignored: %s", fact.source_id, error)
             else:

@@ -4,6 +4,14 @@ Payment is attempted when an invoice is posted and again ``retry_days`` after is
 invoice unpaid ``overdue_after_days`` after issue is Overdue and the subscription
 ``past_due``. When the last attempt fails, the catalog's ``final_failure`` applies:
 ``revert_to_free`` (the Overdue invoice stays owed) or ``past_due`` until paid.
+
+A failed attempt carries its code (Stripe's ``decline_code``, else its error ``code``:
+``insufficient_funds``, ``expired_card``, ``incorrect_cvc``...), recorded in the timeline.
+Most follow the retry schedule. ``authentication_required`` (3-D Secure) does not: charging
+the same card off-session again fails the same way, so the invoice waits for the customer to
+authenticate on its hosted page (the overview and a ``payment_action_required`` e-mail say
+so); the schedule's instants only re-read the invoice, and the final rule still applies at
+the last one.
 """
 
 from __future__ import annotations
@@ -21,6 +29,15 @@ from billing.revert import end_paid_life
 from billing.state import PAID_STATUSES, BillingState
 
 InvoiceEvent = Literal["paid", "payment_failed", "overdue", "voided", "final_failure"]
+
+# Declines that a retry of the same card cannot lift: only the customer can (Stripe's
+# ``authentication_required``: the issuer wants 3-D Secure, impossible off-session).
+CUSTOMER_ACTION_CODES = frozenset({"authentication_required"})
+
+
+def needs_customer_action(code: str | None) -> bool:
+    """Whether a payment that failed with ``code`` waits for the customer, not for a retry."""
+    return code in CUSTOMER_ACTION_CODES
 
 
 def dunning_schedule(issued_at: datetime, catalog: Catalog) -> list[datetime]:
@@ -82,12 +99,51 @@ def mark_overdue(state: BillingState, number: str, at: datetime) -> Outcome:
     return Outcome(state, effects)
 
 
+def _failed(
+    state: BillingState, ref: InvoiceRef, at: datetime, catalog: Catalog, code: str | None, url: str | None
+) -> Decision:
+    """A failed attempt: its code in the timeline and the state, and the e-mail it calls for."""
+    action = needs_customer_action(code)
+    failed = evolve(ref, payment_failed_at=at, decline_code=code, action_required=action, action_url=url)
+    state = evolve(state, invoices=tuple(failed if r.number == ref.number else r for r in state.invoices))
+    recorded = event("payment_failed", at, number=ref.number, code=code) if code else None
+    effects: list[Effect] = [recorded or event("payment_failed", at, number=ref.number)]
+    if action:
+        # The relay adds the hosted page from the invoices table when we do not know it yet.
+        data: dict[str, str | int | None] = {"number": ref.number, "code": code}
+        if url:
+            data["hosted_invoice_url"] = url
+        effects.append(
+            SendEmail(at=at, template="payment_action_required", to_role="billing_contact", data=data)
+        )
+        return Decision(state=state, effects=effects)
+    retry = next_retry(ref, catalog, at)
+    effects.append(
+        SendEmail(
+            at=at,
+            template="payment_failed",
+            to_role="billing_contact",
+            # None: no attempt is left (the e-mail then asks to pay by hand).
+            data={"number": ref.number, "next_retry_at": retry.isoformat() if retry else None},
+        )
+    )
+    return Decision(state=state, effects=effects)
+
+
 def on_invoice_event(
-    state: BillingState, invoice_number: str, event_kind: InvoiceEvent, at: datetime, catalog: Catalog
+    state: BillingState,
+    invoice_number: str,
+    event_kind: InvoiceEvent,
+    at: datetime,
+    catalog: Catalog,
+    code: str | None = None,
+    action_url: str | None = None,
 ) -> Decision:
     """Apply a collection fact (from Stripe webhooks or the payment activity).
 
     Repeating a fact changes nothing (a paid invoice stays paid without new effects).
+    ``code`` and ``action_url`` come with ``payment_failed``: the decline code and the
+    invoice's hosted page.
 
     Raises:
         DomainError: ``invoice_not_found``.
@@ -107,22 +163,7 @@ def on_invoice_event(
     if ref.status in {"paid", "void"}:
         return Decision(state=state, effects=[])
     if event_kind == "payment_failed":
-        invoices = tuple(
-            evolve(r, payment_failed_at=at) if r.number == invoice_number else r for r in state.invoices
-        )
-        state = evolve(state, invoices=invoices)
-        retry = next_retry(ref, catalog, at)
-        effects = [
-            event("payment_failed", at, number=invoice_number),
-            SendEmail(
-                at=at,
-                template="payment_failed",
-                to_role="billing_contact",
-                # None: no attempt is left (the e-mail then asks to pay by hand).
-                data={"number": invoice_number, "next_retry_at": retry.isoformat() if retry else None},
-            ),
-        ]
-        return Decision(state=state, effects=effects)
+        return _failed(state, ref, at, catalog, code, action_url)
     state, effects = mark_overdue(state, invoice_number, at).state_and_effects()
     if event_kind == "final_failure":
         effects.append(event("payment_final_failure", at, number=invoice_number))

@@ -163,3 +163,9 @@ class InvoiceRef(BaseModel):
     overdue_at: UtcDatetime
     # The last failed payment attempt: the overview warns from the first one (SPEC §5).
     payment_failed_at: UtcDatetime | None = None
+    # The last failure's code (``insufficient_funds``, ``authentication_required``...), and
+    # whether only the customer can lift it (`dunning.needs_customer_action`), with the page
+    # where they can (Stripe's hosted invoice page).
+    decline_code: str | None = None
+    action_required: bool = False
+    action_url: str | None = None

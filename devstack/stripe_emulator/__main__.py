@@ -49,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         help="answer 429 beyond N /v1 requests per second per API key, as Stripe does "
         "(live mode: 100); unlimited by default",
     )
+    parser.add_argument(
+        "--idempotency-ttl",
+        type=_positive_rate,
+        default=24 * 3600.0,
+        metavar="SECONDS",
+        help="prune idempotency keys older than this, as Stripe does after 24 hours (the default)",
+    )
     args = parser.parse_args(argv)
     try:
         sock = bind_socket(args.host, args.port)
@@ -58,7 +65,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    app = create_app(EmulatorSettings(public_url=args.public_url, rate_limit_per_second=args.rate_limit))
+    settings = EmulatorSettings(
+        public_url=args.public_url,
+        rate_limit_per_second=args.rate_limit,
+        idempotency_key_ttl_s=args.idempotency_ttl,
+    )
+    app = create_app(settings)
     config = uvicorn.Config(app, log_level=args.log_level, lifespan="on")
     print(f"stripe emulator listening on http://{args.host}:{args.port}", file=sys.stderr)
     uvicorn.Server(config).run(sockets=[sock])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -14,6 +15,7 @@ from devstack.stripe_emulator.documents import DocumentLine, InvoiceDocument, re
 from devstack.stripe_emulator.faults import FaultSpecError, parse_fault
 from devstack.stripe_emulator.pipeline import Emulator
 from devstack.stripe_emulator.resources.invoices import invoice_lines, invoice_total
+from devstack.stripe_emulator.resources.payment_methods import MAGIC_CARDS
 
 
 def _emulator(request: Request) -> Emulator:
@@ -117,6 +119,44 @@ async def clear_faults(request: Request) -> JSONResponse:
     return JSONResponse({"cleared": True})
 
 
+async def expire_idempotency_keys(request: Request) -> JSONResponse:
+    """``POST /_emulator/idempotency/expire`` with ``{prefix?}``: prune stored keys now, as
+    Stripe does once they are 24 hours old (keys of requests in flight are kept)."""
+    try:
+        spec = await _json_body(request)
+    except ValueError as exc:
+        return _bad(str(exc))
+    prefix = spec.get("prefix", "") if isinstance(spec, dict) else None
+    if not isinstance(prefix, str):
+        return _bad("body must be a JSON object whose prefix is a string")
+    emulator = _emulator(request)
+    async with emulator.state.lock:
+        expired = emulator.idempotency.expire(prefix)
+    return JSONResponse({"expired": expired})
+
+
+async def card_behaves_as(request: Request) -> JSONResponse:
+    """``POST /_emulator/payment_methods/{id}/behave_as`` with ``{card: "pm_card_..."}``: an
+    attached card starts charging as that test card does (the funds ran out, it expired).
+    Stripe's decline cards cannot be attached, so this is how a test reaches a customer
+    whose default card declines with ``insufficient_funds`` or ``expired_card``."""
+    try:
+        spec = await _json_body(request)
+    except ValueError as exc:
+        return _bad(str(exc))
+    name = spec.get("card") if isinstance(spec, dict) else None
+    card = MAGIC_CARDS.get(name) if isinstance(name, str) else None
+    if card is None:
+        return _bad(f"card must be one of {', '.join(MAGIC_CARDS)}")
+    emulator = _emulator(request)
+    async with emulator.state.lock:
+        pm = emulator.state.payment_methods.get(request.path_params["id"])
+        if pm is None:
+            return _bad(f"no payment method {request.path_params['id']}", 404)
+        pm.card = replace(card, number_last4=pm.card.number_last4, decline_at_attach=False)
+    return JSONResponse({"id": pm.id, "behaves_as": name})
+
+
 async def stats(request: Request) -> JSONResponse:
     """``GET /_emulator/stats``: ``/v1`` requests seen and 429s of the rate limiter since the last reset."""
     return JSONResponse(_emulator(request).stats.to_json())
@@ -184,6 +224,8 @@ ROUTES = [
     Route("/_emulator/faults", clear_faults, methods=["DELETE"]),
     Route("/_emulator/requests", list_requests, methods=["GET"]),
     Route("/_emulator/stats", stats, methods=["GET"]),
+    Route("/_emulator/idempotency/expire", expire_idempotency_keys, methods=["POST"]),
+    Route("/_emulator/payment_methods/{id}/behave_as", card_behaves_as, methods=["POST"]),
     Route("/hosted/invoices/{invoice}", hosted_page, methods=["GET"]),
     Route("/hosted/invoices/{invoice}/pdf", hosted_pdf, methods=["GET"]),
 ]

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from devstack.stripe_emulator.errors import JSON, StripeError, invalid_request
 from devstack.stripe_emulator.faults import Fault, FaultInjector
 from devstack.stripe_emulator.forms import FormDecodeError, decode_form
-from devstack.stripe_emulator.idempotency import IdempotencyStore, StoredResponse, fingerprint
+from devstack.stripe_emulator.idempotency import IdempotencyStore, StoredResponse, fingerprint, stores_result
 from devstack.stripe_emulator.params import Params
 from devstack.stripe_emulator.ratelimit import RateLimiter, RequestStats, rate_limited
 from devstack.stripe_emulator.resources import (
@@ -32,6 +32,7 @@ from devstack.stripe_emulator.resources import (
     invoice_items,
     invoices,
     payment_methods,
+    search,
     setup_intents,
     tax_ids,
 )
@@ -53,6 +54,7 @@ def all_routes() -> list[ApiRoute]:
     for module in (
         customers,
         payment_methods,
+        search,
         setup_intents,
         tax_ids,
         invoice_items,
@@ -111,7 +113,7 @@ class Emulator:
         """
         self.settings = settings
         self.state = EmulatorState()
-        self.idempotency = IdempotencyStore()
+        self.idempotency = IdempotencyStore(settings.idempotency_key_ttl_s)
         self.faults = FaultInjector()
         self.rate_limiter = RateLimiter(settings.rate_limit_per_second)
         self.stats = RequestStats()
@@ -233,8 +235,10 @@ class Emulator:
                 logger.exception("emulator handler failed: %s %s", method, path)
                 status, body = 500, {"error": {"type": "api_error", "message": "Emulator bug; see its log."}}
             payload = _dumps(body)
-            if idem_key:
+            if idem_key and stores_result(status, body):
                 self.idempotency.finish(api_key, idem_key, StoredResponse(status, payload))
+            elif idem_key:
+                self.idempotency.abandon(api_key, idem_key)  # a failed validation: nothing stored
         return self._respond(status, payload, request_id, echo)
 
 

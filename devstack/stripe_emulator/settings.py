@@ -24,6 +24,8 @@ class EmulatorSettings:
         webhook_max_backoff_s: upper bound of one retry delay.
         webhook_max_attempts: attempts per event and endpoint before giving up.
         webhook_timeout_s: HTTP timeout of one delivery attempt.
+        idempotency_key_ttl_s: age after which an idempotency key is pruned and a request
+            with it runs again (Stripe prunes keys at least 24 hours old; 24 h by default).
         rate_limit_per_second: refuse ``/v1`` requests beyond this rate per API key with
             Stripe's 429 (a token bucket holding one second of requests); None (the
             default) never limits, so tests are not slowed or made flaky by it.
@@ -40,3 +42,4 @@ class EmulatorSettings:
     webhook_max_attempts: int = 8
     webhook_timeout_s: float = 5.0
     rate_limit_per_second: float | None = None
+    idempotency_key_ttl_s: float = 24 * 3600.0

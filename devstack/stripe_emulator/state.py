@@ -58,13 +58,30 @@ class Customer:
 
 
 @dataclass(frozen=True)
+class Decline:
+    """How Stripe refuses a test card: ``code``, ``decline_code`` (None for the codes that are
+    their own reason, such as ``expired_card``) and the message; ``requires_action`` when the
+    refusal is a soft decline the customer can lift by authenticating (3-D Secure)."""
+
+    code: str
+    decline_code: str | None
+    message: str
+    requires_action: bool = False
+
+
+@dataclass(frozen=True)
 class MagicCard:
     """What a magic ``pm_card_*`` id stands for, and how it behaves."""
 
     number_last4: str
     brand: str
     decline_at_attach: bool
-    decline_at_charge: bool
+    charge_decline: Decline | None
+
+    @property
+    def decline_at_charge(self) -> bool:
+        """Whether every charge of this card is refused."""
+        return self.charge_decline is not None
 
 
 @dataclass

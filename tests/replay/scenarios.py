@@ -213,6 +213,17 @@ async def trial_notice(driver: Driver, ws: str) -> None:
     await driver.advance_to(_t("2026-10-26T00:00:00"))
 
 
+async def declined_dunning(driver: Driver, ws: str) -> None:
+    """Issue 18: a card declined at every charge, dunned on days 3, 5 and 7 to the final rule
+    (recorded before the decline codes reached the facts: patch ``decline-codes``)."""
+    ids = _Ids(ws)
+    await driver.start(
+        _acme(ws, data=False), "seats", _t("2026-09-03T09:00:00"), card="pm_card_chargeCustomerFail"
+    )
+    await _assign(driver, ids, "alice")
+    await driver.advance_to(_t("2026-09-11T12:00:00"))
+
+
 SCENARIOS: dict[str, Scenario] = {
     "seats-worked-example": seats_worked_example,
     "cancel-revert-delete": cancel_revert_delete,
@@ -223,4 +234,6 @@ SCENARIOS: dict[str, Scenario] = {
     "annual-cancel": annual_cancel,
     # issue 15: rules 4 (the trial-ending notice)
     "trial-notice": trial_notice,
+    # issue 18: dunning of a declined card, recorded before patch decline-codes
+    "declined-dunning": declined_dunning,
 }

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,7 +25,7 @@ from contracts.invoices import InvoiceJob
 from db.engine import session_factory
 from tests.workflows.payments import Payments
 from worker.composition import build_workers
-from workflows.invoice import InvoiceWorkflow, invoice_workflow_id
+from workflows.invoice import InvoiceWorkflow, StripeNotice, invoice_workflow_id
 from workflows.messages import InvoiceFact
 
 SEATS = load_catalog("seats")
@@ -48,6 +49,10 @@ class FactSink:
     @workflow.query
     def seen(self) -> list[str]:
         return [f.event for f in self.facts]
+
+    @workflow.query
+    def failures(self) -> list[tuple[str | None, str | None]]:
+        return [(f.code, f.action_url) for f in self.facts if f.event == "payment_failed"]
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +195,63 @@ async def test_void_on_request(
     assert await handle.result() == "void"
     assert (await time_skipping.client.get_workflow_handle(sink).query(FactSink.seen))[-1] == "voided"
     assert (await _status(migrated_engine, number))[0] == "void"
+
+
+async def test_authentication_required_waits_for_the_customer_on_the_hosted_page(
+    time_skipping: WorkflowEnvironment,
+    queues: tuple[str, str],
+    migrated_engine: AsyncEngine,
+    payments: Payments,
+) -> None:
+    """3-D Secure: one charge, then no blind retries; the final rule still applies on time;
+    the customer pays on the hosted page and the webhook's notice settles it."""
+    ws = f"inv-{uuid.uuid4().hex[:8]}"
+    await payments.give_card(ws, "pm_card_authenticationRequired")
+    sink, number = await _start(time_skipping, queues, ws, 3000)
+    sink_handle = time_skipping.client.get_workflow_handle(sink)
+    await time_skipping.sleep(timedelta(days=8))
+    assert await sink_handle.query(FactSink.seen) == ["payment_failed", "final_failure"]
+    [(code, url)] = await sink_handle.query(FactSink.failures)
+    assert code == "authentication_required"
+    assert url is not None
+    assert url.endswith("/hosted/invoices/" + payments.stripe_invoices(ws)[0]["id"])  # type: ignore[operator]
+    assert await _status(migrated_engine, number) == ("overdue", 1)  # charged once only
+    # The customer authenticates on the hosted page and pays; Stripe's webhook reaches us.
+    raw = payments.raw()
+    [invoice] = payments.stripe_invoices(ws)
+    pm = raw.v1.payment_methods.attach("pm_card_visa", {"customer": str(invoice["customer"])})
+    raw.v1.invoices.pay(str(invoice["id"]), {"payment_method": pm.id})
+    handle = time_skipping.client.get_workflow_handle(invoice_workflow_id(number))
+    await handle.signal(InvoiceWorkflow.stripe_notice, StripeNotice(event_id="evt_paid", type="invoice.paid"))
+    assert await handle.result() == "paid"
+    assert payments.charges(ws) == {number: 1}
+
+
+@pytest.mark.parametrize(
+    ("card", "code"),
+    [
+        ("pm_card_visa_chargeDeclinedInsufficientFunds", "insufficient_funds"),
+        ("pm_card_chargeDeclinedExpiredCard", "expired_card"),
+        ("pm_card_chargeDeclinedIncorrectCvc", "incorrect_cvc"),
+    ],
+)
+async def test_a_decline_code_reaches_the_subscription_and_follows_the_schedule(
+    time_skipping: WorkflowEnvironment,
+    queues: tuple[str, str],
+    migrated_engine: AsyncEngine,
+    payments: Payments,
+    card: str,
+    code: str,
+) -> None:
+    ws = f"inv-{uuid.uuid4().hex[:8]}"
+    summary = await payments.give_card(ws, "pm_card_visa")
+    # Stripe's decline cards cannot be attached: the attached card goes bad instead.
+    async with httpx.AsyncClient(base_url=payments.url) as control:
+        path = f"/_emulator/payment_methods/{summary.payment_method_id}/behave_as"
+        (await control.post(path, json={"card": card})).raise_for_status()
+    sink, number = await _start(time_skipping, queues, ws, 3000)
+    sink_handle = time_skipping.client.get_workflow_handle(sink)
+    await time_skipping.sleep(timedelta(days=8))
+    assert await sink_handle.query(FactSink.seen) == ["payment_failed"] * 4 + ["final_failure"]
+    assert [c for c, _ in await sink_handle.query(FactSink.failures)] == [code] * 4
+    assert await _status(migrated_engine, number) == ("overdue", 4)

@@ -2,7 +2,11 @@
 
 The machine is Stripe's: draft -> open -> paid | void | uncollectible, and
 uncollectible -> paid | void. A declined payment leaves the invoice ``open``,
-emits ``invoice.payment_failed`` and answers 402, like real Stripe.
+emits ``invoice.payment_failed`` and answers 402 with the card's ``code`` and
+``decline_code`` and the invoice's PaymentIntent, like real Stripe. A card that needs
+3-D Secure (``authentication_required``) also emits ``invoice.payment_action_required``
+and leaves the PaymentIntent ``requires_action``: the customer authenticates on the
+hosted invoice page.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from devstack.stripe_emulator.errors import StripeError, invalid_request
 from devstack.stripe_emulator.resources.invoices import get_invoice, invoice_json, invoice_total
 from devstack.stripe_emulator.resources.payment_methods import decline_error, resolve_payment_method
 from devstack.stripe_emulator.routing import ApiRoute, Call, route
-from devstack.stripe_emulator.state import JSON, Invoice, PaymentMethod, now
+from devstack.stripe_emulator.state import JSON, Invoice, PaymentMethod, new_id, now
 
 _DAY = 86_400
 
@@ -115,10 +119,33 @@ def pay_invoice(call: Call) -> JSON:
             return invoice_json(call.state, invoice)
     invoice.attempt_count += 1
     if pm.card.decline_at_charge:
-        call.emit("invoice.payment_failed", invoice_json(call.state, invoice))
-        raise decline_error(pm)
+        raise _declined(call, invoice, pm)
     _mark_paid(call, invoice)
     return invoice_json(call.state, invoice)
+
+
+def _declined(call: Call, invoice: Invoice, pm: PaymentMethod) -> StripeError:
+    """Record a failed charge of ``invoice`` and return the 402 to raise."""
+    decline = pm.card.charge_decline
+    assert decline is not None
+    body = invoice_json(call.state, invoice)
+    call.emit("invoice.payment_failed", body)
+    if decline.requires_action:
+        call.emit("invoice.payment_action_required", body)
+    error = decline_error(pm)
+    intent: JSON = {
+        "id": new_id("pi", 24),
+        "object": "payment_intent",
+        "amount": invoice_total(call.state, invoice),
+        "currency": invoice.currency,
+        "customer": invoice.customer,
+        "livemode": False,
+        "payment_method": pm.id,
+        "status": "requires_action" if decline.requires_action else "requires_payment_method",
+        "next_action": {"type": "use_stripe_sdk", "use_stripe_sdk": {}} if decline.requires_action else None,
+        "last_payment_error": error.payload(),
+    }
+    return decline_error(pm, {"payment_intent": intent})
 
 
 def void_invoice(call: Call) -> JSON:

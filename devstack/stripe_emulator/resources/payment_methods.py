@@ -9,16 +9,42 @@ from __future__ import annotations
 import hashlib
 import time
 
-from devstack.stripe_emulator.errors import StripeError, card_declined, invalid_request, no_such
+from devstack.stripe_emulator.errors import StripeError, invalid_request, no_such
 from devstack.stripe_emulator.routing import ApiRoute, Call, paginate, route
-from devstack.stripe_emulator.state import JSON, EmulatorState, MagicCard, PaymentMethod, new_id, now
+from devstack.stripe_emulator.state import JSON, Decline, EmulatorState, MagicCard, PaymentMethod, new_id, now
 
-# Stripe's test-card table: 0002 is always declined (already when attaching),
-# 0341 attaches fine and then fails every charge.
+GENERIC = Decline("card_declined", "generic_decline", "Your card was declined.")
+INSUFFICIENT_FUNDS = Decline("card_declined", "insufficient_funds", "Your card has insufficient funds.")
+# Stripe's table: these two codes are their own reason, with no decline_code.
+EXPIRED_CARD = Decline("expired_card", None, "Your card has expired.")
+INCORRECT_CVC = Decline("incorrect_cvc", None, "Your card's security code is incorrect.")
+AUTHENTICATION_REQUIRED = Decline(
+    "authentication_required",
+    "authentication_required",
+    "Your card was declined. This transaction requires authentication.",
+    requires_action=True,
+)
+
+# Stripe's test-card table (docs.stripe.com/testing): the decline cards (0002, 9995, 0069,
+# 0127) "can't be attached to a Customer object"; 0341 attaches and then fails every charge;
+# 3184 attaches and requires 3-D Secure on every payment, so an off-session charge fails
+# with authentication_required and the customer must authenticate on the hosted page.
 MAGIC_CARDS: dict[str, MagicCard] = {
-    "pm_card_visa": MagicCard("4242", "visa", decline_at_attach=False, decline_at_charge=False),
-    "pm_card_visa_chargeDeclined": MagicCard("0002", "visa", decline_at_attach=True, decline_at_charge=True),
-    "pm_card_chargeCustomerFail": MagicCard("0341", "visa", decline_at_attach=False, decline_at_charge=True),
+    "pm_card_visa": MagicCard("4242", "visa", decline_at_attach=False, charge_decline=None),
+    "pm_card_visa_chargeDeclined": MagicCard("0002", "visa", decline_at_attach=True, charge_decline=GENERIC),
+    "pm_card_chargeCustomerFail": MagicCard("0341", "visa", decline_at_attach=False, charge_decline=GENERIC),
+    "pm_card_visa_chargeDeclinedInsufficientFunds": MagicCard(
+        "9995", "visa", decline_at_attach=True, charge_decline=INSUFFICIENT_FUNDS
+    ),
+    "pm_card_chargeDeclinedExpiredCard": MagicCard(
+        "0069", "visa", decline_at_attach=True, charge_decline=EXPIRED_CARD
+    ),
+    "pm_card_chargeDeclinedIncorrectCvc": MagicCard(
+        "0127", "visa", decline_at_attach=True, charge_decline=INCORRECT_CVC
+    ),
+    "pm_card_authenticationRequired": MagicCard(
+        "3184", "visa", decline_at_attach=False, charge_decline=AUTHENTICATION_REQUIRED
+    ),
 }
 
 
@@ -106,9 +132,22 @@ def resolve_payment_method(
     return found
 
 
-def decline_error(pm: PaymentMethod) -> StripeError:
-    """Return the 402 real Stripe answers when this card is declined."""
-    return card_declined(extra={"payment_method": payment_method_json(pm)})
+def decline_error(pm: PaymentMethod, extra: JSON | None = None) -> StripeError:
+    """Return the 402 ``card_error`` real Stripe answers when this card is declined.
+
+    Args:
+        pm: the declined card.
+        extra: more error fields (the ``payment_intent`` of an invoice payment...).
+    """
+    decline = pm.card.charge_decline or GENERIC
+    return StripeError(
+        402,
+        "card_error",
+        decline.message,
+        code=decline.code,
+        decline_code=decline.decline_code,
+        extra={"payment_method": payment_method_json(pm), **(extra or {})},
+    )
 
 
 def attach(call: Call, pm: PaymentMethod, customer_id: str) -> JSON:

@@ -38,6 +38,17 @@ CASES: dict[str, tuple[dict[str, Any], str, list[str]]] = {
         "Payment failed for invoice INV-0007",
         ["INV-0007", "6 September 2026", "USD 30.00"],
     ),
+    "payment_action_required": (
+        {
+            "number": "INV-0010",
+            "code": "authentication_required",
+            "hosted_invoice_url": "https://pay.example.test/in_1",
+            "total": 4500,
+            "currency": "usd",
+        },
+        "Invoice INV-0010: your bank asks you to confirm the payment",
+        ["INV-0010", "USD 45.00", "https://pay.example.test/in_1", "authenticate"],
+    ),
     "receipt": (
         {
             "number": "INV-0008",
