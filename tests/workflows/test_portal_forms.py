@@ -158,4 +158,5 @@ async def test_delete_everything_needs_the_workspace_id_typed(
             f"/billing/{ws}/delete", data={"confirm_id": ws, "csrf": csrf, "_field": "delete"}
         )
         assert done.status_code == 303
+    assert driver.handle is not None
     assert await driver.handle.result() == "deleted"
