@@ -96,7 +96,7 @@ async def render_page(
         viewer = await services.portal.viewer(session)
     except PortalCredentialError as refused:
         return forbidden(str(refused))
-    overview = await services.overview.overview(session.workspace_id)
+    overview = await services.overview.overview(session.workspace_id, invoice_limit=None)
     html = _TEMPLATES.get_template("page.html.j2").render(
         o=overview,
         s=overview.subscription,

@@ -54,8 +54,11 @@ class OverviewService:
         self._catalog = catalog
         self._clock = clock
 
-    async def overview(self, workspace_id: str, usage_days: bool = False) -> OverviewOut:
-        """The whole billing page of ``workspace_id``.
+    async def overview(
+        self, workspace_id: str, usage_days: bool = False, invoice_limit: int | None = RECENT_INVOICES
+    ) -> OverviewOut:
+        """The whole billing page of ``workspace_id`` (``invoice_limit`` newest invoices; None:
+        all of them, as the billing page lists them).
 
         Raises:
             DomainError: ``not_found`` (no workspace, or no subscription), or `Unavailable`
@@ -89,7 +92,7 @@ class OverviewService:
             subscription=subscription,
             usage=usage,
             usage_cards=cards,
-            invoices=invoices[:RECENT_INVOICES],
+            invoices=invoices[:invoice_limit],
             billing=billing,
             warnings=[*subscription.warnings, *limits, *billing.warnings, *projected, *emails],
         )
