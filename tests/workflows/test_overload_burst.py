@@ -100,10 +100,9 @@ async def _workspace(api: httpx.AsyncClient, driver: Driver, users: list[str]) -
 
 
 async def _run_id(driver: Driver) -> str:
-    # The raw call: the SDK's describe() cannot decode the time-skipping server's search attributes.
-    request = DescribeWorkflowExecutionRequest(
-        namespace=driver.env.client.namespace, execution=WorkflowExecution(workflow_id=driver.handle.id)
-    )
+    # The current run of the workspace's workflow (the raw call: it decodes no search attributes).
+    execution = WorkflowExecution(workflow_id=workflow_id(driver.workspace_id))
+    request = DescribeWorkflowExecutionRequest(namespace=driver.env.client.namespace, execution=execution)
     answer = await driver.env.client.workflow_service.describe_workflow_execution(request)
     return answer.workflow_execution_info.execution.run_id
 
