@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from billing.state import seats_held
+from cli.errors import friendly_errors
 from client import TenureClient, TenureError
 from config.settings import Settings
 from db.engine import session_factory
@@ -247,3 +248,39 @@ async def test_a_server_gone_after_connecting_ends_in_temporarily_unavailable() 
         await client.assign_seat("acme", user="bob", seat_type="pro", actor="alice")
     assert refused.value.code == "temporarily_unavailable"
     assert refused.value.details == {"retry_after_s": 1}
+
+
+async def test_an_unhandled_error_is_a_json_500_naming_the_request_id(
+    postgres: EmbeddedPostgres, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(Settings(database_url=postgres.url))
+
+    @app.get("/v1/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    server = BackgroundServer(app)
+    await asyncio.to_thread(server.start)
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            answer = await client.get("/v1/boom", headers={"X-Request-ID": "req-boom-1"})
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["code"] == "internal_error"
+    assert answer.json()["details"] == {"request_id": "req-boom-1"}
+    assert any("req-boom-1" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("code", "exit_code"),
+    [("too_many_requests", 3), ("temporarily_unavailable", 3), ("seat_limit_reached", 4)],
+)
+def test_tenure_prints_one_line_for_a_refusal(
+    code: str, exit_code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited, friendly_errors():
+        raise TenureError(code, "try again in a moment")
+    assert exited.value.code == exit_code
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {code}: try again in a moment"]
