@@ -6,9 +6,13 @@ change billing (the organization admin rule) is decided per endpoint on top of t
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
 
 from api.state import AppState
+from billing.errors import FORBIDDEN, DomainError
 from db.engine import session_factory
 from db.models import ApiToken
 from db.tokens import find_active
@@ -25,6 +29,18 @@ async def authenticated(request: Request) -> ApiToken:
     if token is None:
         raise HTTPException(401, "unknown or revoked token")
     return token
+
+
+def service_only(what: str) -> Callable[[ApiToken], Awaitable[ApiToken]]:
+    """A dependency: the presented token, if it is a service token (staff and other scopes
+    get ``forbidden``, naming ``what`` needs one)."""
+
+    async def service_token(token: Annotated[ApiToken, Depends(authenticated)]) -> ApiToken:
+        if token.scope != "service":
+            raise DomainError(FORBIDDEN, f"{what} with a service token")
+        return token
+
+    return service_token
 
 
 def actor_of(token: ApiToken, acting_user: str | None) -> str:

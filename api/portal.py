@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from api import portal_format
-from api.auth import authenticated
+from api.auth import service_only
 from api.deps import ServicesDep
 from api.errors import error_body
 from api.state import AppState
@@ -56,7 +56,8 @@ class PortalSessionOut(BaseModel):
     "/portal-sessions",
     status_code=201,
     summary="A single-use link (15 minutes) to the billing page for one member",
-    dependencies=[Depends(authenticated)],
+    # A backend sends its member to the page; staff never act through it.
+    dependencies=[Depends(service_only("portal links are issued"))],
     response_model=PortalSessionOut,
 )
 async def create_portal_session(

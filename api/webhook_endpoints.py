@@ -15,9 +15,8 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from api.auth import authenticated
+from api.auth import service_only
 from api.deps import ServicesDep
-from billing.errors import FORBIDDEN, DomainError
 from contracts.webhooks import (
     ENDPOINT_ID_PATTERN,
     EVENT_ID_PATTERN,
@@ -26,15 +25,9 @@ from contracts.webhooks import (
     check_event_types,
     check_url,
 )
-from db.models import ApiToken
 from services.webhooks import CreatedEndpoint, Delivery, Endpoint, WebhookInputError
 
-
-async def service_token(token: Annotated[ApiToken, Depends(authenticated)]) -> ApiToken:
-    """The presented token, if it is a service token."""
-    if token.scope != "service":
-        raise DomainError(FORBIDDEN, "webhook endpoints are configured with a service token")
-    return token
+service_token = service_only("webhook endpoints are configured")
 
 
 router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"], dependencies=[Depends(service_token)])

@@ -220,6 +220,8 @@ ROWS: list[Row] = [
     Row("get", f"{E}/{{endpoint_id}}/deliveries", "member", 200, None, _endpoint),
     Row("post", f"{E}/{{endpoint_id}}/replay", "member", 202, {"workspace_id": "{workspace_id}"}, _endpoint),
     Row("delete", f"{E}/{{endpoint_id}}", "member", 204, None, _endpoint),
+    # issue 16: portal links for the billing page (a service token; staff never act through it)
+    Row("post", f"{W}/portal-sessions", "member", 201, {"user": "alice"}),
     # issue 19: the codec server of the Web UI (staff only: it shows personal data)
     Row("post", "/codec/decode", "staff", 200, {"payloads": []}),
     Row("post", "/codec/encode", "staff", 200, {"payloads": []}),
