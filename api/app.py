@@ -12,9 +12,10 @@ from api.billing import router as billing_router
 from api.codec import include_codec
 from api.entities import router as entities_router
 from api.entitlements import router as entitlements_router
-from api.errors import install_error_handlers
+from api.errors import CatchAll, error_response, install_error_handlers
 from api.events import router as events_router
 from api.health import router as health_router
+from api.idempotency import Idempotency
 from api.limits import BodyLimit
 from api.members import router as members_router
 from api.overview import router as overview_router
@@ -23,7 +24,6 @@ from api.portal import sessions_router as portal_sessions_router
 from api.portal_actions import router as portal_actions_router
 from api.state import AppState
 from api.subscriptions import router as subscriptions_router
-from api.subscriptions import tenure_error_response
 from api.support import router as support_router
 from api.unicode import valid_unicode
 from api.usage import router as usage_router
@@ -89,7 +89,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(portal_actions_router)
     # issue 19: the codec server of the Temporal Web UI (encrypted payloads)
     include_codec(app, settings)
-    app.add_exception_handler(TenureError, lambda _, error: tenure_error_response(error))
+    app.add_exception_handler(
+        TenureError, lambda _, error: error_response(error.code, error.message, error.details)
+    )
+    # issue 18: Idempotency-Key replays (it sees the 5xx answers it must not store), and outside
+    # it no exception reaches a client as plain text
+    app.add_middleware(
+        Idempotency, ttl_s=settings.idempotency_key_ttl_s, max_body_bytes=settings.api_max_body_bytes
+    )
+    app.add_middleware(CatchAll)
     # issue 19: request id and workspace in every log line; a server span per request.
     app.add_middleware(RequestContext)
     instrument_app(app)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import errors as codes
 from contracts.errors import DomainError
+from observability.logs import request_id
 from services.usage_batch import BatchRefused
 
 # Domain codes whose meaning is "the thing does not exist" or "conflicts with state".
@@ -30,7 +35,15 @@ _STATUS_BY_CODE: dict[str, int] = {
     "seat_request_not_found": 404,
     codes.WORKSPACE_NOT_FOUND: 404,
     codes.WORKSPACE_DELETED: 409,
+    codes.TOO_MANY_REQUESTS: 429,
+    codes.TEMPORARILY_UNAVAILABLE: 503,
+    codes.IDEMPOTENCY_KEY_REUSED: 422,
+    codes.IDEMPOTENCY_KEY_IN_USE: 409,
+    codes.INTERNAL_ERROR: 500,
 }
+# Statuses a client may retry after a pause: they carry ``Retry-After`` (seconds).
+_RETRY_AFTER_S = 1
+_RETRY_STATUSES = frozenset({429, 503})
 
 
 # Stripe's refusals and outages answered as plain HTTP errors before the services existed:
@@ -45,6 +58,13 @@ _AS_HTTP_ERROR: dict[str, int] = {
 def domain_status(code: str) -> int:
     """The HTTP status of a domain error code (400 unless it means missing, conflict, forbidden)."""
     return _STATUS_BY_CODE.get(code, 400)
+
+
+def error_response(code: str, message: str, details: dict[str, object] | None = None) -> JSONResponse:
+    """The error shape with the code's status (and ``Retry-After`` on 429 and 503)."""
+    status = domain_status(code)
+    headers = {"Retry-After": str(_RETRY_AFTER_S)} if status in _RETRY_STATUSES else None
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
 def error_body(code: str, message: str, details: dict[str, object] | None = None) -> dict[str, object]:
@@ -62,8 +82,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if error.code in _AS_HTTP_ERROR:
             status = _AS_HTTP_ERROR[error.code]
             return JSONResponse(error_body("http_error", error.message), status_code=status)
-        status = domain_status(error.code)
-        return JSONResponse(error_body(error.code, error.message, error.details), status_code=status)
+        return error_response(error.code, error.message, error.details)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -84,3 +103,63 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         body = error_body(code.get(error.status_code, "http_error"), str(error.detail))
         return JSONResponse(body, status_code=error.status_code)
+
+
+# A Temporal RPC that escaped the client's mapping: still the error shape, never a bare 500.
+_RPC_CODES: dict[RPCStatusCode, str] = {
+    RPCStatusCode.RESOURCE_EXHAUSTED: codes.TOO_MANY_REQUESTS,
+    RPCStatusCode.UNAVAILABLE: codes.TEMPORARILY_UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED: codes.TEMPORARILY_UNAVAILABLE,
+    RPCStatusCode.ABORTED: codes.TEMPORARILY_UNAVAILABLE,
+    RPCStatusCode.CANCELLED: codes.TEMPORARILY_UNAVAILABLE,
+}
+
+
+def _unreachable(error: Exception) -> bool:
+    # The SDK's first connection raises a plain RuntimeError("Failed client connect: ...").
+    return isinstance(error, RuntimeError) and str(error).startswith("Failed client connect")
+
+
+class CatchAll:
+    """ASGI middleware: an exception no handler took becomes a JSON error, never Starlette's
+    plain-text 500. Temporal unreachable or overloaded is 503/429 (retry later); anything
+    else is 500 ``internal_error`` naming the request id, with the traceback in the log.
+
+    Installed inside `RequestContext` so the request id is still known here.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.log = logging.getLogger("tenure.api")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request; answer in the error shape if it raised before responding."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as error:
+            if started:  # too late for another answer: the connection is cut
+                raise
+            response = self._answer(error)
+            await response(scope, receive, send)
+
+    def _answer(self, error: Exception) -> JSONResponse:
+        if isinstance(error, RPCError) and error.status in _RPC_CODES:
+            self.log.warning("Temporal refused: %s", error.message)
+            return error_response(_RPC_CODES[error.status], f"the engine cannot answer now: {error.message}")
+        if _unreachable(error) or isinstance(error, RPCError):
+            self.log.warning("Temporal unreachable: %s", error)
+            return error_response(codes.TEMPORARILY_UNAVAILABLE, "the engine cannot be reached now")
+        rid = request_id.get()
+        self.log.exception("unhandled error in request %s", rid)
+        message = f"an unexpected error; quote request id {rid} to support"
+        return error_response(codes.INTERNAL_ERROR, message, {"request_id": rid})

@@ -38,4 +38,10 @@ class AppState:
     async def tenure(self) -> TenureClient:
         """The Python client on this deployment's task queues."""
         s = self.settings
-        return TenureClient(await self.temporal(), s.task_queue, s.stripe_task_queue)
+        return TenureClient(
+            await self.temporal(),
+            s.task_queue,
+            s.stripe_task_queue,
+            retry_deadline_s=s.command_retry_deadline_s,
+            in_flight=s.command_in_flight_per_workspace,
+        )

@@ -28,7 +28,8 @@ from fastapi.responses import JSONResponse
 from api.deps import ServicesDep
 from api.errors import error_body
 from api.state import AppState
-from services.invoices import TEMPORARILY_UNAVAILABLE, InvoiceService
+from contracts.errors import TEMPORARILY_UNAVAILABLE
+from services.invoices import InvoiceService
 
 router = APIRouter()
 log = logging.getLogger("tenure.api.webhooks")

@@ -12,11 +12,14 @@ import psycopg
 import sqlalchemy.exc
 from pydantic import ValidationError
 from rich.console import Console
+from temporalio.service import RPCError, RPCStatusCode
 
 from billing.errors import CATALOG_INVALID, DomainError
+from client import TenureError
 from config.codec import PayloadKeyError
 from config.dev_state import running_environment
 from config.settings import Settings, environment_variables
+from contracts.errors import TEMPORARILY_UNAVAILABLE, TOO_MANY_REQUESTS
 from db.engine import DatabaseConfigError
 from devstack.ports import PortInUseError
 from devstack.postgres import PostgresError
@@ -31,6 +34,14 @@ UNAVAILABLE = 3  # a dependency (database, Temporal, Stripe) cannot be reached
 REJECTED = 4  # the engine refused the command (a domain error code is printed)
 
 stderr = Console(stderr=True, highlight=False)
+
+# Refusals that mean "not now" rather than "no": a script may retry them (exit 3, not 4).
+_TRY_LATER = frozenset({TOO_MANY_REQUESTS, TEMPORARILY_UNAVAILABLE})
+
+
+def refusal_exit_code(code: str) -> int:
+    """The exit code of a refused command: 3 when retrying later may work, else 4."""
+    return UNAVAILABLE if code in _TRY_LATER else REJECTED
 
 
 class CliError(Exception):
@@ -76,6 +87,8 @@ def friendly_errors() -> Iterator[None]:
         yield
     except CliError as error:
         fail(error.message, error.exit_code)
+    except TenureError as refused:
+        fail(f"{refused.code}: {refused.message}", refusal_exit_code(refused.code))
     except DomainError as error:
         if error.code == CATALOG_INVALID:  # configuration, not a refused command
             fail(f"TENURE_CATALOG: {error.message}", USAGE)
@@ -89,6 +102,11 @@ def friendly_errors() -> Iterator[None]:
         fail(*mapped)
 
 
+_RPC_UNAVAILABLE = frozenset(
+    {RPCStatusCode.UNAVAILABLE, RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.DEADLINE_EXCEEDED}
+)
+
+
 def _map(error: Exception) -> tuple[str, int] | None:
     if isinstance(error, PortInUseError | DatabaseConfigError | PayloadKeyError):
         return str(error), USAGE
@@ -99,4 +117,8 @@ def _map(error: Exception) -> tuple[str, int] | None:
         return str(error), UNAVAILABLE
     if isinstance(error, ConnectionError):
         return f"connection failed: {error}", UNAVAILABLE
+    if isinstance(error, RuntimeError) and str(error).startswith("Failed client connect"):
+        return "cannot reach Temporal; check TENURE_TEMPORAL_ADDRESS", UNAVAILABLE
+    if isinstance(error, RPCError) and error.status in _RPC_UNAVAILABLE:
+        return f"{TEMPORARILY_UNAVAILABLE}: Temporal cannot answer now ({error.message})", UNAVAILABLE
     return None

@@ -108,7 +108,15 @@ def api(
         # log_config=None: uvicorn's lines go through our handler; the request line is the
         # middleware's (it knows the request id and workspace), so no access log.
         app = create_app(settings)
-        uvicorn.run(app, host=bind_host, port=bind_port, log_config=None, access_log=False)
+        # SIGTERM: stop accepting, let the requests in flight finish for the setting's seconds.
+        uvicorn.run(
+            app,
+            host=bind_host,
+            port=bind_port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=round(settings.api_graceful_shutdown_s),
+        )
 
 
 @app.command()

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli.errors import REJECTED, USAGE, fail, friendly_errors, load_settings
+from cli.errors import USAGE, fail, friendly_errors, load_settings, refusal_exit_code
 from client import TenureClient, TenureError
 from db.engine import async_engine, required_url
 
@@ -51,4 +51,4 @@ def run_with_client(
         try:
             return asyncio.run(main())
         except TenureError as refused:
-            fail(f"{refused.code}: {refused.message}", REJECTED)
+            fail(f"{refused.code}: {refused.message}", refusal_exit_code(refused.code))

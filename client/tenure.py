@@ -13,11 +13,21 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
+import logging
+import random
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -44,11 +54,14 @@ from billing.overview import Overview
 from billing.state import BillingState
 from config.settings import Settings
 from config.temporal import connect
+from contracts.errors import TEMPORARILY_UNAVAILABLE, TOO_MANY_REQUESTS
 from observability import metrics
 from workflows.details import first_owner, static_details, static_summary
 from workflows.invoice import InvoiceWorkflow, StripeNotice, invoice_workflow_id
 from workflows.messages import PreviewRequest, SubscriptionStart, workflow_id
 from workflows.subscription import SubscriptionWorkflow
+
+log = logging.getLogger("tenure.client")
 
 
 class TenureError(Exception):
@@ -69,16 +82,30 @@ class TenureClient:
     """Subscriptions of one Tenure deployment (its Temporal namespace and task queues)."""
 
     def __init__(
-        self, temporal: Client, task_queue: str = "tenure", stripe_task_queue: str = "tenure-stripe"
+        self,
+        temporal: Client,
+        task_queue: str = "tenure",
+        stripe_task_queue: str = "tenure-stripe",
+        *,
+        retry_deadline_s: float = 10.0,
+        in_flight: int = 5,
     ):
         self.temporal = temporal
         self.task_queue = task_queue
         self.stripe_task_queue = stripe_task_queue
+        self.retry_deadline_s = retry_deadline_s
+        self.in_flight = in_flight
 
     @classmethod
     async def connect(cls, settings: Settings) -> TenureClient:
         """Connect to the deployment the settings describe."""
-        return cls(await connect(settings), settings.task_queue, settings.stripe_task_queue)
+        return cls(
+            await connect(settings),
+            settings.task_queue,
+            settings.stripe_task_queue,
+            retry_deadline_s=settings.command_retry_deadline_s,
+            in_flight=settings.command_in_flight_per_workspace,
+        )
 
     def _handle(self, workspace_id: str) -> WorkflowHandle[SubscriptionWorkflow, str]:
         return self.temporal.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(workspace_id))
@@ -107,18 +134,77 @@ class TenureClient:
 
     @metrics.observe_command
     async def execute(self, workspace_id: str, command: Command) -> CommandResult:
-        """Send ``command`` as the Update named by its ``kind``; a refusal raises `TenureError`."""
+        """Send ``command`` as the Update named by its ``kind``; a refusal raises `TenureError`.
+
+        An Update the server turns away for load (10 in flight per workflow) or aborts because
+        the run is continuing as new is sent again, with backoff, for ``retry_deadline_s``:
+        the same Update id and the workflow's own request-id window (`BillingState.processed`,
+        carried across continue-as-new) make the repeat apply once. What still fails raises
+        `TenureError` ``too_many_requests`` or ``temporarily_unavailable``.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.retry_deadline_s
+        for attempt in itertools.count():
+            try:
+                async with self._gate(workspace_id, deadline - loop.time()):
+                    return await self._send(workspace_id, command)
+            except _Retryable as busy:
+                pause = _backoff(attempt)
+                if loop.time() + pause > deadline:
+                    log.warning(
+                        "%s %s gave up after %d attempts: %s",
+                        command.kind,
+                        command.request_id,
+                        attempt + 1,
+                        busy,
+                    )
+                    raise busy.refusal(self.retry_deadline_s) from None
+                log.debug("%s %s retried in %.2fs: %s", command.kind, command.request_id, pause, busy)
+                await asyncio.sleep(pause)
+        raise AssertionError("unreachable")
+
+    @contextlib.asynccontextmanager
+    async def _gate(self, workspace_id: str, wait_s: float) -> AsyncIterator[None]:
+        """One of this connection's ``in_flight`` places for Updates to the workspace's workflow.
+
+        The server takes 10 Updates in flight per workflow and turns the 11th away. Measured
+        on the dev server (tests/workflows/test_overload_burst.py): once callers exceed that
+        limit, throughput collapses: the SDK retries each refusal itself for seconds, the
+        server drops the workflow task again and again ("Task not found when completing")
+        and aborts every Update in it, and 120 assignments took over a minute for 40 applied.
+        Waiting here keeps the surplus off the server: the same burst takes 7 s.
+        """
+        place = (id(self.temporal), workspace_id)  # per connection: the API builds a client per request
+        gate = _GATES.setdefault(place, asyncio.Semaphore(self.in_flight))
+        try:
+            await asyncio.wait_for(gate.acquire(), timeout=max(wait_s, 0))
+        except TimeoutError:
+            raise _Retryable(TOO_MANY_REQUESTS, "waited for a place among the in-flight commands") from None
+        try:
+            yield
+        finally:
+            gate.release()
+            if gate._value == self.in_flight:  # idle: forget the workspace
+                _GATES.pop(place, None)
+
+    async def _send(self, workspace_id: str, command: Command) -> CommandResult:
         try:
             result: CommandResult = await self._handle(workspace_id).execute_update(
                 command.kind, command, id=command.request_id, result_type=CommandResult
             )
         except WorkflowUpdateFailedError as failed:
             cause = failed.cause
+            if isinstance(cause, ApplicationError) and cause.type == _COMPLETED_BEFORE_UPDATE:
+                raise _Retryable(TEMPORARILY_UNAVAILABLE, cause.message) from None
             if isinstance(cause, ApplicationError) and cause.type:
                 details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
                 raise TenureError(cause.type, cause.message, details) from None
             raise
+        except WorkflowUpdateRPCTimeoutOrCancelledError as timed_out:
+            raise _Retryable(TEMPORARILY_UNAVAILABLE, str(timed_out)) from None
         except RPCError as error:
+            if (retryable := _retryable(error)) is not None:
+                raise retryable from None
             raise _missing(workspace_id, error) from None
         return result
 
@@ -299,4 +385,63 @@ class TenureClient:
 def _missing(workspace_id: str, error: RPCError) -> Exception:
     if error.status == RPCStatusCode.NOT_FOUND:
         return TenureError("not_found", f"workspace {workspace_id!r} has no subscription")
+    if error.status in _UNAVAILABLE:  # Temporal down or overloaded: never a bare 500
+        return TenureError(TEMPORARILY_UNAVAILABLE, f"the engine cannot answer now: {error.message}", _RETRY)
     return error
+
+
+# What the SDK raises when the run an accepted Update ran on closed first (a continue-as-new).
+_COMPLETED_BEFORE_UPDATE = "AcceptedUpdateCompletedWorkflow"
+# RPC statuses of a server that is there but cannot take the Update now. Measured on the dev
+# server (120 concurrent assignments across a checkout): RESOURCE_EXHAUSTED "limit on number
+# of concurrent in-flight updates has been reached (10)"; ABORTED "workflow update was
+# aborted" and UNAVAILABLE "workflow operation can not be applied because workflow is
+# closing" while the run continues as new.
+_UNAVAILABLE = frozenset(
+    {
+        RPCStatusCode.ABORTED,
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,
+    }
+)
+_RETRY_AFTER_S = 1
+_GATES: dict[tuple[int, str], asyncio.Semaphore] = {}
+_RETRY = {"retry_after_s": _RETRY_AFTER_S}
+_FIRST_PAUSE_S = 0.05
+_LONGEST_PAUSE_S = 1.0
+
+
+class _Retryable(Exception):
+    """The server could not take the Update now; the same Update may be sent again."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+    def refusal(self, waited_s: float) -> TenureError:
+        what = (
+            "too many commands at once for this workspace"
+            if self.code == TOO_MANY_REQUESTS
+            else "the engine is busy"
+        )
+        return TenureError(self.code, f"{what} (retried for {waited_s:g} s): {self.reason}", dict(_RETRY))
+
+
+def _retryable(error: RPCError) -> _Retryable | None:
+    if error.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+        return _Retryable(TOO_MANY_REQUESTS, error.message)
+    if error.status in _UNAVAILABLE:
+        return _Retryable(TEMPORARILY_UNAVAILABLE, error.message)
+    # The run closed between the server's lookup and the Update (continue-as-new): the
+    # handle follows the chain, so the next attempt reaches the new run.
+    if error.status == RPCStatusCode.NOT_FOUND and "already completed" in error.message:
+        return _Retryable(TEMPORARILY_UNAVAILABLE, error.message)
+    return None
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter: concurrent callers spread out instead of
+    knocking on the 10 in-flight slots together again."""
+    return random.uniform(0, min(_LONGEST_PAUSE_S, _FIRST_PAUSE_S * 2**attempt))

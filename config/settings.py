@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         default=2000, ge=0, description="Workflows kept in the worker's sticky cache."
     )
     max_concurrent_activities: int = Field(default=100, ge=1, description="Activities a worker runs at once.")
+    graceful_shutdown_timeout_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="On SIGTERM, how long the worker lets in-flight activities finish, then cancels them.",
+    )
     stripe_activities_per_second: float = Field(
         default=25.0,
         gt=0,
@@ -135,6 +140,28 @@ class Settings(BaseSettings):
         default=None,
         description="Base URL of the API as a browser reaches it, for portal links (unset: the "
         "address the backend asking for the link used).",
+    )
+    api_graceful_shutdown_s: float = Field(
+        default=30.0, ge=0, description="On SIGTERM, how long the API lets in-flight requests finish."
+    )
+    # --- overload and idempotency (issue 18) -------------------------------------
+    command_retry_deadline_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a command rejected for load (10 Updates in flight) or aborted by "
+        "a continue-as-new is retried before the caller gets 429 or 503.",
+    )
+    command_in_flight_per_workspace: int = Field(
+        default=5,
+        ge=1,
+        le=10,
+        description="Commands one process keeps in flight per workspace; the rest wait their turn. "
+        "Keep processes x this <= 10 (Temporal's limit): beyond it throughput collapses.",
+    )
+    idempotency_key_ttl_s: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="How long a stored Idempotency-Key answers with its first response.",
     )
     # --- webhook deliveries (docs/webhooks.md) -----------------------------------
     webhook_rate_per_second: float = Field(

@@ -51,6 +51,13 @@ PAYMENT_REFUSED: Final = "payment_refused"  # Stripe refused a change the caller
 PAYMENTS_UNAVAILABLE: Final = "payments_unavailable"  # Stripe unreachable or not configured
 ENGINE_UNAVAILABLE: Final = "engine_unavailable"  # Temporal cannot answer now
 
+# --- raised by the client and the HTTP edge (overload, outages, idempotency keys) --------
+TOO_MANY_REQUESTS: Final = "too_many_requests"  # still over a limit after retrying: 429
+TEMPORARILY_UNAVAILABLE: Final = "temporarily_unavailable"  # Temporal unreachable or busy: 503
+INTERNAL_ERROR: Final = "internal_error"  # a bug: logged with the request id
+IDEMPOTENCY_KEY_REUSED: Final = "idempotency_key_reused"  # same key, another request: 422
+IDEMPOTENCY_KEY_IN_USE: Final = "idempotency_key_in_use"  # same key, still running: 409
+
 __all__ = [
     "CARD_DECLINED",
     "CARD_SETUP_INCOMPLETE",
@@ -61,6 +68,9 @@ __all__ = [
     "ENGINE_UNAVAILABLE",
     "FORBIDDEN",
     "FREE_LIMIT_EXCEEDED",
+    "IDEMPOTENCY_KEY_IN_USE",
+    "IDEMPOTENCY_KEY_REUSED",
+    "INTERNAL_ERROR",
     "INVALID_ARGUMENT",
     "INVALID_QUANTITY",
     "INVOICE_NOT_FOUND",
@@ -80,6 +90,8 @@ __all__ = [
     "SEAT_TYPE_NOT_FOUND",
     "STRIPE_IDEMPOTENCY_CONFLICT",
     "STRIPE_INVALID_REQUEST",
+    "TEMPORARILY_UNAVAILABLE",
+    "TOO_MANY_REQUESTS",
     "UNKNOWN_EVENT_KIND",
     "USAGE_MISSING",
     "WORKSPACE_DELETED",

@@ -19,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from billing.errors import DomainError
 from client import TenureError
+from contracts.errors import TEMPORARILY_UNAVAILABLE, TOO_MANY_REQUESTS
 from db import stripe_event_repo
 from db.audit import write_audit
 from db.invoice_models import InvoiceRow
@@ -27,7 +28,6 @@ from services.base import ClientSource, UnitOfWork
 
 log = logging.getLogger("tenure.services.invoices")
 INVOICE_NOT_OPEN = "invoice_not_open"
-TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"  # the code the client gives "Temporal down"
 # How long a webhook waits for Temporal to take a notice before answering 503 (Stripe wants a
 # quick answer; the client's RPC retries alone take ~10 s against a server that is down).
 DELIVER_TIMEOUT_S = 5.0
@@ -203,7 +203,7 @@ _TRANSIENT = frozenset(
         RPCStatusCode.UNKNOWN,
     }
 )
-_BUSY_CODES = frozenset({TEMPORARILY_UNAVAILABLE, "too_many_requests"})
+_BUSY_CODES = frozenset({TEMPORARILY_UNAVAILABLE, TOO_MANY_REQUESTS})
 
 
 def _outcome(failure: BaseException) -> tuple[str, str]:

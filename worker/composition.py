@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib.metadata import version
 from typing import Any
 
@@ -127,6 +128,8 @@ class WorkerLimits:
     max_cached_workflows: int | None = None
     max_concurrent_activities: int | None = None
     stripe_activities_per_second: float | None = None
+    # On shutdown (SIGTERM), how long in-flight activities may finish before they are cancelled.
+    graceful_shutdown_timeout_s: float | None = None
 
     @classmethod
     def of(cls, settings: Settings) -> WorkerLimits:
@@ -135,6 +138,7 @@ class WorkerLimits:
             settings.max_cached_workflows,
             settings.max_concurrent_activities,
             settings.stripe_activities_per_second,
+            settings.graceful_shutdown_timeout_s,
         )
 
 
@@ -164,6 +168,8 @@ def build_workers(
     concurrency: dict[str, Any] = _set(max_concurrent_activities=limits.max_concurrent_activities)
     if deployment is not None:
         concurrency["deployment_config"] = deployment
+    if limits.graceful_shutdown_timeout_s is not None:
+        concurrency["graceful_shutdown_timeout"] = timedelta(seconds=limits.graceful_shutdown_timeout_s)
     main = Worker(
         client,
         task_queue=task_queue,

@@ -72,21 +72,38 @@ async def run_worker(settings: Settings) -> None:
     client = await connect(settings, runtime=runtime)
     serve_worker_metrics(settings.metrics_host, settings.worker_tenure_metrics_port)
     backlog = asyncio.create_task(poll_stripe_backlog(client, settings.stripe_task_queue))
-    main, payments = build_workers(client, settings, engine, gateway)
+    workers = build_workers(client, settings, engine, gateway)
     await _ensure_schedules(client, settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     log.info(
         "worker polling task queues %r and %r on %s",
         settings.task_queue,
         settings.stripe_task_queue,
         settings.temporal_address,
     )
-    async with main, payments:
-        await stop.wait()
-        log.info("stopping: finishing in-flight tasks")
+    await serve_until_signalled(workers, settings.graceful_shutdown_timeout_s)
     backlog.cancel()
     await engine.dispose()
+
+
+async def serve_until_signalled(workers: list[Worker], grace_s: float) -> None:
+    """Run ``workers`` until SIGINT/SIGTERM, then stop polling and let the activities in
+    flight finish for up to ``grace_s`` (each Worker's ``graceful_shutdown_timeout``, set by
+    `build_workers` from the same setting) before the SDK cancels what is left.
+
+    Workflow tasks need no grace: one that is cut short is retried by another worker.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with contextlib.AsyncExitStack() as running:
+        for worker in workers:
+            await running.enter_async_context(worker)
+        await stop.wait()
+        log.info(
+            "stopping: no new tasks; in-flight activities have up to %gs to finish, then are cancelled",
+            grace_s,
+        )
+        started = loop.time()
+    log.info("stopped after %.1fs", loop.time() - started)
