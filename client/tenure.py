@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import random
@@ -175,16 +176,22 @@ class TenureClient:
         Waiting here keeps the surplus off the server: the same burst takes 7 s.
         """
         place = (id(self.temporal), workspace_id)  # per connection: the API builds a client per request
-        gate = _GATES.setdefault(place, asyncio.Semaphore(self.in_flight))
+        gate = _GATES.setdefault(place, _Gate(asyncio.Semaphore(self.in_flight)))
+        gate.users += 1
         try:
-            await asyncio.wait_for(gate.acquire(), timeout=max(wait_s, 0))
-        except TimeoutError:
-            raise _Retryable(TOO_MANY_REQUESTS, "waited for a place among the in-flight commands") from None
-        try:
-            yield
+            try:
+                await asyncio.wait_for(gate.places.acquire(), timeout=max(wait_s, 0))
+            except TimeoutError:
+                raise _Retryable(
+                    TOO_MANY_REQUESTS, "waited for a place among the in-flight commands"
+                ) from None
+            try:
+                yield
+            finally:
+                gate.places.release()
         finally:
-            gate.release()
-            if gate._value == self.in_flight:  # idle: forget the workspace
+            gate.users -= 1
+            if gate.users == 0:  # nobody holds or awaits a place: forget the workspace
                 _GATES.pop(place, None)
 
     async def _send(self, workspace_id: str, command: Command) -> CommandResult:
@@ -406,7 +413,17 @@ _UNAVAILABLE = frozenset(
     }
 )
 _RETRY_AFTER_S = 1
-_GATES: dict[tuple[int, str], asyncio.Semaphore] = {}
+
+
+@dataclasses.dataclass
+class _Gate:
+    """The in-flight places of one workspace on one connection, and who holds or awaits one."""
+
+    places: asyncio.Semaphore
+    users: int = 0
+
+
+_GATES: dict[tuple[int, str], _Gate] = {}
 _RETRY = {"retry_after_s": _RETRY_AFTER_S}
 _FIRST_PAUSE_S = 0.05
 _LONGEST_PAUSE_S = 1.0
