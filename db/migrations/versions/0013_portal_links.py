@@ -1,7 +1,7 @@
 """The billing page's single-use links
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-06
 
 A portal link opens a session once: its token's SHA-256 is the key, ``used_at`` is set by
