@@ -19,6 +19,7 @@ import itertools
 import logging
 import random
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -175,8 +176,10 @@ class TenureClient:
         and aborts every Update in it, and 120 assignments took over a minute for 40 applied.
         Waiting here keeps the surplus off the server: the same burst takes 7 s.
         """
-        place = (id(self.temporal), workspace_id)  # per connection: the API builds a client per request
-        gate = _GATES.setdefault(place, _Gate(asyncio.Semaphore(self.in_flight)))
+        # Per connection (the API builds a TenureClient per request on one shared Temporal
+        # client), held weakly: an id() could be reused by a later connection.
+        gates = _GATES.setdefault(self.temporal, {})
+        gate = gates.setdefault(workspace_id, _Gate(asyncio.Semaphore(self.in_flight)))
         gate.users += 1
         try:
             try:
@@ -192,7 +195,7 @@ class TenureClient:
         finally:
             gate.users -= 1
             if gate.users == 0:  # nobody holds or awaits a place: forget the workspace
-                _GATES.pop(place, None)
+                gates.pop(workspace_id, None)
 
     async def _send(self, workspace_id: str, command: Command) -> CommandResult:
         try:
@@ -423,7 +426,7 @@ class _Gate:
     users: int = 0
 
 
-_GATES: dict[tuple[int, str], _Gate] = {}
+_GATES: weakref.WeakKeyDictionary[Client, dict[str, _Gate]] = weakref.WeakKeyDictionary()
 _RETRY = {"retry_after_s": _RETRY_AFTER_S}
 _FIRST_PAUSE_S = 0.05
 _LONGEST_PAUSE_S = 1.0
