@@ -28,7 +28,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.portal import _TEMPLATES, forbidden, render_page
+from api.portal import forbidden, render, render_page
 from api.portal_actions import Form, form_action
 from api.state import AppState
 from billing.errors import DomainError
@@ -65,7 +65,8 @@ def card_text(card: CardOut) -> str:
 
 def stripe_js_page(publishable_key: str, client_secret: str, return_url: str, workspace_id: str) -> str:
     """The page whose Stripe.js card field confirms the SetupIntent (live mode)."""
-    return _TEMPLATES.get_template("card_setup.html.j2").render(
+    return render(
+        "card_setup.html.j2",
         stripe_js=STRIPE_JS,
         publishable_key=publishable_key,
         client_secret=client_secret,

@@ -8,6 +8,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 from pydantic import SecretStr
 
 from api.portal_card import live_stripe, stripe_js_page
@@ -36,13 +37,16 @@ async def _to_test_card_form(browser: httpx.AsyncClient, ws: str, csrf: str, emu
     return form
 
 
-async def _type_card(browser: httpx.AsyncClient, form: httpx.Response, number: str) -> httpx.Response:
-    """Type ``number`` into the emulator's form (and answer 3-D Secure when it asks)."""
+async def _type_card(
+    browser: httpx.AsyncClient, form: httpx.Response, number: str, outcome: str = "complete"
+) -> httpx.Response:
+    """Type ``number`` into the emulator's form (and answer 3-D Secure with ``outcome`` when
+    it asks)."""
     query = {k: v[0] for k, v in parse_qs(urlsplit(str(form.url)).query).items()}
     answer = await browser.post(str(form.url).split("?")[0], data={**query, "number": number})
     if "Complete authentication" in answer.text:
         authenticate = str(form.url).split("?")[0] + "/authenticate"
-        answer = await browser.post(authenticate, data={**query, "outcome": "complete"})
+        answer = await browser.post(authenticate, data={**query, "outcome": outcome})
     assert answer.status_code == 303, answer.text
     return await browser.get(answer.headers["location"])  # back to the page's return
 
@@ -70,20 +74,27 @@ async def test_an_admin_replaces_the_card_through_the_test_card_form(
     assert [(r["actor"], r["after"]["last4"]) for r in audit] == [("alice", "3155")]
 
 
+@pytest.mark.parametrize(
+    ("number", "outcome"),
+    [("4000 0000 0000 9995", "complete"), ("4000 0025 0000 3155", "fail")],
+    ids=["insufficient-funds", "authentication-failed"],
+)
 async def test_a_declined_card_shows_the_domains_message_beside_the_card_and_changes_nothing(
-    api: httpx.AsyncClient, api_server: ApiServer, driver: Driver
+    api: httpx.AsyncClient, api_server: ApiServer, driver: Driver, number: str, outcome: str
 ) -> None:
     ws = await created(api, driver)
     before = await _card(api, ws)
     async with _signed_in(api, api_server, ws, "alice") as (browser, csrf):
         form = await _to_test_card_form(browser, ws, csrf, driver.payments.url)
-        refused = await _type_card(browser, form, "4000 0000 0000 9995")  # insufficient funds
+        refused = await _type_card(browser, form, number, outcome)
         assert refused.status_code == 409, refused.text
         found = re.search(r'<p class="error" role="alert" id="error-card">([^<]+)</p>', refused.text)
         assert found, refused.text
         assert "the card was not saved (the card was declined" in found.group(1)
         assert "nothing changed" in found.group(1)
     assert await _card(api, ws) == before
+    audit = "SELECT 1 FROM audit_log WHERE workspace_id = :ws AND action = 'set_payment_method'"
+    assert await driver.rows(audit) == []
 
 
 async def test_a_member_sees_the_card_but_no_form_and_is_refused(
