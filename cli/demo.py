@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import httpx
 import stripe
 from pydantic import JsonValue
+from temporalio.service import RPCError
 
 from billing.catalog import Catalog, load_catalog
 from billing.errors import DomainError
@@ -242,7 +243,7 @@ async def _seed(settings: Settings, emulator_url: str | None) -> DemoWorkspace:
         await engine.dispose()
 
 
-def _refused(run: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def demo_refusals(run: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run ``run``; a refusal is one line naming what refused."""
     try:
         return asyncio.run(run())
@@ -250,6 +251,8 @@ def _refused(run: Callable[[], Coroutine[Any, Any, T]]) -> T:
         raise CliError(f"--demo: {refused.code}: {refused.message}", REJECTED) from None
     except stripe.StripeError as refused:
         raise CliError(f"--demo: Stripe refused: {refused.user_message or refused}", REJECTED) from None
+    except RPCError as refused:
+        raise CliError(f"--demo: Temporal refused: {refused.message}", UNAVAILABLE) from None
 
 
 def seed_demo(env: Mapping[str, str], emulator_url: str | None) -> DemoWorkspace:
@@ -259,4 +262,4 @@ def seed_demo(env: Mapping[str, str], emulator_url: str | None) -> DemoWorkspace
         CliError: a step was refused (one line: what refused, its code and message).
     """
     settings = stack_settings(env)
-    return _refused(lambda: _seed(settings, emulator_url))
+    return demo_refusals(lambda: _seed(settings, emulator_url))

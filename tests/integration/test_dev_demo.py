@@ -10,6 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli.demo import demo_refusals
+from cli.errors import REJECTED, CliError
+from client import TenureError
 from services.portal_tokens import COOKIE_NAME
 from tests.integration.dev_process import (
     Dev,
@@ -83,3 +86,15 @@ def test_dev_demo_seeds_a_workspace_its_link_shows_and_a_second_run_reuses(tmp_p
         with httpx.Client(timeout=30) as browser:
             assert browser.get(first).status_code == 403  # a link opens once
         interrupt_and_check_nothing_is_left(dev)
+
+
+def test_a_refused_step_is_one_line_naming_the_refusal() -> None:
+    async def refused() -> None:
+        raise TenureError("seat_limit_reached", "at most 100 paid seats")
+
+    with pytest.raises(CliError) as raised:
+        demo_refusals(refused)
+    assert (raised.value.message, raised.value.exit_code) == (
+        "--demo: seat_limit_reached: at most 100 paid seats",
+        REJECTED,
+    )
