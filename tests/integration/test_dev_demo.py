@@ -55,6 +55,11 @@ def _invoices(page: str) -> list[tuple[str, str]]:
     return re.findall(r"(demo-\d{5}) \$[\d,.]+ (Paid|Unpaid|Overdue|Void)", _section(page, "invoices"))
 
 
+def _pdf_links(page: str) -> list[str]:
+    start = page.index('id="invoices"')
+    return re.findall(r'href="(http://[^"]+/pdf)"', page[start : page.find("</section>", start)])
+
+
 def test_dev_demo_seeds_a_workspace_its_link_shows_and_a_second_run_reuses(tmp_path: Path) -> None:
     ports = dev_ports()
     with running_dev(tmp_path, ports, "--demo", timeout=STARTED_S) as dev:
@@ -69,6 +74,8 @@ def test_dev_demo_seeds_a_workspace_its_link_shows_and_a_second_run_reuses(tmp_p
         invoices = _invoices(page)
         assert [status for _, status in invoices] == ["Unpaid", "Paid", "Paid", "Paid", "Paid"], invoices
         assert "1,560 of" in _section(page, "usage")  # the events, rolled up
+        pdf = httpx.get(_pdf_links(page)[0], timeout=30)  # the emulator's document of the invoice
+        assert (pdf.status_code, pdf.headers["content-type"]) == (200, "application/pdf")
         # The hint works in a second terminal with nothing set.
         shown = tenure("show", "demo", "--json", ports=ports, cwd=tmp_path)
         assert shown.returncode == 0, shown.stderr
