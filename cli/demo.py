@@ -225,6 +225,11 @@ class Seeder:
 
 
 async def _seed(settings: Settings, emulator_url: str | None) -> DemoWorkspace:
+    key = settings.stripe_api_key
+    if key is None:
+        raise CliError("--demo needs Stripe: the emulator (the default) or STRIPE_API_KEY", USAGE)
+    base = {"api": settings.stripe_api_base} if settings.stripe_api_base else {}
+    browser = stripe.StripeClient(key.get_secret_value(), base_addresses=base)  # type: ignore[arg-type]
     engine = async_engine(required_url(settings.database_url), pool_size=2)
     try:
         client = await TenureClient.connect(settings)
@@ -233,11 +238,6 @@ async def _seed(settings: Settings, emulator_url: str | None) -> DemoWorkspace:
             return client
 
         services = services_for(settings, engine, source, demo_catalog(settings))
-        key = settings.stripe_api_key
-        if key is None:
-            raise CliError("--demo needs Stripe: the emulator (the default) or STRIPE_API_KEY", USAGE)
-        base = {"api": settings.stripe_api_base} if settings.stripe_api_base else {}
-        browser = stripe.StripeClient(key.get_secret_value(), base_addresses=base)  # type: ignore[arg-type]
         return await Seeder(services, client, browser, emulator_url).seed(_base_url(settings))
     finally:
         await engine.dispose()

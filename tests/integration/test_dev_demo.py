@@ -82,6 +82,9 @@ def test_dev_demo_seeds_a_workspace_its_link_shows_and_a_second_run_reuses(tmp_p
         overview = json.loads(shown.stdout)
         assert overview["billing"]["workspace_id"] == "demo"
         assert overview["subscription"]["status"] == "active"
+        # Made through the engine's own paths: its invariant checker finds nothing to say.
+        verified = tenure("verify", "--workspace", "demo", ports=ports, cwd=tmp_path)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
         interrupt_and_check_nothing_is_left(dev)
 
     with running_dev(tmp_path, ports, "--demo", timeout=STARTED_S) as dev:
