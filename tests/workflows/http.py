@@ -7,8 +7,6 @@ import uuid
 import httpx
 
 from tests.workflows.driver import Driver
-from workflows.messages import workflow_id
-from workflows.subscription import SubscriptionWorkflow
 
 
 async def created(
@@ -31,8 +29,7 @@ async def created(
     again = await api.post("/v1/workspaces", json=setup)
     assert again.json() == {"workspace_id": ws, "created": False}
     # The driver's fixture terminates what it knows of when the test ends.
-    driver.workspace_id = ws
-    driver.handle = driver.env.client.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(ws))
+    driver.adopt(ws)
     await driver.payments.give_card(ws)
     return ws
 
