@@ -22,6 +22,7 @@ from api.overview import router as overview_router
 from api.portal import page_router as portal_page_router
 from api.portal import sessions_router as portal_sessions_router
 from api.portal_actions import router as portal_actions_router
+from api.portal_card import router as portal_card_router
 from api.state import AppState
 from api.subscriptions import router as subscriptions_router
 from api.support import router as support_router
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(portal_sessions_router)
     app.include_router(portal_page_router)
     app.include_router(portal_actions_router)
+    app.include_router(portal_card_router)
     # issue 19: the codec server of the Temporal Web UI (encrypted payloads)
     include_codec(app, settings)
     app.add_exception_handler(

@@ -76,6 +76,11 @@ async def create_portal_session(
     return PortalSessionOut(url=link.url, expires_at=link.expires_at)
 
 
+def render(template: str, **context: Any) -> str:
+    """One of the page's templates (``templates/portal``), with the page's filters."""
+    return _TEMPLATES.get_template(template).render(**context)
+
+
 def forbidden(message: str) -> HTMLResponse:
     """The 403 page: no session, or not this workspace's."""
     html = _TEMPLATES.get_template("forbidden.html.j2").render(message=message)

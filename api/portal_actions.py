@@ -66,8 +66,9 @@ def _done(workspace_id: str, notice: str) -> RedirectResponse:
 Handler = Callable[[Request, str, PortalSession, Form], Awaitable[Response]]
 
 
-def _action(path: str) -> Callable[[Handler], Handler]:
-    """Register a form handler: session and CSRF checked first, refusals shown on the page."""
+def form_action(path: str, on: APIRouter = router) -> Callable[[Handler], Handler]:
+    """Register a form handler on ``on``: session and CSRF checked first, refusals shown on
+    the page."""
 
     def register(handle: Handler) -> Handler:
         async def endpoint(workspace_id: str, request: Request) -> Response:
@@ -91,7 +92,7 @@ def _action(path: str) -> Callable[[Handler], Handler]:
                 )
 
         endpoint.__name__ = handle.__name__
-        router.add_api_route(path, endpoint, methods=["POST"])
+        on.add_api_route(path, endpoint, methods=["POST"])
         return handle
 
     return register
@@ -121,7 +122,7 @@ async def _preview_or_apply(
     return _done(session.workspace_id, notice)
 
 
-@_action("/plan")
+@form_action("/plan")
 async def change_plan(request: Request, workspace_id: str, session: PortalSession, form: Form) -> Response:
     plan = form.get("plan", "")
     return await _preview_or_apply(
@@ -130,12 +131,12 @@ async def change_plan(request: Request, workspace_id: str, session: PortalSessio
         form,
         lambda rid: SelectPlan(request_id=rid, actor=session.user, plan=plan),
         lambda rid: ChangePlan(request_id=rid, actor=session.user, plan=plan),
-        f"Change to the {plan} plan",
-        f"Plan changed to {plan}.",
+        f"Choose the {plan} plan",
+        f"The {plan} plan is chosen.",
     )
 
 
-@_action("/seats")
+@form_action("/seats")
 async def assign_seat(request: Request, workspace_id: str, session: PortalSession, form: Form) -> Response:
     user, seat, cycle = form.get("user", ""), form.get("type", ""), form.get("cycle", "monthly")
     if cycle != "monthly" and cycle != "annual":
@@ -155,7 +156,7 @@ async def assign_seat(request: Request, workspace_id: str, session: PortalSessio
     )
 
 
-@_action("/seats/unassign")
+@form_action("/seats/unassign")
 async def unassign_seat(request: Request, workspace_id: str, session: PortalSession, form: Form) -> Response:
     user = form.get("user", "")
     client = await _client(request)
@@ -165,7 +166,7 @@ async def unassign_seat(request: Request, workspace_id: str, session: PortalSess
     return _done(workspace_id, f"{user}'s seat is taken away.")
 
 
-@_action("/cancel")
+@form_action("/cancel")
 async def cancel(request: Request, workspace_id: str, session: PortalSession, form: Form) -> Response:
     reason = form.get("reason") or None
     if form.get("confirm") != "yes":
@@ -191,14 +192,14 @@ async def cancel(request: Request, workspace_id: str, session: PortalSession, fo
     return _done(workspace_id, "The subscription is cancelled at the end of what is paid.")
 
 
-@_action("/reactivate")
+@form_action("/reactivate")
 async def reactivate(request: Request, workspace_id: str, session: PortalSession, form: Form) -> Response:
     client = await _client(request)
     await client.execute(workspace_id, Reactivate(request_id=uuid.uuid4().hex, actor=session.user))
     return _done(workspace_id, "The subscription is active again.")
 
 
-@_action("/billing-email")
+@form_action("/billing-email")
 async def billing_email(request: Request, workspace_id: str, session: PortalSession, form: Form) -> Response:
     services = _services(request)
     current = await services.billing.details(workspace_id)
@@ -220,7 +221,7 @@ async def billing_email(request: Request, workspace_id: str, session: PortalSess
     return _done(workspace_id, "Billing contact saved.")
 
 
-@_action("/tax-ids")
+@form_action("/tax-ids")
 async def add_tax_id(request: Request, workspace_id: str, session: PortalSession, form: Form) -> Response:
     tax_type, value = form.get("type", ""), form.get("value", "")
     if not tax_type or not value:
@@ -231,13 +232,13 @@ async def add_tax_id(request: Request, workspace_id: str, session: PortalSession
     return _done(workspace_id, "Tax ID added.")
 
 
-@_action("/tax-ids/remove")
+@form_action("/tax-ids/remove")
 async def remove_tax_id(request: Request, workspace_id: str, session: PortalSession, form: Form) -> Response:
     await _services(request).billing.remove_tax_id(workspace_id, session.user, form.get("id", ""))
     return _done(workspace_id, "Tax ID removed.")
 
 
-@_action("/delete")
+@form_action("/delete")
 async def delete_everything(
     request: Request, workspace_id: str, session: PortalSession, form: Form
 ) -> Response:

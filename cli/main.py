@@ -54,7 +54,11 @@ def _check_catalog(name: str) -> None:
 
 
 @app.command()
-def dev() -> None:
+def dev(
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Seed a demo workspace and print its admin's billing page link.")
+    ] = False,
+) -> None:
     """Run the whole product on embedded defaults (PostgreSQL, Temporal, Stripe emulator,
     worker, API) until Ctrl-C; data is kept under .tenure/."""
     from cli.dev import run_dev
@@ -62,7 +66,12 @@ def dev() -> None:
     with friendly_errors():
         settings = load_settings(discover=False)
         _check_catalog(settings.catalog)
-        raise typer.Exit(run_dev(settings, console))
+        if demo:
+            from billing.catalog import load_catalog
+            from cli.demo import require_seats_catalog
+
+            require_seats_catalog(load_catalog(settings.catalog))
+        raise typer.Exit(run_dev(settings, console, demo=demo))
 
 
 @app.command()

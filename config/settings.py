@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         default=None,
         description="Override of Stripe's API address (the emulator's URL in development).",
     )
+    stripe_publishable_key: str | None = Field(
+        default=None,
+        description="Stripe publishable key (pk_...) the billing page gives Stripe.js to take a card; "
+        "unused against the emulator, whose own test-card form stands in.",
+    )
     stripe_webhook_secret: SecretStr | None = Field(
         default=None,
         validation_alias=_env("STRIPE_WEBHOOK_SECRET"),

@@ -42,6 +42,8 @@ class DevStack:
     temporal: TemporalDevServer | None = None
     children: list[ChildProcess] = field(default_factory=list)
     urls: dict[str, str] = field(default_factory=dict)
+    # What the children run with (the database, Temporal, Stripe): `tenure dev --demo` seeds with it.
+    env: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -74,7 +76,7 @@ class DevStack:
             codec_endpoint=f"http://127.0.0.1:{s.api_port}/codec",
         )
         self.temporal.start()
-        env = self._child_env()
+        env = self.env = self._child_env()
         if self.emulated_stripe:
             self._spawn(
                 "stripe",

@@ -33,6 +33,14 @@ from services.payment_messages import (
     TaxIdView,
 )
 
+_NOT_SET_UP = {
+    "requires_payment_method": "the card was declined or its authentication failed: try another card",
+    "requires_action": "the card's authentication was not completed",
+    "requires_confirmation": "the card was never confirmed",
+    "processing": "the bank is still checking it: try again in a minute",
+    "canceled": "the card form was cancelled",
+}
+
 
 def _tax_view(t: StripeTaxId) -> TaxIdView:
     return TaxIdView(stripe_tax_id=t.id, type=t.type, value=t.value, country=t.country, created_at=t.created)
@@ -88,8 +96,14 @@ class PaymentDetails:
         customer = await workspace_customer(self._sessions, self._gateway, request.workspace_id)
         intent = await self._gateway.retrieve_setup_intent(request.setup_intent_id)
         if intent.status != "succeeded" or intent.payment_method is None or intent.customer != customer:
+            # The member reads this beside the card field: say what happened, in their words.
+            why = _NOT_SET_UP.get(intent.status, f"it is {intent.status}")
+            if intent.customer != customer:
+                why = "it belongs to another customer"
             raise ApplicationError(
-                f"setup intent {intent.id} is {intent.status}", type=CARD_SETUP_INCOMPLETE, non_retryable=True
+                f"the card was not saved ({why}; setup intent {intent.id}): nothing changed",
+                type=CARD_SETUP_INCOMPLETE,
+                non_retryable=True,
             )
         card = await self._gateway.card_summary(intent.payment_method)
         key = default_card_key(request.workspace_id, card.payment_method_id)

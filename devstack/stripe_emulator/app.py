@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from devstack.stripe_emulator import control
+from devstack.stripe_emulator import control, test_cards
 from devstack.stripe_emulator.pipeline import RAW_SEND_KEY, Emulator
 from devstack.stripe_emulator.settings import EmulatorSettings
 
@@ -55,7 +55,7 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
         await emulator.webhooks.aclose()
 
     app = EmulatorApp(
-        routes=[*control.ROUTES, Route("/v1/{rest:path}", _v1, methods=_V1_METHODS)],
+        routes=[*control.ROUTES, *test_cards.ROUTES, Route("/v1/{rest:path}", _v1, methods=_V1_METHODS)],
         lifespan=lifespan,
     )
     app.state.emulator = emulator

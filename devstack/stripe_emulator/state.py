@@ -77,6 +77,9 @@ class MagicCard:
     brand: str
     decline_at_attach: bool
     charge_decline: Decline | None
+    # Stripe's 3155 card: its SetupIntent waits for 3-D Secure (``requires_action``); once
+    # authenticated, off-session charges succeed.
+    authenticate_on_setup: bool = False
 
     @property
     def decline_at_charge(self) -> bool:
@@ -112,6 +115,7 @@ class SetupIntent:
     description: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     last_setup_error: JSON | None = None
+    next_action: JSON | None = None
 
 
 @dataclass

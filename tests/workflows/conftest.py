@@ -77,11 +77,16 @@ async def task_queue(
 
 @pytest.fixture
 async def api_server(
-    postgres: EmbeddedPostgres, time_skipping: WorkflowEnvironment, driver: Driver
+    postgres: EmbeddedPostgres,
+    time_skipping: WorkflowEnvironment,
+    driver: Driver,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[ApiServer]:
     """The HTTP API served by uvicorn on 127.0.0.1 (real HTTP) on the test stack and the
-    driver's task queues, with a fresh service token and a fresh staff token."""
+    driver's task queues, with a fresh service token and a fresh staff token; its catalog
+    is `seats` unless the test parametrizes this fixture indirectly with another."""
     settings = Settings(
+        catalog=getattr(request, "param", "seats"),
         database_url=postgres.url,
         temporal_address=time_skipping.client.service_client.config.target_host,
         task_queue=driver.task_queue,

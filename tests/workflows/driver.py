@@ -34,6 +34,8 @@ from workflows.subscription import SubscriptionWorkflow
 # How long (wall clock) an invoice may take to be collected through the emulator.
 COLLECTION_WAIT_S = 30.0
 
+_INVOICE_NUMBERS = text("SELECT number FROM invoices WHERE workspace_id = :ws")
+
 
 class Driver:
     """One workspace's subscription under test."""
@@ -55,6 +57,9 @@ class Driver:
         self.clock = SimulatedClock(env)
         self.handle: WorkflowHandle[SubscriptionWorkflow, str] | None = None
         self.workspace_id = ""
+        # Every workspace this test made: the fixture terminates all their workflows (one
+        # left running on its module's task queue would hold the test server's clock).
+        self.workspaces: list[str] = []
         self.catalog: Catalog | None = None
         self._reported_paid: set[str] = set()
 
@@ -63,7 +68,7 @@ class Driver:
     ) -> None:
         """Register the workspace, give it the test card ``card`` (None: no card on file),
         then start its subscription at ``at``."""
-        self.workspace_id = setup.workspace_id
+        self.adopt(setup.workspace_id)
         self.catalog = load_catalog(catalog)
         await store_workspace(session_factory(self.engine), setup)
         if card is not None:
@@ -84,6 +89,16 @@ class Driver:
             id=workflow_id(setup.workspace_id),
             task_queue=self.task_queue,
         )
+
+    def adopt(self, workspace_id: str) -> None:
+        """Drive ``workspace_id`` (started elsewhere, e.g. through the API) from now on; its
+        workflows are terminated with the others when the test ends."""
+        self.workspace_id = workspace_id
+        self.workspaces.append(workspace_id)
+        self.handle = self._subscription(workspace_id)
+
+    def _subscription(self, workspace_id: str) -> WorkflowHandle[SubscriptionWorkflow, str]:
+        return self.env.client.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(workspace_id))
 
     async def now(self) -> datetime:
         """The subscription's current time."""
@@ -133,13 +148,18 @@ class Driver:
         return state
 
     async def workflow_handles(self) -> list[WorkflowHandle[Any, Any]]:
-        """This workspace's subscription and invoice workflows (running or not)."""
-        if self.handle is None:
-            return []
-        handles: list[WorkflowHandle[Any, Any]] = [self.handle]
-        with contextlib.suppress(RPCError):
-            numbers = [i.number for i in (await self.state()).invoices]
-            handles += [self.env.client.get_workflow_handle(invoice_workflow_id(n)) for n in numbers]
+        """The subscription and invoice workflows (running or not) of every workspace made."""
+        handles: list[WorkflowHandle[Any, Any]] = []
+        for ws in dict.fromkeys(self.workspaces):
+            subscription = self._subscription(ws)
+            handles.append(subscription)
+            numbers: set[str] = set()
+            with contextlib.suppress(RPCError):
+                numbers |= {i.number for i in (await subscription.query(SubscriptionWorkflow.state)).invoices}
+            async with self.engine.connect() as conn:  # invoices a finished run no longer answers for
+                rows = await conn.execute(_INVOICE_NUMBERS, {"ws": ws})
+                numbers |= {str(n) for (n,) in rows}
+            handles += [self.env.client.get_workflow_handle(invoice_workflow_id(n)) for n in sorted(numbers)]
         return handles
 
     async def state(self) -> BillingState:

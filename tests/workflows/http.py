@@ -7,20 +7,21 @@ import uuid
 import httpx
 
 from tests.workflows.driver import Driver
-from workflows.messages import workflow_id
-from workflows.subscription import SubscriptionWorkflow
 
 
-async def created(api: httpx.AsyncClient, driver: Driver, *, spaces: int = 0) -> str:
-    """A fresh workspace (admin alice, member bob, a card) created twice through the API."""
+async def created(
+    api: httpx.AsyncClient, driver: Driver, *, spaces: int = 0, roles: tuple[str, str] = ("admin", "member")
+) -> str:
+    """A fresh workspace (alice and bob with ``roles``: the seats catalog's admin and member
+    by default; a card) created twice through the API."""
     ws = f"http-{uuid.uuid4().hex[:8]}"
     setup = {
         "workspace_id": ws,
         "spaces": spaces,
         "billing_contact_email": "billing@acme.test",
         "members": [
-            {"user_id": "alice", "role": "admin", "role_granted_at": "2026-01-05T00:00:00Z"},
-            {"user_id": "bob", "role": "member", "role_granted_at": "2026-02-01T00:00:00Z"},
+            {"user_id": "alice", "role": roles[0], "role_granted_at": "2026-01-05T00:00:00Z"},
+            {"user_id": "bob", "role": roles[1], "role_granted_at": "2026-02-01T00:00:00Z"},
         ],
     }
     first = await api.post("/v1/workspaces", json=setup)
@@ -28,8 +29,7 @@ async def created(api: httpx.AsyncClient, driver: Driver, *, spaces: int = 0) ->
     again = await api.post("/v1/workspaces", json=setup)
     assert again.json() == {"workspace_id": ws, "created": False}
     # The driver's fixture terminates what it knows of when the test ends.
-    driver.workspace_id = ws
-    driver.handle = driver.env.client.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(ws))
+    driver.adopt(ws)
     await driver.payments.give_card(ws)
     return ws
 

@@ -6,9 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.async_api import expect
 
-from api.portal_format import money
+from api.portal_format import day, money, when
 from tests.workflows.browser import chromium, screenshot_dir, shot
 from tests.workflows.conftest import ApiServer
 from tests.workflows.driver import Driver
@@ -105,3 +106,65 @@ async def test_an_expired_or_reused_link_is_a_403_page(
         assert again is not None
         assert again.status == 403
         await expect(other.get_by_role("alert")).to_contain_text("used already")
+
+
+async def test_an_admin_adds_a_card_through_the_test_card_form(
+    api: httpx.AsyncClient, api_server: ApiServer, driver: Driver, tmp_path: Path
+) -> None:
+    ws = await created(api, driver)
+    images = screenshot_dir(tmp_path)
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(await _link(api, ws, "alice"))
+        await expect(page.locator("#card")).to_contain_text("Visa ending in 4242")
+
+        # A declined card: the emulator's form (Stripe.js's stand-in) and back, nothing changed.
+        await page.get_by_role("button", name="Replace the card").click()
+        await expect(page.get_by_role("heading", name="Add a card")).to_be_visible()
+        await page.get_by_label("Card number").fill("4000 0000 0000 9995")
+        await page.get_by_role("button", name="Save card").click()
+        await expect(page.locator("#error-card")).to_contain_text("the card was declined")
+        await expect(page.locator("#card")).to_contain_text("Visa ending in 4242")
+
+        # A card that asks for 3-D Secure: authenticated, it becomes the card on file.
+        await page.get_by_role("button", name="Replace the card").click()
+        await page.get_by_label("Card number").fill("4000 0025 0000 3155")
+        await shot(page, images, "billing-card-test-form")
+        await page.get_by_role("button", name="Save card").click()
+        await page.get_by_role("button", name="Complete authentication").click()
+        await expect(page.locator("#notice")).to_contain_text("Card saved: Visa ending in 3155")
+        await expect(page.locator("#card")).to_contain_text("Visa ending in 3155, expires 12/")
+        await shot(page, images, "billing-card", "#billing-information")
+    card = (await api.get(f"/v1/workspaces/{ws}/billing-details")).json()["card"]
+    assert card["last4"] == "3155"
+
+
+@pytest.mark.parametrize("api_server", ["credits"], indirect=True)
+async def test_an_admin_picks_a_plan_during_a_trial(
+    api: httpx.AsyncClient, api_server: ApiServer, driver: Driver, tmp_path: Path
+) -> None:
+    # The credits catalog: a trial that starts with no plan chosen (SPEC §1.2, §2).
+    ws = await created(api, driver, roles=("org_admin", "viewer"))
+    trial = (await driver.state()).trial
+    assert trial is not None
+    trial_end = trial.ends_at
+    images = screenshot_dir(tmp_path)
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(await _link(api, ws, "alice"))
+        await expect(page.locator("#trial-banner")).to_contain_text("No plan selected")
+        await page.get_by_role("button", name="Choose the Solo plan").click()
+        await expect(page.locator("#due-now")).to_contain_text(money(0, "usd"))  # a trial is free
+        await expect(page.locator("#effective-at")).to_contain_text(when(trial_end))
+        await shot(page, images, "billing-page-trial-preview", "#confirm")
+        await page.get_by_role("button", name="Confirm").click()
+        await expect(page.locator("#notice")).to_contain_text("The solo plan is chosen")
+        banner = f"The solo plan and billing begin on {trial_end.date().isoformat()}."
+        await expect(page.locator("#trial-banner")).to_contain_text(banner)
+        solo = page.locator('[data-plan="solo"]')
+        await expect(solo).to_contain_text(f"chosen: begins {day(trial_end)}")
+        await expect(solo.get_by_role("button")).to_have_count(0)
+        await shot(page, images, "billing-page-trial")
+    state = await driver.state()
+    assert state.trial is not None
+    assert (state.trial.selected_plan, state.status, state.plan) == ("solo", "trialing", None)

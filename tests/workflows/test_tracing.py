@@ -36,7 +36,6 @@ from tests.workflows.http import as_user
 from tests.workflows.payments import Payments
 from worker.composition import build_workers
 from workflows.messages import workflow_id
-from workflows.subscription import SubscriptionWorkflow
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +130,7 @@ async def test_one_trace_from_http_commands_to_the_stripe_call(
         TraceContextTextMapPropagator().inject(headers)
         created = await api.post("/v1/workspaces", json=setup, headers=headers)
         assert created.status_code == 200, created.text
-        driver.workspace_id = ws
-        driver.handle = driver.env.client.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(ws))
+        driver.adopt(ws)
         await driver.payments.give_card(ws)
         seat = {"user": "alice", "type": "pro"}
         assigned = await api.post(f"/v1/workspaces/{ws}/seats", json=seat, headers=headers | as_user("alice"))

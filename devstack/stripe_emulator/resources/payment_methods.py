@@ -28,7 +28,8 @@ AUTHENTICATION_REQUIRED = Decline(
 # Stripe's test-card table (docs.stripe.com/testing): the decline cards (0002, 9995, 0069,
 # 0127) "can't be attached to a Customer object"; 0341 attaches and then fails every charge;
 # 3184 attaches and requires 3-D Secure on every payment, so an off-session charge fails
-# with authentication_required and the customer must authenticate on the hosted page.
+# with authentication_required and the customer must authenticate on the hosted page;
+# 3155 asks for authentication when it is set up, then charges off-session without it.
 MAGIC_CARDS: dict[str, MagicCard] = {
     "pm_card_visa": MagicCard("4242", "visa", decline_at_attach=False, charge_decline=None),
     "pm_card_visa_chargeDeclined": MagicCard("0002", "visa", decline_at_attach=True, charge_decline=GENERIC),
@@ -41,6 +42,9 @@ MAGIC_CARDS: dict[str, MagicCard] = {
     ),
     "pm_card_chargeDeclinedIncorrectCvc": MagicCard(
         "0127", "visa", decline_at_attach=True, charge_decline=INCORRECT_CVC
+    ),
+    "pm_card_authenticationRequiredOnSetup": MagicCard(
+        "3155", "visa", decline_at_attach=False, charge_decline=None, authenticate_on_setup=True
     ),
     "pm_card_authenticationRequired": MagicCard(
         "3184", "visa", decline_at_attach=False, charge_decline=AUTHENTICATION_REQUIRED

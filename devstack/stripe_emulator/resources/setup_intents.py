@@ -10,7 +10,7 @@ from devstack.stripe_emulator.resources.payment_methods import (
     resolve_payment_method,
 )
 from devstack.stripe_emulator.routing import ApiRoute, Call, route
-from devstack.stripe_emulator.state import JSON, SetupIntent, new_id, now
+from devstack.stripe_emulator.state import JSON, PaymentMethod, SetupIntent, new_id, now
 
 
 def setup_intent_json(si: SetupIntent) -> JSON:
@@ -34,7 +34,7 @@ def setup_intent_json(si: SetupIntent) -> JSON:
         "livemode": False,
         "mandate": None,
         "metadata": dict(si.metadata),
-        "next_action": None,
+        "next_action": si.next_action,
         "on_behalf_of": None,
         "payment_method": si.payment_method,
         "payment_method_configuration_details": None,
@@ -55,7 +55,7 @@ def _get(call: Call) -> SetupIntent:
     return si
 
 
-def _confirm(call: Call, si: SetupIntent, pm_id: str | None) -> JSON:
+def confirm(call: Call, si: SetupIntent, pm_id: str | None) -> JSON:
     if si.status == "succeeded":
         raise invalid_request(
             "You cannot confirm this SetupIntent because it has already succeeded.",
@@ -80,12 +80,53 @@ def _confirm(call: Call, si: SetupIntent, pm_id: str | None) -> JSON:
         call.emit("setup_intent.setup_failed", body)
         error.extra["setup_intent"] = body
         raise error
+    if pm.card.authenticate_on_setup:
+        # As Stripe: the card waits for 3-D Secure, attached only once authenticated.
+        si.status = "requires_action"
+        si.next_action = {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}}
+        body = setup_intent_json(si)
+        call.emit("setup_intent.requires_action", body)
+        return body
+    return _succeed(call, si, pm)
+
+
+def _succeed(call: Call, si: SetupIntent, pm: PaymentMethod) -> JSON:
     if si.customer is not None:
         attach(call, pm, si.customer)
     si.status = "succeeded"
     si.last_setup_error = None
+    si.next_action = None
     body = setup_intent_json(si)
     call.emit("setup_intent.succeeded", body)
+    return body
+
+
+def authenticate(call: Call, si: SetupIntent, *, passed: bool) -> JSON:
+    """The customer's answer to 3-D Secure (the emulator's test-card page asks it): passed,
+    the card is attached and the SetupIntent succeeds; failed, it needs another card.
+
+    Raises:
+        StripeError: the SetupIntent is not waiting for authentication.
+    """
+    if si.status != "requires_action" or si.payment_method is None:
+        raise invalid_request(
+            f"This SetupIntent is {si.status}: it is not waiting for authentication.",
+            code="setup_intent_unexpected_state",
+        )
+    pm = call.state.payment_methods[si.payment_method]
+    if passed:
+        return _succeed(call, si, pm)
+    si.status = "requires_payment_method"
+    si.payment_method = None
+    si.next_action = None
+    si.last_setup_error = {
+        "type": "invalid_request_error",
+        "code": "setup_intent_authentication_failure",
+        "message": "We are unable to authenticate your payment method. Please choose a different "
+        "payment method and try again.",
+    }
+    body = setup_intent_json(si)
+    call.emit("setup_intent.setup_failed", body)
     return body
 
 
@@ -132,14 +173,14 @@ def create_setup_intent(call: Call) -> JSON:
     body = setup_intent_json(si)
     call.emit("setup_intent.created", body)
     if p.boolean("confirm"):
-        return _confirm(call, si, pm_id)
+        return confirm(call, si, pm_id)
     return body
 
 
 def confirm_setup_intent(call: Call) -> JSON:
     """``POST /v1/setup_intents/{intent}/confirm``."""
     call.params.only("payment_method")
-    return _confirm(call, _get(call), call.params.string("payment_method"))
+    return confirm(call, _get(call), call.params.string("payment_method"))
 
 
 def retrieve_setup_intent(call: Call) -> JSON:
