@@ -31,7 +31,6 @@ from devstack.timeskip import register_search_attributes
 from tests.workflows.driver import Driver
 from tests.workflows.http import as_user
 from workflows.messages import workflow_id
-from workflows.subscription import SubscriptionWorkflow
 
 BURST = 120
 SEAT_LIMIT = 100  # the business plan's max_seats in catalogs/seats.toml
@@ -94,8 +93,7 @@ async def _workspace(api: httpx.AsyncClient, driver: Driver, users: list[str]) -
     setup = {"workspace_id": ws, "billing_contact_email": "billing@acme.test", "members": members}
     made = await api.post("/v1/workspaces", json=setup)
     assert made.status_code == 200, made.text
-    driver.workspace_id = ws
-    driver.handle = driver.env.client.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(ws))
+    driver.adopt(ws)
     await driver.payments.give_card(ws)
     return ws
 
