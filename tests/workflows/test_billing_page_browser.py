@@ -60,6 +60,19 @@ async def test_an_admin_assigns_an_annual_max_seat_opens_the_invoice_cancels_and
         assert pdf.ok
         assert pdf.headers["content-type"].startswith("application/pdf")
 
+        # Tax IDs, by keyboard: a garbage VAT number is refused beside the field, a good one is added.
+        await page.locator("#tax-type").select_option("eu_vat")
+        await page.locator("#tax-value").fill("garbage")
+        await page.locator("#tax-value").press("Enter")
+        await expect(page.locator("#error-tax_ids")).to_be_visible()
+        await expect(page.locator("#tax-value")).to_have_attribute("aria-invalid", "true")
+        await expect(page.locator("#tax-ids")).to_have_text("none")
+        await page.locator("#tax-type").select_option("eu_vat")
+        await page.locator("#tax-value").fill("DE123456789")
+        await page.locator("#tax-value").press("Enter")
+        await expect(page.locator("#tax-ids")).to_have_text("EU VAT DE123456789")
+        await shot(page, images, "billing-page-tax-ids", "#billing-information")
+
         # Cancel: the date and what the revert will do, then keep it after all.
         await page.get_by_label("Why are you cancelling? (optional)").fill("budget")
         await page.get_by_role("button", name="Cancel the subscription…").click()
