@@ -29,10 +29,12 @@ PAID_STATUSES: frozenset[str] = frozenset({"active", "canceling", "past_due"})
 # final in-arrears invoice of a deletion, contract_scheduled). Version 3 (2026-12): the days
 # billed for a seat remembered at a revert outlive the checkout that opens the next paid life
 # (`billing.terms.reclaim_billed_days`). Version 4 (2026-12): the trial-ending notice
-# (`trial_will_end` and its e-mail, `billing.plans.trial_notice_at`). A state carried from a run
+# (`trial_will_end` and its e-mail, `billing.plans.trial_notice_at`). Version 5 (2026-12): the
+# billed days remembered at a revert and not given back outlive the next revert too
+# (`billing.terms.restorable_seats`). A state carried from a run
 # recorded before a change keeps deciding by its version until the workflow moves it on
 # behind `workflow.patched`, so a replay issues exactly the commands it recorded.
-CURRENT_RULES = 4
+CURRENT_RULES = 5
 PROCESSED_WINDOW = 500
 INVOICES_KEPT = 24
 

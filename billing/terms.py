@@ -16,7 +16,8 @@ seats (held or waiting in the seat stock). Three rules follow, all here:
 Under rules 3 the remembered days outlive the checkout that opens the next paid life: a
 member whose seat that checkout does not give back keeps them (`unclaimed_billed_days`)
 and an assignment of a seat of the same cycle takes them (`reclaim_billed_days`), as a
-reactivation does.
+reactivation does. Under rules 5 they also outlive that paid life's own revert
+(`restorable_seats`).
 """
 
 from __future__ import annotations
@@ -112,13 +113,26 @@ def billed_until(state: BillingState, seat: Seat) -> datetime | None:
 def restorable_seats(state: BillingState, at: datetime) -> tuple[Seat, ...]:
     """The seats held at a revert at ``at``, each with the end of the days it was billed for
     when that is still to come (a revert at the final dunning failure falls mid-period, and
-    the owed invoice stays owed: those days are billed)."""
+    the owed invoice stays owed: those days are billed).
+
+    Under rules 5 the billed days remembered at an earlier revert and not yet given back
+    (`unclaimed_billed_days`) are remembered again: a paid life that ends before a member's
+    seat of that cycle is reassigned must not forget them, or the next checkout bills them
+    twice (a monthly seat's owed days, then an annual seat's life, then the monthly seat
+    again)."""
     seats: list[Seat] = []
     for seat in seats_held(state).values():
         paid_until = billed_until(state, seat)
         if paid_until is not None and paid_until <= at:
             paid_until = None
         seats.append(evolve(seat, paid_until=paid_until))
+    if state.rules >= 5:
+        held = {(s.user, s.cycle) for s in seats}
+        seats += [
+            s
+            for s in state.restorable_seats
+            if (s.user, s.cycle) not in held and s.paid_until is not None and s.paid_until > at
+        ]
     return tuple(seats)
 
 

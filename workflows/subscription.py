@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
 RULES_PATCH = "lifecycle-rules-2"
 RULES_3_PATCH = "lifecycle-rules-3"
 RULES_4_PATCH = "lifecycle-rules-4"
+RULES_5_PATCH = "lifecycle-rules-5"
 
 
 def _rejection(error: DomainError) -> ApplicationError:
@@ -92,12 +93,14 @@ class SubscriptionWorkflow:
         self._published: Published | None = None
         self._initial_effects: Decision | None = None
         if start.state is None:
-            # A first run recorded before rules 2 (3, 4) replays with the rules it was recorded by.
+            # A first run recorded before rules 2 (3, 4, 5) replays with the rules it was recorded by.
             rules = 1
             if workflow.patched(RULES_PATCH):
                 rules = 2
                 if workflow.patched(RULES_3_PATCH):
-                    rules = CURRENT_RULES if workflow.patched(RULES_4_PATCH) else 3
+                    rules = 3
+                    if workflow.patched(RULES_4_PATCH):
+                        rules = CURRENT_RULES if workflow.patched(RULES_5_PATCH) else 4
             self._initial_effects = new_subscription(
                 start.workspace_id, start.catalog, self._now(), members=start.members, rules=rules
             )
@@ -120,7 +123,9 @@ class SubscriptionWorkflow:
             self._state = self._state.model_copy(update={"rules": 2})
         if self._state.rules < 3 and workflow.patched(RULES_3_PATCH):
             self._state = self._state.model_copy(update={"rules": 3})
-        if self._state.rules < CURRENT_RULES and workflow.patched(RULES_4_PATCH):
+        if self._state.rules < 4 and workflow.patched(RULES_4_PATCH):
+            self._state = self._state.model_copy(update={"rules": 4})
+        if self._state.rules < CURRENT_RULES and workflow.patched(RULES_5_PATCH):
             self._state = self._state.model_copy(update={"rules": CURRENT_RULES})
         async with self._lock:
             await self._record_creation()

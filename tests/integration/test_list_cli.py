@@ -35,9 +35,7 @@ def tenure(dev_client: Client, dev_queue: str) -> TenureClient:
 
 async def _subscribed(tenure: TenureClient, engine: AsyncEngine, ws: str) -> None:
     member = WorkspaceMember(user_id="alice", role="admin")
-    await store_workspace(session_factory(engine),
-        WorkspaceSetup(workspace_id=ws, members=[member])
-    )
+    await store_workspace(session_factory(engine), WorkspaceSetup(workspace_id=ws, members=[member]))
     roster = {"alice": Member(role="admin", role_granted_at=datetime.now(UTC))}
     await tenure.start_subscription(ws, load_catalog("seats"), roster)
     # Sent at once after the start: the command must act on the created subscription.

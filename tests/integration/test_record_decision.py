@@ -270,8 +270,7 @@ async def test_the_outbox_recipient_is_the_billing_contact_else_the_earliest_gra
     if without_emails:
         members = [m if m.role != "admin" else m.model_copy(update={"email": None}) for m in members]
     await store_workspace(
-        acts._sessions,
-        setup.model_copy(update={"billing_contact_email": contact, "members": members})
+        acts._sessions, setup.model_copy(update={"billing_contact_email": contact, "members": members})
     )
     await acts.record_decision(decision(ws, 1, emails=[email(ws, "trial_ending")]))
     assert await scalars(

@@ -294,3 +294,42 @@ def test_on_the_rules_of_before_a_reassigned_annual_seat_is_charged_its_new_term
     d.run(t(2026, 9, 12, 9), "assign_seat", user="bob", type="pro", cycle="annual")
     d.tick(t(2026, 9, 12, 11))
     assert [inv.total for inv in d.invoices] == [33000, 30000]
+
+
+def _two_unpaid_lives(rules: int = CURRENT_RULES) -> Driver:
+    """Sep 3: alice's monthly seat (3000, billed to Oct 3) is never paid: the final failure
+    reverts the workspace on Sep 10. Sep 10: she checks out an annual seat instead (30000),
+    never paid either: reverted on Sep 17. The first invoice stays owed all along."""
+    d = Driver(SEATS, t(2026, 9, 1), SEATS_TEAM, autopay=False)
+    d.state = d.state.model_copy(update={"rules": rules})
+    d.run(t(2026, 9, 3, 9), "assign_seat", user="alice", type="pro", cycle="monthly")
+    d.tick(t(2026, 9, 3, 10))
+    d.state = on_invoice_event(d.state, d.invoices[0].number, "final_failure", t(2026, 9, 10), SEATS).state
+    d.run(t(2026, 9, 10, 9), "assign_seat", user="alice", type="pro", cycle="annual")
+    d.tick(t(2026, 9, 10, 10))
+    d.state = on_invoice_event(d.state, d.invoices[1].number, "final_failure", t(2026, 9, 17), SEATS).state
+    assert [inv.total for inv in d.invoices] == [3000, 30000]
+    assert d.status == "free"
+    d.autopay = True
+    return d
+
+
+def test_billed_days_of_a_seat_outlive_a_second_revert() -> None:
+    """Sep 17: alice checks out a monthly seat again (anchor Sep 17). Sep 17 - Oct 3 was billed
+    on the first invoice, still owed: not billed again. The rest of her first new period, Oct 3
+    - 17, is 14 of its 30 days: round_half_up(14 / 30 * 3000) = 1400, on the Oct 17 invoice
+    with the next month. Before rules 5 the second revert forgot the first one's days."""
+    d = _two_unpaid_lives()
+    d.run(t(2026, 9, 17, 9), "assign_seat", user="alice", type="pro", cycle="monthly")
+    d.tick(t(2026, 9, 17, 11))
+    assert [inv.total for inv in d.invoices] == [3000, 30000]  # nothing billed twice
+    d.tick(t(2026, 10, 17, 1))
+    assert sorted(lines(-1, d)) == [("seat", 1, 3000), ("seat_proration", 1, 1400)]
+
+
+def test_on_the_rules_of_before_a_second_revert_forgets_the_first_ones_days() -> None:
+    """Rules 4 (runs recorded before rules 5) charged alice's monthly seat again at once."""
+    d = _two_unpaid_lives(rules=4)
+    d.run(t(2026, 9, 17, 9), "assign_seat", user="alice", type="pro", cycle="monthly")
+    d.tick(t(2026, 9, 17, 11))
+    assert [inv.total for inv in d.invoices] == [3000, 30000, 3000]

@@ -209,6 +209,16 @@ def entitled(d: PayingDriver, day: datetime, cycle: str) -> int:
     timing=sequences,
     pays=st.lists(st.booleans(), min_size=1, max_size=6),
 )
+@example(  # ann's monthly days owed at a revert, an annual paid life reverted too, monthly again (rules 5)
+    commands=[
+        {"kind": "assign_seat", "user": "ann", "type": "pro", "cycle": "monthly"},
+        {"kind": "assign_seat", "user": "ann", "type": "pro", "cycle": "annual"},
+        {"kind": "assign_seat", "user": "ann", "type": "pro", "cycle": "monthly"},
+        {"kind": "assign_seat", "user": "ann", "type": "pro", "cycle": "monthly"},
+    ],
+    timing=[(0, 0), (7, 0), (0, 0), (7, 0)],
+    pays=[False],
+)
 @example(  # after a dunning revert, ann's checkout then ben's annual seat given back (rules 3)
     commands=[
         {"kind": "assign_seat", "user": "ann", "type": "pro", "cycle": "monthly"},

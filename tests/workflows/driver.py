@@ -59,7 +59,7 @@ class Driver:
         self.workspace_id = ""
         # Every workspace this test made: the fixture terminates all their workflows (one
         # left running on its module's task queue would hold the test server's clock).
-        self.workspaces: list[str] = []
+        self.workspaces: dict[str, WorkflowHandle[SubscriptionWorkflow, str]] = {}
         self.catalog: Catalog | None = None
         self._reported_paid: set[str] = set()
 
@@ -89,13 +89,13 @@ class Driver:
             id=workflow_id(setup.workspace_id),
             task_queue=self.task_queue,
         )
+        self.workspaces[setup.workspace_id] = self.handle  # with its first run's id
 
     def adopt(self, workspace_id: str) -> None:
         """Drive ``workspace_id`` (started elsewhere, e.g. through the API) from now on; its
         workflows are terminated with the others when the test ends."""
         self.workspace_id = workspace_id
-        self.workspaces.append(workspace_id)
-        self.handle = self._subscription(workspace_id)
+        self.handle = self.workspaces[workspace_id] = self._subscription(workspace_id)
 
     def _subscription(self, workspace_id: str) -> WorkflowHandle[SubscriptionWorkflow, str]:
         return self.env.client.get_workflow_handle_for(SubscriptionWorkflow.run, workflow_id(workspace_id))
@@ -150,8 +150,7 @@ class Driver:
     async def workflow_handles(self) -> list[WorkflowHandle[Any, Any]]:
         """The subscription and invoice workflows (running or not) of every workspace made."""
         handles: list[WorkflowHandle[Any, Any]] = []
-        for ws in dict.fromkeys(self.workspaces):
-            subscription = self._subscription(ws)
+        for ws, subscription in self.workspaces.items():
             handles.append(subscription)
             numbers: set[str] = set()
             with contextlib.suppress(RPCError):

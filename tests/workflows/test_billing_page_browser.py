@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
 from api.portal_format import day, money, when
@@ -59,6 +60,19 @@ async def test_an_admin_assigns_an_annual_max_seat_opens_the_invoice_cancels_and
         pdf = await page.request.get(pdf_url)
         assert pdf.ok
         assert pdf.headers["content-type"].startswith("application/pdf")
+
+        # Tax IDs, by keyboard: a garbage VAT number is refused beside the field, a good one is added.
+        await page.locator("#tax-type").select_option("eu_vat")
+        await page.locator("#tax-value").fill("garbage")
+        await page.locator("#tax-value").press("Enter")
+        await expect(page.locator("#error-tax_ids")).to_be_visible()
+        await expect(page.locator("#tax-value")).to_have_attribute("aria-invalid", "true")
+        await expect(page.locator("#tax-ids")).to_have_text("none")
+        await page.locator("#tax-type").select_option("eu_vat")
+        await page.locator("#tax-value").fill("DE123456789")
+        await page.locator("#tax-value").press("Enter")
+        await expect(page.locator("#tax-ids")).to_have_text("EU VAT DE123456789")
+        await shot(page, images, "billing-page-tax-ids", "#billing-information")
 
         # Cancel: the date and what the revert will do, then keep it after all.
         await page.get_by_label("Why are you cancelling? (optional)").fill("budget")
@@ -168,3 +182,28 @@ async def test_an_admin_picks_a_plan_during_a_trial(
     state = await driver.state()
     assert state.trial is not None
     assert (state.trial.selected_plan, state.status, state.plan) == ("solo", "trialing", None)
+
+
+@pytest.mark.parametrize("user", ["alice", "bob"], ids=["billing admin", "read-only member"])
+async def test_the_page_passes_axe_at_both_widths_and_works_by_keyboard(
+    api: httpx.AsyncClient, api_server: ApiServer, driver: Driver, user: str
+) -> None:
+    """axe-core (WCAG 2.1 A/AA rules: labels, names, contrast, landmarks...) finds nothing on
+    the wide and the narrow layout, and Tab alone reaches the seat form's button."""
+    ws = await created(api, driver)
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(await _link(api, ws, user))
+        for width in (1280, 400):
+            await page.set_viewport_size({"width": width, "height": 900})
+            found = await Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21aa"]})
+            assert found.violations_count == 0, f"at {width}px:\n{found.generate_report()}"
+        if user == "alice":
+            await page.set_viewport_size({"width": 1280, "height": 900})
+            button = page.get_by_role("button", name="See the charge")
+            for _ in range(60):
+                await page.keyboard.press("Tab")
+                if await button.evaluate("b => b === document.activeElement"):
+                    break
+            else:
+                raise AssertionError("Tab never reached the seat form's button")

@@ -19,6 +19,8 @@ from devstack.stripe_emulator.server import EmulatorServer
 from devstack.stripe_emulator.settings import EmulatorSettings
 from tests.integration.stripe_emulator.helpers import API_KEY, error_payload
 
+SDK_INITIAL_DELAY = stripe._http_client.HTTPClient.INITIAL_DELAY  # read at collection, unpatched
+
 RATE = 4.0  # a token every 250 ms: a loaded machine rarely stalls that long between two calls
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -106,7 +108,11 @@ def test_sdk_without_retries_raises_rate_limit_error(limited: EmulatorServer, ht
     assert (payload["type"], payload["code"]) == ("invalid_request_error", "rate_limit")
 
 
-def test_sdk_with_retries_waits_out_the_429_and_succeeds(limited: EmulatorServer, http: httpx.Client) -> None:
+def test_sdk_with_retries_waits_out_the_429_and_succeeds(
+    limited: EmulatorServer, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SDK's own first backoff, whatever a session fixture of another package set for speed.
+    monkeypatch.setattr(stripe._http_client.HTTPClient, "INITIAL_DELAY", SDK_INITIAL_DELAY)
     client = stripe.StripeClient(API_KEY, base_addresses={"api": limited.url}, max_network_retries=2)
     client.v1.customers.list()  # the SDK's first call is slow: pay it before the bucket is dry
     # As in the test above, a token may refill between the exhaustion and the call (which
