@@ -82,8 +82,19 @@ class WebhookActivities:
         async with self._sessions() as session:
             endpoint = await webhook_repo.endpoint(session, attempt.endpoint_id)
             event = await event_log.get(session, attempt.event_id)
+            # A retry of this activity (the worker died after logging, before Temporal heard)
+            # answers the logged outcome instead of sending again; a first try reads nothing.
+            info = activity.info()
+            key = f"{info.workflow_run_id}/{info.activity_id}"
+            logged = None
+            if info.attempt > 1 and endpoint is not None:
+                logged = await webhook_repo.attempt_logged(
+                    session, attempt.endpoint_id, attempt.event_id, key
+                )
         if endpoint is None or event is None:
             return WebhookOutcome(gone=endpoint is None, missing=event is None)
+        if logged is not None:
+            return WebhookOutcome(delivered=logged.ok, status_code=logged.status_code, error=logged.error)
         body = event_log.out(event).model_dump_json().encode()
         at = datetime.now(UTC)
         headers = signed_headers(endpoint.secret, event.id, at, body)
@@ -105,6 +116,7 @@ class WebhookActivities:
             error=outcome.error,
             duration_ms=duration_ms,
             next_retry_at=next_at,
+            activity_key=key,
         )
         try:
             async with self._sessions.begin() as session:

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError, RPCStatusCode
@@ -120,6 +121,14 @@ def _unreachable(error: Exception) -> bool:
     return isinstance(error, RuntimeError) and str(error).startswith("Failed client connect")
 
 
+def _database_gone(error: Exception) -> bool:
+    # PostgreSQL restarting or unreachable (connection refused, closed under a query): worth
+    # a retry later, as Temporal unreachable is (with the same Idempotency-Key, applied once).
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
 class CatchAll:
     """ASGI middleware: an exception no handler took becomes a JSON error, never Starlette's
     plain-text 500. Temporal unreachable or overloaded is 503/429 (retry later); anything
@@ -159,6 +168,9 @@ class CatchAll:
         if _unreachable(error) or isinstance(error, RPCError):
             self.log.warning("Temporal unreachable: %s", error)
             return error_response(codes.TEMPORARILY_UNAVAILABLE, "the engine cannot be reached now")
+        if _database_gone(error):
+            self.log.warning("database unreachable: %s", error)
+            return error_response(codes.TEMPORARILY_UNAVAILABLE, "the database cannot be reached now")
         rid = request_id.get()
         self.log.exception("unhandled error in request %s", rid)
         message = f"an unexpected error; quote request id {rid} to support"

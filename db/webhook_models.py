@@ -50,3 +50,5 @@ class WebhookDeliveryRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     duration_ms: Mapped[int] = mapped_column(Integer)
     next_retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The activity execution that logged it (run id and activity id): a retry finds its own.
+    activity_key: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -67,6 +67,19 @@ async def log_attempt(session: AsyncSession, row: WebhookDeliveryRow) -> None:
     await session.flush()
 
 
+async def attempt_logged(
+    session: AsyncSession, endpoint_id: str, event_id: str, activity_key: str
+) -> WebhookDeliveryRow | None:
+    """The attempt the activity execution ``activity_key`` logged for the event, if any."""
+    query = select(WebhookDeliveryRow).where(
+        WebhookDeliveryRow.endpoint_id == endpoint_id,
+        WebhookDeliveryRow.event_id == event_id,
+        WebhookDeliveryRow.activity_key == activity_key,
+    )
+    found: WebhookDeliveryRow | None = await session.scalar(query.limit(1))
+    return found
+
+
 async def deliveries(
     session: AsyncSession, endpoint_id: str, limit: int, before: int | None = None
 ) -> list[WebhookDeliveryRow]:

@@ -25,6 +25,7 @@ from client import TenureClient, TenureError
 from config.settings import Settings
 from db.engine import session_factory
 from db.tokens import issue
+from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.stripe_emulator.server import BackgroundServer
 from devstack.timeskip import register_search_attributes
@@ -269,6 +270,20 @@ async def test_an_unhandled_error_is_a_json_500_naming_the_request_id(
     assert answer.json()["code"] == "internal_error"
     assert answer.json()["details"] == {"request_id": "req-boom-1"}
     assert any("req-boom-1" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+async def test_the_database_unreachable_is_503_in_the_error_shape() -> None:
+    """PostgreSQL down (here: nobody listens on its port) answers 503, not an internal error."""
+    gone = f"postgresql://postgres@127.0.0.1:{free_port()}/tenure"
+    server = BackgroundServer(create_app(Settings(database_url=gone)))
+    await asyncio.to_thread(server.start)
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            answer = await client.get("/v1/workspaces/ws-1/overview", headers={"Authorization": "Bearer t"})
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert (answer.status_code, answer.json()["code"]) == (503, "temporarily_unavailable"), answer.text
+    assert answer.json()["message"] == "the database cannot be reached now"
 
 
 @pytest.mark.parametrize(
