@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
@@ -249,6 +250,17 @@ async def test_a_server_gone_after_connecting_ends_in_temporarily_unavailable() 
     assert refused.value.details == {"retry_after_s": 1}
 
 
+async def _get_once(app: FastAPI, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    """GET ``path`` from ``app`` served for this one request over real HTTP."""
+    server = BackgroundServer(app)
+    await asyncio.to_thread(server.start)
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            return await client.get(path, headers={"Authorization": "Bearer t", **(headers or {})})
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
 async def test_an_unhandled_error_is_a_json_500_naming_the_request_id(
     postgres: EmbeddedPostgres, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -258,13 +270,7 @@ async def test_an_unhandled_error_is_a_json_500_naming_the_request_id(
     async def boom() -> None:
         raise RuntimeError("a bug")
 
-    server = BackgroundServer(app)
-    await asyncio.to_thread(server.start)
-    try:
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-            answer = await client.get("/v1/boom", headers={"X-Request-ID": "req-boom-1"})
-    finally:
-        await asyncio.to_thread(server.stop)
+    answer = await _get_once(app, "/v1/boom", {"X-Request-ID": "req-boom-1"})
     assert answer.status_code == 500
     assert answer.headers["content-type"] == "application/json"
     assert answer.json()["code"] == "internal_error"
@@ -275,13 +281,7 @@ async def test_an_unhandled_error_is_a_json_500_naming_the_request_id(
 async def test_the_database_unreachable_is_503_in_the_error_shape() -> None:
     """PostgreSQL down (here: nobody listens on its port) answers 503, not an internal error."""
     gone = f"postgresql://postgres@127.0.0.1:{free_port()}/tenure"
-    server = BackgroundServer(create_app(Settings(database_url=gone)))
-    await asyncio.to_thread(server.start)
-    try:
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-            answer = await client.get("/v1/workspaces/ws-1/overview", headers={"Authorization": "Bearer t"})
-    finally:
-        await asyncio.to_thread(server.stop)
+    answer = await _get_once(create_app(Settings(database_url=gone)), "/v1/workspaces/ws-1/overview")
     assert (answer.status_code, answer.json()["code"]) == (503, "temporarily_unavailable"), answer.text
     assert answer.json()["message"] == "the database cannot be reached now"
 
