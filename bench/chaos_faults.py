@@ -102,6 +102,9 @@ def result_line(
         "faults": dict(sorted(faults.items())),
         "commands": dict(commands),
         "violations_by_check": dict(sorted(by_check.items())),
-        "violation_samples": violations[:12],
+        # A few of each kind: one kind in the thousands (a backlog) must not hide a rarer one.
+        "violation_samples": [
+            line for check in sorted(by_check) for line in [v for v in violations if f": {check}: " in v][:4]
+        ],
         **details,
     }
