@@ -36,6 +36,7 @@ from billing.entitlements import grant, subscription_counts
 from billing.state import PROCESSED_WINDOW, BillingState, seats_held
 from client import TenureClient, TenureError
 from config.settings import Settings
+from contracts.errors import TEMPORARILY_UNAVAILABLE, TOO_MANY_REQUESTS
 from db import records_repo
 from db import verify_repo as repo
 from db.engine import session_factory
@@ -73,6 +74,9 @@ StripeLister = Callable[[str], Awaitable[list[StripeInvoiceSeen]]]
 
 
 # --- the pure comparisons -------------------------------------------------------------------
+
+
+_BUSY = frozenset({TEMPORARILY_UNAVAILABLE, TOO_MANY_REQUESTS})
 
 
 def commands_vs_state(
@@ -346,9 +350,11 @@ class VerifyService:
         client: TenureClient = await self._clients()
         try:
             return await asyncio.wait_for(client.state(workspace_id), self._query_timeout_s)
-        except TenureError as missing:
-            if missing.code == "not_found":
+        except TenureError as refused:
+            if refused.code == "not_found":
                 return None
+            if refused.code in _BUSY:  # the client's own mapping of a query timeout or overload
+                raise TimeoutError(refused.message) from refused
             raise
 
     async def _against_workflow(self, ws: str) -> list[Violation]:
@@ -357,7 +363,7 @@ class VerifyService:
         except (RPCError, TimeoutError) as silent:
             # A workflow that cannot answer (its worker busy or gone, its task failing) is
             # reported, and the other workspaces are still checked.
-            reason = silent.message if isinstance(silent, RPCError) else "query timed out"
+            reason = silent.message if isinstance(silent, RPCError) else str(silent) or "query timed out"
             return [Violation(ws, "workflow", f"the workflow does not answer: {reason}")]
         async with self._uow.read() as session:
             audit = await repo.audit(session, ws)

@@ -21,9 +21,9 @@ from temporalio.client import Client
 
 from activities.stripe_gateway import stripe_client
 from billing import load_catalog
-from billing.state import Member
+from billing.state import BillingState, Member
 from billing.workspace import Member as WorkspaceMember
-from client import TenureClient
+from client import TenureClient, TenureError
 from contracts.workspace import WorkspaceSetup
 from db.engine import session_factory
 from db.event_models import EventRow
@@ -236,4 +236,30 @@ async def test_a_workflow_that_does_not_answer_is_reported(
     found = await checker.verify(ws)
     assert [(v.check, v.message) for v in found] == [
         ("workflow", "the workflow does not answer: query timed out")
+    ]
+
+
+@pytest.mark.parametrize("code", ["temporarily_unavailable", "too_many_requests"])
+async def test_a_query_the_client_gives_up_on_is_reported_not_raised(
+    dev_client: Client, migrated_engine: AsyncEngine, code: str
+) -> None:
+    """The client maps a query's RPC timeout or overload to a TenureError: the checker reports
+    that workspace and goes on (it aborted the whole pass of a chaos run)."""
+
+    class Busy(TenureClient):
+        async def state(self, workspace_id: str) -> BillingState:
+            raise TenureError(code, "the engine cannot answer now: Timeout expired")
+
+    ws = f"verify-{uuid.uuid4().hex[:8]}"
+    busy = Busy(dev_client, "unused", "unused-stripe")
+
+    async def clients() -> TenureClient:
+        return busy
+
+    checker = VerifyService(
+        UnitOfWork(session_factory(migrated_engine)), clients, lambda _: SEATS, settle_s=0
+    )
+    found = await checker.verify(ws)
+    assert [(v.check, v.message) for v in found] == [
+        ("workflow", "the workflow does not answer: the engine cannot answer now: Timeout expired")
     ]
