@@ -81,6 +81,15 @@ class Settings(BaseSettings):
         default=2000, ge=0, description="Workflows kept in the worker's sticky cache."
     )
     max_concurrent_activities: int = Field(default=100, ge=1, description="Activities a worker runs at once.")
+    workflow_task_pollers: int = Field(
+        default=5, ge=2, description="Concurrent workflow-task polls of a worker (sticky and normal queue)."
+    )
+    sticky_schedule_to_start_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a workflow task waits on its worker's sticky queue before any worker may "
+        "take it (with the whole history).",
+    )
     stripe_activities_per_second: float = Field(
         default=25.0,
         gt=0,
