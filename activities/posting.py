@@ -36,6 +36,15 @@ class PostingActivities:
         The workflow id is the invoice number and a closed one is never reused, so a retried
         activity (or a replayed subscription) can never collect an invoice twice.
         """
+        return await self._post(job)
+
+    @activity.defn(name=refs.POST_INVOICE_LOCAL.name)
+    async def post_invoice_local(self, job: InvoiceJob) -> bool:
+        """`post_invoice` as a local activity: one short transaction and one start, run
+        inside the subscription's workflow task (a retried task posts again: idempotent)."""
+        return await self._post(job)
+
+    async def _post(self, job: InvoiceJob) -> bool:
         await self._invoices.persist_invoice(PersistInvoice(workspace_id=job.workspace_id, draft=job.draft))
         try:
             await activity.client().start_workflow(

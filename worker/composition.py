@@ -66,7 +66,7 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
         workspace.apply_reactivation,
         workspace.delete_due_data_sources,
         workspace.delete_workspace_data,
-        PostingActivities(invoices).post_invoice,
+        *_posting(invoices),
         invoices.persist_invoice,
         invoices.mark_invoice,
         rollup.rollup_usage,
@@ -75,6 +75,11 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
         webhooks.mark_endpoint_failing,
         *email_activities(sessions),
     ]
+
+
+def _posting(invoices: InvoiceActivities) -> list[Callable[..., Any]]:
+    posting = PostingActivities(invoices)
+    return [posting.post_invoice, posting.post_invoice_local]
 
 
 # --- the e-mail relay (issue 15) ---------------------------------------------------------

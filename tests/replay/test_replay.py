@@ -85,3 +85,18 @@ async def test_an_invoice_recorded_before_posting_persisted_it_replays_its_persi
     assert scheduled[0] == "persist_invoice"
     assert '"persisted"' not in path.read_text()
     await replayer.replay_workflow(history, raise_on_replay_failure=True)
+
+
+async def test_a_subscription_recorded_before_posting_was_local_replays_its_activity(
+    replayer: Replayer,
+) -> None:
+    """Runs recorded before patch ``post-invoice-local`` posted through the `post_invoice`
+    activity (a second workflow task per renewal): they must replay the same way."""
+    history = load(HISTORIES / "seats-worked-example-2.json")
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert "post_invoice" in scheduled
+    await replayer.replay_workflow(history, raise_on_replay_failure=True)
