@@ -85,10 +85,10 @@ class Settings(BaseSettings):
         default=5, ge=2, description="Concurrent workflow-task polls of a worker (sticky and normal queue)."
     )
     sticky_schedule_to_start_s: float = Field(
-        default=10.0,
+        default=120.0,
         gt=0,
         description="Seconds a workflow task waits on its worker's sticky queue before any worker may "
-        "take it (with the whole history).",
+        "take it (with the whole history, replayed); the SDK's 10 s made a month-start burst replay.",
     )
     stripe_activities_per_second: float = Field(
         default=25.0,
