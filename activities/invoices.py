@@ -1,10 +1,12 @@
 """Invoice activities (SPEC §3): record posted invoices, push them to Stripe, collect them.
 
 `InvoiceActivities` is built in the worker with a session factory and a `PaymentGateway`.
-Every activity is safe to run twice. Pushing is a sequence of Stripe writes (customer,
-invoice, one item per line, finalize), each with a key from business ids and each followed
-by a committed write of the Stripe id, so a retried push continues where the previous
-attempt stopped and Stripe replays (never repeats) a step whose answer was lost.
+Every activity is safe to run twice. Pushing is a sequence of Stripe writes (customer on
+first use, invoice, one item per line, finalize), each with a key from business ids and each
+followed by a committed write of the Stripe id, so a retried push continues where the previous
+attempt stopped and Stripe replays (never repeats) a step whose answer was lost. Collection
+skips the finalize and pays the draft (Stripe finalizes it in the pay request) and trusts a
+recorded customer id: an invoice of a workspace with a card costs 2 + one per line requests.
 
 Stripe forgets idempotency keys after 24 hours, so a retry later than that would repeat a
 write whose answer was lost (a second invoice, a second item on the draft, charged at
@@ -148,19 +150,22 @@ class InvoiceActivities:
             metrics.invoice_moved(None, row.status)
             return _view(row)
 
-    async def push_invoice(self, number: str, reconcile: bool = False) -> InvoiceView:
+    async def push_invoice(self, number: str, reconcile: bool = False, finalize: bool = True) -> InvoiceView:
         """Create, fill and finalize the invoice in Stripe (each step once); returns the
         hosted page and PDF URLs. Paid-at-once (zero) and void invoices are not pushed.
 
         With ``reconcile`` each write whose id we lack first looks for what a lost answer
-        created (see the module docstring)."""
+        created (see the module docstring). Without ``finalize`` a draft stays a draft (no
+        URLs yet): `collect_invoice` pays it directly, which finalizes it in the same request."""
         async with self._sessions.begin() as session:
             row = await self._row(session, number)
             lines = await repo.invoice_lines(session, number)
         if row.status in ("paid", "void"):
             return _view(row)  # collected (or zero), or cancelled: nothing to push
+        # The customer's details are pushed to Stripe when they are saved; a retried attempt
+        # re-reads and re-syncs them, a first one trusts the recorded id (no request).
         customer = row.stripe_customer_id or await workspace_customer(
-            self._sessions, self._gateway, row.workspace_id, reconcile
+            self._sessions, self._gateway, row.workspace_id, reconcile, refresh=reconcile
         )
         invoice_id, stripe_status = row.stripe_invoice_id, row.stripe_status
         if invoice_id is None:
@@ -188,6 +193,9 @@ class InvoiceActivities:
             async with self._sessions.begin() as session:
                 await repo.set_line_item(session, number, line.position, item_id)
         if stripe_status in (None, "draft"):
+            if not finalize:  # the caller pays the draft: Stripe finalizes it first
+                async with self._sessions.begin() as session:
+                    return _view(await self._row(session, number))
             return await self._apply(number, await self._finalize(number, invoice_id))
         if row.stripe_invoice_id is None:  # found finalized by the reconciliation: re-read it
             return await self._apply(number, await self._gateway.retrieve_invoice(invoice_id))
@@ -214,7 +222,9 @@ class InvoiceActivities:
         """
         number = request.number
         retried = _retried(request)
-        pushed = await self.push_invoice(number, reconcile=retried)
+        # Not finalized here: Stripe finalizes a draft as the first step of paying it
+        # (https://docs.stripe.com/api/invoices/finalize), one request fewer per invoice.
+        pushed = await self.push_invoice(number, reconcile=retried, finalize=False)
         if pushed.status in ("paid", "void"):
             return CollectResult(number=number, outcome=pushed.status, attempt_count=pushed.attempt_count)
         assert pushed.stripe_invoice_id is not None
@@ -231,7 +241,7 @@ class InvoiceActivities:
             current = await self._gateway.retrieve_invoice(pushed.stripe_invoice_id)
             if current.status in ("paid", "void"):  # paid elsewhere, or voided: nothing to charge
                 return self._result(await self._apply(number, current, request.at))
-            return await self._declined(request, err)
+            return await self._declined(request, err, current)
         return self._result(await self._apply(number, paid, request.at, request.attempt))
 
     def _result(self, view: InvoiceView) -> CollectResult:
@@ -239,14 +249,25 @@ class InvoiceActivities:
         metrics.PAYMENT_ATTEMPTS.labels(outcome).inc()
         return CollectResult(number=view.number, outcome=outcome, attempt_count=view.attempt_count)
 
-    async def _declined(self, request: CollectInvoice, err: ApplicationError) -> CollectResult:
+    async def _declined(
+        self, request: CollectInvoice, err: ApplicationError, current: StripeInvoice
+    ) -> CollectResult:
+        """Record a failed charge; ``current`` is Stripe's invoice read after it: open (a
+        declined pay finalized the draft, so it has its hosted page now) or still a draft (no
+        card to charge: Stripe checks for one before finalizing)."""
         detail = err.details[0] if err.details and isinstance(err.details[0], dict) else {}
         code = detail.get("decline_code") or detail.get("code") or err.type or "payment_failed"
         message = detail.get("message") or err.message
         async with self._sessions.begin() as session:
             row = await self._row(session, request.number)
             attempts = max(row.attempt_count, request.attempt)
-            values = {"attempt_count": attempts, "last_error": f"{code}: {message}", "stripe_status": "open"}
+            values = {
+                "attempt_count": attempts,
+                "last_error": f"{code}: {message}",
+                "stripe_status": current.status,
+                "hosted_invoice_url": current.hosted_invoice_url or row.hosted_invoice_url,
+                "invoice_pdf": current.invoice_pdf or row.invoice_pdf,
+            }
             await repo.update_invoice(session, request.number, values)
             await session.refresh(row)
             await publish_failure(session, row, attempts, request.at)

@@ -139,13 +139,16 @@ async def workspace_customer(
     gateway: PaymentGateway,
     workspace_id: str,
     reconcile: bool = False,
+    refresh: bool = True,
 ) -> str:
     """The workspace's Stripe customer id, created on first use and kept up to date.
 
     The billing profile row stays locked across the Stripe call so that two invoices of one
     workspace pushed at once create one customer, not two. With ``reconcile`` (a retried
     attempt: the previous one may have created the customer and lost the answer after Stripe
-    forgot its idempotency key), the customer is first looked up by our workspace id.
+    forgot its idempotency key), the customer is first looked up by our workspace id. Without
+    ``refresh`` a recorded customer id is returned as it is, with no Stripe request (the
+    invoice push: saving billing details already brought the customer up to date).
     """
     async with sessions.begin() as session:
         profile = await repo.lock_profile(session, workspace_id)
@@ -159,6 +162,8 @@ async def workspace_customer(
             country=profile.country,
         )
         known = profile.stripe_customer_id
+        if known is not None and not refresh:
+            return known
         if known is None and reconcile:
             known = await gateway.find_customer(workspace_id)
         customer_id = await gateway.ensure_customer(known, details)

@@ -86,6 +86,16 @@ class Settings(BaseSettings):
         ge=0,
         description="On SIGTERM, how long the worker lets in-flight activities finish, then cancels them.",
     )
+    workflow_task_pollers: int = Field(
+        default=5, ge=2, description="Concurrent workflow-task polls of a worker (sticky and normal queue)."
+    )
+    sticky_schedule_to_start_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a workflow task waits on its worker's sticky queue before any worker may "
+        "take it (with the whole history, replayed). The SDK's 10 s keeps a crashed worker's "
+        "workflows moving; 120 s halved the month-start burst's task timeouts (docs/benchmarks.md).",
+    )
     stripe_activities_per_second: float = Field(
         default=25.0,
         gt=0,

@@ -131,6 +131,11 @@ DELETE_WORKSPACE_DATA: ActivityRef[WorkspaceDeletion, None] = ActivityRef(
 POST_INVOICE: ActivityRef[InvoiceJob, bool] = ActivityRef(
     "post_invoice", InvoiceJob, bool, DB_TIMEOUT, DB_RETRY, "main"
 )
+# The same posting as a local activity (patch ``post-invoice-local``): it runs inside the
+# renewal's workflow task, which then continues as new at once (no second workflow task).
+POST_INVOICE_LOCAL: ActivityRef[InvoiceJob, bool] = ActivityRef(
+    "post_invoice_local", InvoiceJob, bool, DB_TIMEOUT, DB_RETRY, "main", local=True
+)
 USAGE_TOTALS: ActivityRef[list[UsageWindow], list[UsageWindowTotals]] = ActivityRef(
     "usage_totals", list[UsageWindow], list[UsageWindowTotals], DB_TIMEOUT, DB_RETRY, "main"
 )
@@ -201,6 +206,7 @@ ALL: tuple[ActivityRef[Any, Any], ...] = (
     DELETE_DUE_DATA_SOURCES,
     DELETE_WORKSPACE_DATA,
     POST_INVOICE,
+    POST_INVOICE_LOCAL,
     USAGE_TOTALS,
     PERSIST_INVOICE,
     MARK_INVOICE,

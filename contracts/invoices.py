@@ -101,3 +101,6 @@ class InvoiceJob(BaseModel):
     overdue_at: UtcDatetime  # billing.overdue_at
     stripe_task_queue: str = "tenure-stripe"
     clock_offset_seconds: int = 0
+    # Set by `post_invoice`, which records the invoice before starting its workflow (jobs of
+    # workflows started before that did not: those record it as their first activity).
+    persisted: bool = False

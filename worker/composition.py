@@ -11,14 +11,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
-from temporalio.worker import Interceptor, Worker, WorkerDeploymentConfig
+from temporalio.worker import Interceptor, PollerBehaviorSimpleMaximum, Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.email_relay import EmailRelayActivities
 from activities.health import HealthActivities
 from activities.invoices import InvoiceActivities
 from activities.payments import PaymentGateway
-from activities.posting import post_invoice
+from activities.posting import PostingActivities
 from activities.rollup import RollupActivities
 from activities.smtp import SmtpConfig
 from activities.stripe_gateway import StripeGateway, gateway_for
@@ -66,7 +66,7 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
         workspace.apply_reactivation,
         workspace.delete_due_data_sources,
         workspace.delete_workspace_data,
-        post_invoice,
+        *_posting(invoices),
         invoices.persist_invoice,
         invoices.mark_invoice,
         rollup.rollup_usage,
@@ -75,6 +75,11 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
         webhooks.mark_endpoint_failing,
         *email_activities(sessions),
     ]
+
+
+def _posting(invoices: InvoiceActivities) -> list[Callable[..., Any]]:
+    posting = PostingActivities(invoices)
+    return [posting.post_invoice, posting.post_invoice_local]
 
 
 # --- the e-mail relay (issue 15) ---------------------------------------------------------
@@ -130,6 +135,8 @@ class WorkerLimits:
     stripe_activities_per_second: float | None = None
     # On shutdown (SIGTERM), how long in-flight activities may finish before they are cancelled.
     graceful_shutdown_timeout_s: float | None = None
+    workflow_task_pollers: int | None = None
+    sticky_schedule_to_start_s: float | None = None
 
     @classmethod
     def of(cls, settings: Settings) -> WorkerLimits:
@@ -139,7 +146,20 @@ class WorkerLimits:
             settings.max_concurrent_activities,
             settings.stripe_activities_per_second,
             settings.graceful_shutdown_timeout_s,
+            settings.workflow_task_pollers,
+            settings.sticky_schedule_to_start_s,
         )
+
+    def workflow_polling(self) -> dict[str, Any]:
+        """The main worker's workflow-task polling arguments that are set."""
+        polling: dict[str, Any] = {}
+        if self.workflow_task_pollers is not None:
+            # max_concurrent_workflow_task_polls is deprecated for this; 1 in 5 polls the normal queue.
+            polling["workflow_task_poller_behavior"] = PollerBehaviorSimpleMaximum(self.workflow_task_pollers)
+        if self.sticky_schedule_to_start_s is not None:
+            timeout = timedelta(seconds=self.sticky_schedule_to_start_s)
+            polling["sticky_queue_schedule_to_start_timeout"] = timeout
+        return polling
 
 
 def build_workers(
@@ -178,6 +198,7 @@ def build_workers(
         workflow_runner=workflow_runner(),
         interceptors=interceptors,
         **_set(max_cached_workflows=limits.max_cached_workflows),
+        **limits.workflow_polling(),
         **concurrency,
     )
     if stripe_task_queue is None:

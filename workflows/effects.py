@@ -29,6 +29,10 @@ from contracts.records import DecisionRecord
 from contracts.workspace import DueDeletions, WorkspaceDeletion
 from workflows.calls import run, run_local
 
+# Posting runs as a local activity: the renewal's workflow task records, posts and continues
+# as new by itself instead of waiting a second task for the `post_invoice` activity.
+POST_INVOICE_LOCAL_PATCH = "post-invoice-local"
+
 
 class EffectRunner:
     """Performs effects for one workspace; remembers the last revert plan."""
@@ -86,7 +90,10 @@ class EffectRunner:
             stripe_task_queue=self.stripe_task_queue,
             clock_offset_seconds=self.clock_offset_seconds,
         )
-        await run(refs.POST_INVOICE, job)
+        if workflow.patched(POST_INVOICE_LOCAL_PATCH):
+            await run_local(refs.POST_INVOICE_LOCAL, job)
+        else:
+            await run(refs.POST_INVOICE, job)
 
     async def snapshot(self) -> WorkspaceSnapshot:
         """The workspace as the database has it now."""

@@ -269,6 +269,37 @@ async def test_no_card_on_file_is_declined_too(
     assert "payment method" in result.message
 
 
+async def test_collect_pays_the_draft_and_records_what_stripe_finalized(
+    acts: InvoiceActivities,
+    details: PaymentDetails,
+    raw: stripe.StripeClient,
+    control: httpx.AsyncClient,
+    migrated_engine: AsyncEngine,
+    ws: str,
+) -> None:
+    """Collection pays the draft (no finalize request): a decline leaves Stripe's invoice
+    open with its hosted page recorded; without a card it stays a draft, which void deletes."""
+    declined_number = (await acts.persist_invoice(_posted(ws, 1))).number
+    without_card = (await acts.persist_invoice(_posted(ws, 2))).number
+    no_card = await acts.collect_invoice(CollectInvoice(number=without_card, attempt=1, at=LATER))
+    assert no_card.outcome == "declined"
+    row = await _row(migrated_engine, "invoices", "number", without_card)
+    assert (row["stripe_status"], row["hosted_invoice_url"]) == ("draft", None)
+    assert (await acts.void_invoice(VoidInvoice(number=without_card, at=LATER))).status == "void"
+    assert _stripe_invoices(raw, without_card) == []  # the draft was deleted, not voided
+
+    await _card(details, raw, ws, "pm_card_chargeCustomerFail")
+    before = len(await _requests(control))
+    declined = await acts.collect_invoice(CollectInvoice(number=declined_number, attempt=1, at=LATER))
+    assert declined.outcome == "declined"
+    assert declined.hosted_invoice_url is not None
+    row = await _row(migrated_engine, "invoices", "number", declined_number)
+    assert (row["stripe_status"], row["hosted_invoice_url"]) == ("open", declined.hosted_invoice_url)
+    paths = [r["path"] for r in (await _requests(control))[before:]]
+    assert not any(p.endswith("/finalize") or p.startswith("/v1/customers") for p in paths)
+    assert sum(p.endswith("/pay") for p in paths) == 1
+
+
 async def test_every_step_run_again_creates_nothing_new(
     acts: InvoiceActivities,
     details: PaymentDetails,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -66,3 +67,36 @@ async def test_history_replays_clean(replayer: Replayer, path: Path) -> None:
         await replayer.replay_workflow(history, raise_on_replay_failure=True)
     except Exception as error:  # any failure gets the same instructions
         pytest.fail(HOW_TO_FIX.format(name=path.name, error=f"{type(error).__name__}: {error}"))
+
+
+async def test_an_invoice_recorded_before_posting_persisted_it_replays_its_persist(
+    replayer: Replayer,
+) -> None:
+    """Invoice workflows started before `post_invoice` recorded the invoice (patch
+    ``persisted-by-posting``) have no ``persisted`` in their job and ran `persist_invoice`
+    first: they must still replay (live ones are mid-dunning for weeks)."""
+    path = HISTORIES / "invoices" / "seats-worked-example-00001.json"
+    history = load(path)
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert scheduled[0] == "persist_invoice"
+    assert '"persisted"' not in path.read_text()
+    await replayer.replay_workflow(history, raise_on_replay_failure=True)
+
+
+async def test_a_subscription_recorded_before_posting_was_local_replays_its_activity(
+    replayer: Replayer,
+) -> None:
+    """Runs recorded before patch ``post-invoice-local`` posted through the `post_invoice`
+    activity (a second workflow task per renewal): they must replay the same way."""
+    history = load(HISTORIES / "seats-worked-example-2.json")
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert "post_invoice" in scheduled
+    await replayer.replay_workflow(history, raise_on_replay_failure=True)

@@ -7,11 +7,15 @@ import contextlib
 import uuid
 from datetime import UTC, datetime
 
+from temporalio.api.enums.v1 import EventType
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
+from temporalio.worker import Replayer
 
 from billing import AssignSeat, BillingState
 from tests.workflows.driver import Driver, request_id
 from tests.workflows.test_revert import _setup
+from worker.composition import WORKFLOWS, workflow_runner
 from workflows.invoice import InvoiceWorkflow, StripeNotice, invoice_workflow_id
 
 
@@ -136,3 +140,28 @@ async def test_webhooks_out_of_order_or_repeated_are_settled_by_stripe(driver: D
     assert (events.count("invoice_paid"), events.count("payment_failed")) == (1, 1)
     row = await _invoice_row(driver)
     assert (row["status"], row["attempt_count"]) == ("paid", 1)
+
+
+async def test_posting_runs_inside_the_workflow_task_and_replays(driver: Driver) -> None:
+    """Since patch ``post-invoice-local`` the subscription posts through a local activity
+    (a marker, no activity task) and its invoice workflow records nothing itself; both new
+    histories replay against today's code (the old shape: tests/replay)."""
+    await _one_pro_seat(driver, "pm_card_visa")
+    [number] = await driver.pay_all()
+    assert driver.handle is not None
+    subscription = await driver.handle.fetch_history()
+    invoice = await driver.env.client.get_workflow_handle(invoice_workflow_id(number)).fetch_history()
+    for history, expected in ((subscription, set()), (invoice, {"collect_invoice"})):
+        scheduled = {
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        }
+        assert scheduled == expected
+    markers = [e for e in subscription.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    assert any(b"post_invoice_local" in e.SerializeToString() for e in markers)
+    replayer = Replayer(
+        workflows=list(WORKFLOWS), workflow_runner=workflow_runner(), data_converter=pydantic_data_converter
+    )
+    for history in (subscription, invoice):
+        await replayer.replay_workflow(history, raise_on_replay_failure=True)

@@ -165,8 +165,8 @@ async def test_one_trace_from_http_commands_to_the_stripe_call(
     assert names == [
         "StartActivity:collect_invoice",
         "StartWorkflow:Invoice",
-        "RunActivity:post_invoice",
-        "StartActivity:post_invoice",
+        "RunActivity:post_invoice_local",  # a local activity since patch post-invoice-local
+        "StartActivity:post_invoice_local",
         "StartWorkflow:Subscription",
         "POST /v1/workspaces",
         "checkout",
