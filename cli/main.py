@@ -77,7 +77,7 @@ def dev(
 @app.command()
 def worker() -> None:
     """Run a worker: subscription workflows and their activities."""
-    from worker.main import run_worker
+    from worker.main import exit_after_shutdown, run_worker
 
     with friendly_errors():
         settings = load_settings(discover=False)
@@ -90,6 +90,7 @@ def worker() -> None:
             )
         _check_catalog(settings.catalog)
         asyncio.run(run_worker(settings))
+    exit_after_shutdown()
 
 
 @app.command()

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sys
+from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
@@ -107,3 +110,17 @@ async def serve_until_signalled(workers: list[Worker], grace_s: float) -> None:
         )
         started = loop.time()
     log.info("stopped after %.1fs", loop.time() - started)
+
+
+def exit_after_shutdown(code: int = 0) -> NoReturn:
+    """End the process once the workers have stopped, skipping interpreter finalization.
+
+    The SDK's Rust bridge keeps threads that can call into Python while the interpreter
+    finalizes: now and then the process then aborts ("Fatal Python error: PyGILState_Release",
+    SIGABRT) after a clean shutdown (temporalio/sdk-python#300). Everything is done by here;
+    logs and output are flushed first.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

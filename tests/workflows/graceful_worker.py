@@ -84,4 +84,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    from worker.main import exit_after_shutdown
+
     asyncio.run(main())
+    exit_after_shutdown()  # as `tenure worker` ends
