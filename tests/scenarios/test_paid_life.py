@@ -235,3 +235,25 @@ async def test_the_overview_warns_from_the_first_failed_payment(stack: Stack) ->
     assert f"Payment failed: invoice {number} could not be collected. Next attempt on 2026-09-06." in (
         doc["final"]["overview"]["warnings"]
     )
+
+
+async def test_days_owed_at_a_revert_are_not_billed_again_after_a_second_revert(stack: Stack) -> None:
+    """Rules 5. A card that always declines: alice's monthly seat (3000, Sep 3 - Oct 3) is never
+    paid, the final failure reverts the workspace on Sep 10; her annual seat then (30000) is
+    never paid either, reverted on Sep 17 (each retry 3, 5, 7 days after issue). Her monthly
+    seat again on Sep 17: Sep 17 - Oct 3 is still owed on the first invoice, so nothing is
+    charged now; the rest of her first period, Oct 3 - 17, is 14 of 30 days:
+    round_half_up(14 / 30 * 3000) = 1400, on the Oct 17 invoice with the next month (3000)."""
+    text = SEATS_WORKSPACE.format(end="2026-10-18T00:00:00Z").replace(
+        "  id: acme\n", "  id: acme\n  card: declined\n"
+    )
+    steps = (
+        "  - at: 2026-09-03T09:00:00Z\n    assign_seat: {user: alice, type: pro, cycle: monthly}\n"
+        "  - at: 2026-09-10T09:00:00Z\n    assign_seat: {user: alice, type: pro, cycle: annual}\n"
+        "  - at: 2026-09-17T09:00:00Z\n    assign_seat: {user: alice, type: pro, cycle: monthly}\n"
+    )
+    doc = await _run(stack, text + steps)
+    assert doc["rejected"] == []
+    assert [i["total"] for i in doc["invoices"]] == [3000, 30000, 4400]
+    assert len(_events(doc, "reverted_to_free")) == 2
+    assert doc["final"]["status"] in {"active", "past_due"}
