@@ -26,6 +26,7 @@ from typing import Any
 
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -215,8 +216,23 @@ class TenureClient:
         except RPCError as error:
             if (retryable := _retryable(error)) is not None:
                 raise retryable from None
+            if error.status == RPCStatusCode.NOT_FOUND and await self._between_runs(workspace_id):
+                raise _Retryable(TEMPORARILY_UNAVAILABLE, error.message) from None
             raise _missing(workspace_id, error) from None
         return result
+
+    async def _between_runs(self, workspace_id: str) -> bool:
+        """Whether an Update's NOT_FOUND met a run closing by continue-as-new, not an ended
+        subscription. The servers word it differently ("workflow execution already completed"
+        on the dev server, "Completed workflow" on the time-skipping one), and both say it of
+        a workflow that ended for good too: the latest run's status tells them apart."""
+        try:
+            latest = await self._handle(workspace_id).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise _missing(workspace_id, error) from None
+        return latest.status in _STILL_GOING
 
     async def select_plan(
         self, workspace_id: str, plan: str, *, actor: str, request_id: str | None = None
@@ -416,6 +432,9 @@ _UNAVAILABLE = frozenset(
     }
 )
 _RETRY_AFTER_S = 1
+# A latest run in one of these states means the subscription goes on: the Update met the
+# instant a run closed by continue-as-new, and the next attempt reaches the new run.
+_STILL_GOING = frozenset({WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.CONTINUED_AS_NEW})
 
 
 @dataclasses.dataclass
@@ -453,10 +472,6 @@ def _retryable(error: RPCError) -> _Retryable | None:
     if error.status == RPCStatusCode.RESOURCE_EXHAUSTED:
         return _Retryable(TOO_MANY_REQUESTS, error.message)
     if error.status in _UNAVAILABLE:
-        return _Retryable(TEMPORARILY_UNAVAILABLE, error.message)
-    # The run closed between the server's lookup and the Update (continue-as-new): the
-    # handle follows the chain, so the next attempt reaches the new run.
-    if error.status == RPCStatusCode.NOT_FOUND and "already completed" in error.message:
         return _Retryable(TEMPORARILY_UNAVAILABLE, error.message)
     return None
 

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowUpdateInput,
+    WorkflowUpdateHandle,
+)
+from temporalio.service import RPCError, RPCStatusCode
 
 from billing import AssignSeat
 from client import TenureClient, TenureError
@@ -57,3 +67,54 @@ async def test_support_cancels_by_the_cancel_update(subscribed: tuple[TenureClie
     result = await client.request_cancellation(ws, reason="customer asked by phone", staff="sam")
     state = await client.state(ws)
     assert (result.status, state.status, state.cancel_actor) == ("canceling", "canceling", "staff:sam")
+
+
+class _RunClosing(Interceptor):
+    """The server's answer to an Update that lands as the run closes by continue-as-new
+    (the time-skipping server's words), given to the first ``times`` Updates."""
+
+    def __init__(self, times: int) -> None:
+        self.left = times
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        outer = self
+
+        class Closing(OutboundInterceptor):
+            async def start_workflow_update(
+                self, input: StartWorkflowUpdateInput
+            ) -> WorkflowUpdateHandle[Any]:
+                if outer.left > 0:
+                    outer.left -= 1
+                    raise RPCError("Completed workflow", RPCStatusCode.NOT_FOUND, b"")
+                return await super().start_workflow_update(input)
+
+        return Closing(next)
+
+
+async def test_an_update_meeting_a_closing_run_is_sent_again(driver: Driver) -> None:
+    # Seen in CI: a seat assigned at the very instant of a renewal's continue-as-new was
+    # refused "not_found: workspace has no subscription" and never applied.
+    ws = f"py-{uuid.uuid4().hex[:8]}"
+    await driver.start(_setup(ws), "seats", datetime(2026, 9, 3, 9, tzinfo=UTC))
+    closing = _RunClosing(times=2)
+    config = driver.env.client.config()
+    config["interceptors"] = [closing]
+    temporal = Client(**config)
+    client = TenureClient(temporal, driver.task_queue, driver.stripe_task_queue)
+    result = await client.assign_seat(ws, user="bob", seat_type="pro", actor="alice", request_id="seat-bob")
+    assert (closing.left, result.status) == (0, "active")
+    assert (await client.overview(ws)).paid_seat_count == 1
+
+
+async def test_an_update_to_an_ended_subscription_is_not_found_at_once(driver: Driver) -> None:
+    ws = f"py-{uuid.uuid4().hex[:8]}"
+    await driver.start(_setup(ws), "seats", datetime(2026, 9, 3, 9, tzinfo=UTC))
+    assert driver.handle is not None
+    await driver.handle.terminate("ended")
+    # A deadline far longer than the test: a retried NOT_FOUND would hang it, not pass.
+    client = TenureClient(
+        driver.env.client, driver.task_queue, driver.stripe_task_queue, retry_deadline_s=3600
+    )
+    with pytest.raises(TenureError) as missing:
+        await asyncio.wait_for(client.assign_seat(ws, user="bob", seat_type="pro", actor="alice"), 30)
+    assert missing.value.code == "not_found"
