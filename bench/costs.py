@@ -1,0 +1,250 @@
+"""Per-subscription-month costs (issue 17 goal 5): what one subscription costs Temporal, Stripe
+and PostgreSQL over months of its life.
+
+``uv run python -m bench.costs [--months 12]``
+
+Four representative workspaces, each run as a scenario through `tenure simulate`'s runner on
+one private stack (Temporal's time-skipping server, embedded PostgreSQL, the Stripe emulator;
+the real workers, workflows and activities, `simulate.runner.Run`), for ``--months`` months:
+
+- ``seats_monthly_2``: `seats`, two members with a monthly Pro seat each;
+- ``seats_annual_1``: `seats`, one annual Pro seat;
+- ``credits_usage``: `credits`, Solo selected on day 1 (during the trial), usage every month
+  (a 200-partition materialization and 60 serverless minutes);
+- ``trial_converts``: `credits`, Starter selected on day 10 of the trial, billed from its end.
+
+Every card is ``pm_card_visa``. For each case it counts (`bench.cost_counts`) the events of
+every run of the subscription's workflow and of its invoice workflows (continue-as-new
+followed), the Stripe requests the emulator served, and the rows and bytes PostgreSQL wrote,
+and divides by the months lived. ``--copies`` runs each case that many times on the same
+stack (the database's page-granular sizes average out).
+
+Prints one JSON line on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.cost_counts import (
+    count_workflows,
+    database_snapshot,
+    stripe_requests_seen,
+    stripe_requests_since,
+)
+from bench.stack import log
+from billing.periods import add_months
+from simulate.runner import Run
+from simulate.scenario import parse_scenario
+from simulate.stack import Stack, private_stack
+
+SEATS_START = datetime(2027, 1, 5, 9, tzinfo=UTC)
+CREDITS_START = datetime(2027, 1, 1, 9, tzinfo=UTC)
+
+
+def _z(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _end(start: datetime, months: int) -> datetime:
+    """An hour before the instant ``months`` periods after ``start`` renew: ``months`` months lived."""
+    return add_months(start, months) - timedelta(hours=1)
+
+
+def _header(catalog: str, start: datetime, months: int, workspace: str, admin_role: str) -> str:
+    return (
+        f"catalog: {catalog}\nstart: {_z(start)}\nend: {_z(_end(start, months))}\n"
+        f"workspace:\n  id: {workspace}\n  members:\n"
+        f"    - {{user: alice, role: {admin_role}, role_granted_at: 2026-12-01T00:00:00Z}}\n"
+    )
+
+
+def seats_monthly(months: int, seats: int = 2) -> str:
+    """A `seats` workspace whose ``seats`` members each hold a monthly Pro seat."""
+    users = ["alice", *(f"user{n}" for n in range(1, seats))]
+    text = _header("seats", SEATS_START, months, "seats-monthly", "admin")
+    text += "".join(f"    - {{user: {u}, role: member}}\n" for u in users[1:])
+    text += "steps:\n"
+    for user in users:
+        text += f"  - at: {_z(SEATS_START)}\n    assign_seat: {{user: {user}, type: pro, cycle: monthly}}\n"
+    return text
+
+
+def seats_annual(months: int) -> str:
+    """A `seats` workspace with one annual Pro seat."""
+    text = _header("seats", SEATS_START, months, "seats-annual", "admin")
+    return (
+        text
+        + f"steps:\n  - at: {_z(SEATS_START)}\n    assign_seat: {{user: alice, type: pro, cycle: annual}}\n"
+    )
+
+
+def credits_usage(months: int) -> str:
+    """A `credits` workspace on Solo (chosen on day 1 of its trial) reporting usage monthly."""
+    text = _header("credits", CREDITS_START, months, "credits-usage", "org_admin")
+    text += f"steps:\n  - at: {_z(CREDITS_START + timedelta(days=1))}\n    select_plan: {{plan: solo}}\n"
+    for month in range(months):
+        at = add_months(CREDITS_START, month) + timedelta(days=14, hours=8)
+        text += (
+            f"  - at: {_z(at)}\n    usage:\n      events:\n"
+            "        - {kind: asset_materialization, partitions: 200}\n"
+            "        - {kind: serverless_minutes, minutes: 60}\n"
+        )
+    return text
+
+
+def trial_converts(months: int) -> str:
+    """A `credits` trial that converts: Starter chosen on day 10, billed from the trial's end."""
+    text = _header("credits", CREDITS_START, months, "trial-converts", "org_admin")
+    return (
+        text
+        + f"steps:\n  - at: {_z(CREDITS_START + timedelta(days=10))}\n    select_plan: {{plan: starter}}\n"
+    )
+
+
+CASES: dict[str, Callable[[int], str]] = {
+    "seats_monthly_2": seats_monthly,
+    "seats_annual_1": seats_annual,
+    "credits_usage": credits_usage,
+    "trial_converts": trial_converts,
+}
+
+
+async def measure_case(stack: Stack, name: str, scenario: str) -> dict[str, Any]:
+    """Run one scenario on ``stack``; what it cost Temporal, Stripe and PostgreSQL, in total.
+
+    The stack must be shared (``private=False``): its database and emulator counters are read
+    before and after, so nothing else may use them meanwhile.
+    """
+    loaded = parse_scenario(scenario, source=name)
+    db_before = await database_snapshot(stack.engine)
+    stripe_before = await stripe_requests_seen(stack.stripe_url)
+    started = time.perf_counter()
+    run = Run(loaded, stack)
+    document = await run.execute()
+    wall_s = time.perf_counter() - started
+    stripe = await stripe_requests_since(stack.stripe_url, stripe_before)
+    ids = await run.engine.workflow_ids()
+    history = await count_workflows(stack.env.client, ids)
+    database = (await database_snapshot(stack.engine)).since(db_before)
+    return {
+        "invoices": len(document["invoices"]),
+        "invoice_statuses": dict(Counter(i["status"] for i in document["invoices"])),
+        "rejected_updates": len(document.get("rejected", [])),
+        "wall_s": round(wall_s, 2),
+        "history": history.to_json() | {"by_type": dict(sorted(history.by_type.items()))},
+        "stripe_requests": sum(stripe.values()),
+        "stripe_by_kind": dict(sorted(stripe.items())),
+        "database": database,
+    }
+
+
+def _per_month(case: dict[str, Any], months: int, copies: int) -> dict[str, float]:
+    """The headline figures per subscription-month."""
+    per = months * copies
+    history, database = case["history"], case["database"]
+    actions = history["actions"] + case["rejected_updates"]  # a rejected Update is billed too
+    figures = {
+        "workflow_tasks": history["workflow_tasks"],
+        "history_events": history["events"],
+        "history_bytes": history["history_bytes"],
+        "activities": history["activities"] + history["local_activities"],
+        "timers": history["timers"],
+        "signals": history["signals"],
+        "updates": history["updates"],
+        "continue_as_new": history["continue_as_new"],
+        "actions": actions,
+        "stripe_requests": case["stripe_requests"],
+        "invoices": case["invoices"],
+        "db_rows_written": database["inserted"] + database["updated"] + database["deleted"],
+        "db_rows_inserted": database["inserted"],
+        "db_row_bytes": database["row_bytes"],
+        "db_relation_bytes": database["relation_bytes"],
+        "db_wal_bytes": database["wal_bytes"],
+    }
+    return {k: round(v / per, 2) for k, v in figures.items()}
+
+
+def _sum_cases(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Add the copies of one case (same keys, numbers added, per-kind counters merged)."""
+
+    def merge(a: Any, b: Any) -> Any:
+        if isinstance(a, dict):
+            return {k: merge(a.get(k, 0), b.get(k, 0)) for k in a.keys() | b.keys()}
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return a + b
+        return a
+
+    total = runs[0]
+    for other in runs[1:]:
+        total = merge(total, other)
+    return total
+
+
+def _commit() -> str:
+    root = Path(__file__).resolve().parents[1]
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+async def measure(months: int, copies: int, cases: list[str]) -> dict[str, Any]:
+    """Every case ``copies`` times on one private stack, in total and per subscription-month."""
+    result: dict[str, Any] = {"name": "costs", "commit": _commit(), "months": months, "copies": copies}
+    async with private_stack() as own:
+        shared = Stack(env=own.env, engine=own.engine, stripe_url=own.stripe_url, private=False)
+        for name in cases:
+            runs = []
+            for copy in range(copies):
+                runs.append(await measure_case(shared, name, CASES[name](months)))
+                last = runs[-1]
+                history = last["history"]
+                log(
+                    f"{name} #{copy + 1}: {last['invoices']} invoices, {history['workflow_tasks']}"
+                    f" workflow tasks, {history['events']} events, {last['stripe_requests']} Stripe"
+                    f" requests, {last['wall_s']} s"
+                )
+            total = _sum_cases(runs)
+            result[name] = {"per_subscription_month": _per_month(total, months, copies), "total": total}
+    headline = [result[name]["per_subscription_month"] for name in cases]
+    result["mean_per_subscription_month"] = {
+        k: round(sum(h[k] for h in headline) / len(headline), 2) for k in headline[0]
+    }
+    return result
+
+
+def main() -> None:
+    """Parse arguments, run, print one JSON line (Temporal's core logs to fd 1: kept off stdout)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--copies", type=int, default=1, help="runs of each case on the same stack")
+    parser.add_argument("--case", action="append", choices=sorted(CASES), help="only these (repeatable)")
+    args = parser.parse_args()
+    sys.stdout.flush()
+    result_out = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        result = asyncio.run(measure(args.months, args.copies, args.case or list(CASES)))
+    finally:
+        sys.stdout.flush()
+        os.dup2(result_out, 1)
+        os.close(result_out)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
