@@ -68,6 +68,8 @@ class HistoryCounts:
     search_attribute_upserts: int = 0  # billable ones (not versioning-only)
     child_workflows: int = 0  # StartChildWorkflowExecutionInitiated
     continue_as_new: int = 0  # WorkflowExecutionContinuedAsNew
+    max_run_events: int = 0  # the longest run (a maximum, not a sum)
+    max_run_bytes: int = 0  # the largest run's serialized size (a maximum)
     by_type: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -91,6 +93,8 @@ class HistoryCounts:
         for name in self.__dataclass_fields__:
             if name == "by_type":
                 self.by_type.update(other.by_type)
+            elif name.startswith("max_"):
+                setattr(self, name, max(getattr(self, name), getattr(other, name)))
             else:
                 setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -172,6 +176,7 @@ def count_run(events: list[HistoryEvent]) -> HistoryCounts:
         elif kind == E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             counts.continue_as_new += 1
     counts.local_activity_tasks = len(tasks_with_local_activities)
+    counts.max_run_events, counts.max_run_bytes = counts.events, counts.history_bytes
     return counts
 
 

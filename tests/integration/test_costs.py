@@ -21,8 +21,8 @@ from simulate.stack import Stack, private_stack
 
 E = EventType
 INVOICES = 2  # the checkout invoice (Jan 5) and the renewal of Feb 5; the run ends Mar 4 23:00
-# A test card: customer created, billing details saved, the customer read back, a SetupIntent
-# created, confirmed and read, its payment method made the default (`devstack.test_cards`).
+# A test card (`devstack.test_cards`): POST /v1/customers, POST and GET /v1/customers/{id},
+# POST /v1/setup_intents, its confirm, GET of the SetupIntent and of its payment method.
 CARD_REQUESTS = 7
 # Per invoice: the invoice created as a draft, its one seat line, the draft paid (finalized by
 # Stripe as it pays: docs/benchmarks.md, session 8).
@@ -62,6 +62,8 @@ async def test_one_seat_for_two_months_costs_what_we_count_by_hand() -> None:
     assert history["by_type"]["WORKFLOW_TASK_COMPLETED"] == history["workflow_tasks"]
     assert history["events"] == sum(history["by_type"].values())
     assert "WORKFLOW_EXECUTION_TERMINATED" not in history["by_type"]
+    assert 0 < history["max_run_events"] < history["events"]
+    assert case["subscription_history"]["workflows"] == 1
 
     # PostgreSQL: the rows each invoice adds, read from the statistics after the pool closed.
     tables = case["database"]["tables"]
