@@ -113,6 +113,57 @@ def trial_converts(months: int) -> str:
     )
 
 
+# Temporal Cloud's pay-as-you-go prices (Business plan and above), read on 2026-12-08 from
+# https://docs.temporal.io/cloud/pricing (temporalio/documentation, docs/evaluate/cloud/pricing.mdx):
+# (actions in the tier, USD per million); beyond 200 M "contact Sales": priced at the last tier.
+ACTION_TIERS = [(5e6, 50.0), (5e6, 45.0), (10e6, 40.0), (30e6, 35.0), (50e6, 30.0), (100e6, 25.0)]
+ACTIVE_GBH_USD, RETAINED_GBH_USD, HOURS_PER_MONTH = 0.042, 0.00105, 744
+PLAN_MINIMUM_USD, PLAN_SHARE = 500.0, 0.10  # Business: the greater of $500 or 10 % of usage
+STRIPE_LIVE_LIMIT = 100  # requests/s per account (https://docs.stripe.com/rate-limits)
+STRIPE_ENDPOINT_LIMIT = 25  # requests/s per endpoint unless noted (same page)
+
+
+def action_price_usd(actions: float) -> float:
+    """Pay-as-you-go price of ``actions`` in one month (`ACTION_TIERS`)."""
+    price, left = 0.0, actions
+    for size, per_million in ACTION_TIERS:
+        taken = min(left, size)
+        price, left = price + taken / 1e6 * per_million, left - taken
+    return price + left / 1e6 * ACTION_TIERS[-1][1]
+
+
+def fleet_projection(
+    per_month: dict[str, float], subscriptions: int, retention_days: int = 30
+) -> dict[str, float]:
+    """What ``subscriptions`` subscriptions of the measured kind cost on Temporal Cloud in a month,
+    and how long one Stripe account takes to collect all their invoices at one instant.
+
+    An estimate: actions as counted from histories (no queries, heartbeats or fleet-wide
+    workflows), storage as the serialized size of the events; every subscription keeps one run
+    of one period open (active storage) and closed runs are retained ``retention_days``.
+    """
+    actions = per_month["actions"] * subscriptions
+    active_gb = per_month["subscription_history_bytes"] * subscriptions / 1e9
+    retained_gb = per_month["history_bytes"] * subscriptions * retention_days / 30 / 1e9
+    storage = (active_gb * ACTIVE_GBH_USD + retained_gb * RETAINED_GBH_USD) * HOURS_PER_MONTH
+    usage = action_price_usd(actions) + storage
+    requests_per_invoice = per_month["stripe_invoice_requests"] / max(per_month["invoices"], 1e-9)
+    # Each invoice calls each of its three endpoints once: the per-endpoint limit binds first.
+    invoices_per_s = min(STRIPE_LIVE_LIMIT / requests_per_invoice, STRIPE_ENDPOINT_LIMIT)
+    return {
+        "subscriptions": subscriptions,
+        "actions_per_month": round(actions),
+        "actions_usd": round(action_price_usd(actions)),
+        "active_storage_gb": round(active_gb, 1),
+        "retained_storage_gb": round(retained_gb, 1),
+        "storage_usd": round(storage),
+        "plan_usd": round(max(PLAN_MINIMUM_USD, PLAN_SHARE * usage)),
+        "total_usd_per_month": round(usage + max(PLAN_MINIMUM_USD, PLAN_SHARE * usage)),
+        "stripe_requests_per_invoice": round(requests_per_invoice, 2),
+        "stripe_burst_hours_one_account": round(subscriptions / invoices_per_s / 3600, 1),
+    }
+
+
 CASES: dict[str, Callable[[int], str]] = {
     "seats_monthly_2": seats_monthly,
     "seats_annual_1": seats_annual,
@@ -148,6 +199,8 @@ async def measure_case(stack: Stack, name: str, scenario: str) -> dict[str, Any]
         # The subscription's own runs: one is always open (Temporal Cloud's active storage).
         "subscription_history": subscription.to_json(),
         "stripe_requests": sum(stripe.values()),
+        # Those of invoices (create, items, pay, retrieve): not the card's customer and SetupIntent.
+        "stripe_invoice_requests": sum(n for kind, n in stripe.items() if " /v1/invoice" in kind),
         "stripe_by_kind": dict(sorted(stripe.items())),
         "database": database,
     }
@@ -170,6 +223,7 @@ def _per_month(case: dict[str, Any], months: int, copies: int) -> dict[str, floa
         "continue_as_new": history["continue_as_new"],
         "actions": actions,
         "stripe_requests": case["stripe_requests"],
+        "stripe_invoice_requests": case["stripe_invoice_requests"],
         "invoices": case["invoices"],
         "db_rows_written": database["inserted"] + database["updated"] + database["deleted"],
         "db_rows_inserted": database["inserted"],
@@ -230,9 +284,9 @@ async def measure(months: int, copies: int, cases: list[str]) -> dict[str, Any]:
                 "total": total,
             }
     headline = [result[name]["per_subscription_month"] for name in cases]
-    result["mean_per_subscription_month"] = {
-        k: round(sum(h[k] for h in headline) / len(headline), 2) for k in headline[0]
-    }
+    mean = {k: round(sum(h[k] for h in headline) / len(headline), 2) for k in headline[0]}
+    result["mean_per_subscription_month"] = mean
+    result["projection_1m"] = fleet_projection(mean, 1_000_000)
     return result
 
 

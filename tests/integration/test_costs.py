@@ -16,7 +16,7 @@ from temporalio.api.history.v1 import (
 )
 
 from bench.cost_counts import LOCAL_ACTIVITY_MARKER, count_run, request_kind
-from bench.costs import measure_case, seats_monthly
+from bench.costs import action_price_usd, measure_case, seats_monthly
 from simulate.stack import Stack, private_stack
 
 E = EventType
@@ -45,6 +45,7 @@ async def test_one_seat_for_two_months_costs_what_we_count_by_hand() -> None:
     for kind, per_invoice in INVOICE_REQUESTS.items():
         assert by_kind[kind] == per_invoice * INVOICES, by_kind
     assert case["stripe_requests"] == CARD_REQUESTS + 3 * INVOICES, by_kind
+    assert case["stripe_invoice_requests"] == 3 * INVOICES
     assert sum(by_kind.values()) == case["stripe_requests"]
 
     history = case["history"]
@@ -138,3 +139,10 @@ def test_request_kinds_hide_ids_not_resources() -> None:
     assert request_kind("POST", "/v1/invoices/in_1Nf3kR2pQxY7aBc/pay") == "POST /v1/invoices/{id}/pay"
     assert request_kind("POST", "/v1/setup_intents") == "POST /v1/setup_intents"
     assert request_kind("GET", "/v1/setup_intents/seti_Nf3kR2pQxY7aBcde") == "GET /v1/setup_intents/{id}"
+
+
+def test_action_prices_follow_the_published_tiers() -> None:
+    # Temporal's own example (docs.temporal.io/cloud/pricing): 11.25 M actions = $525.
+    assert action_price_usd(11.25e6) == 525.0
+    assert action_price_usd(200e6) == 250 + 225 + 400 + 1050 + 1500 + 2500
+    assert action_price_usd(300e6) == action_price_usd(200e6) + 100 * 25.0
