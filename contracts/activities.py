@@ -113,6 +113,11 @@ class ActivityRef(Generic[I, O]):
 RECORD_DECISION: ActivityRef[DecisionRecord, None] = ActivityRef(
     "record_decision", DecisionRecord, NoneType, DB_TIMEOUT, DB_RETRY, "main", local=True
 )
+# The same record for a command, as a regular activity (patch ``record-after-acceptance``):
+# it runs after the task accepting the command's Update is in history (`EffectRunner.record`).
+RECORD_COMMAND: ActivityRef[DecisionRecord, None] = ActivityRef(
+    "record_command", DecisionRecord, NoneType, DB_TIMEOUT, DB_RETRY, "main"
+)
 LOAD_SNAPSHOT: ActivityRef[str, WorkspaceSnapshot] = ActivityRef(
     "load_snapshot", str, WorkspaceSnapshot, DB_TIMEOUT, DB_RETRY, "main"
 )
@@ -200,6 +205,7 @@ SEND_DUE_EMAILS: ActivityRef[RelayJob, RelayResult] = ActivityRef(
 
 ALL: tuple[ActivityRef[Any, Any], ...] = (
     RECORD_DECISION,
+    RECORD_COMMAND,
     LOAD_SNAPSHOT,
     APPLY_REVERT,
     APPLY_REACTIVATION,

@@ -61,6 +61,7 @@ def activities(engine: AsyncEngine, gateway: PaymentGateway) -> list[Callable[..
         health.database_ping,
         usage.usage_totals,
         workspace.record_decision,
+        workspace.record_command,
         workspace.load_snapshot,
         workspace.apply_revert,
         workspace.apply_reactivation,

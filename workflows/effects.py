@@ -32,6 +32,9 @@ from workflows.calls import run, run_local
 # Posting runs as a local activity: the renewal's workflow task records, posts and continues
 # as new by itself instead of waiting a second task for the `post_invoice` activity.
 POST_INVOICE_LOCAL_PATCH = "post-invoice-local"
+# A command's record is written by a regular activity, after its Update is accepted: see
+# `EffectRunner.record`.
+RECORD_AFTER_ACCEPTANCE_PATCH = "record-after-acceptance"
 
 
 class EffectRunner:
@@ -140,11 +143,22 @@ class EffectRunner:
         self.last_revert = None
 
     async def record(self, record: DecisionRecord) -> None:
-        """Write a decision's record as a local activity.
+        """Write a decision's record.
 
-        It is one short, idempotent transaction that runs on every command: as a local
-        activity it needs no task-queue round trip through the server and leaves one
-        marker in history instead of three events. If the worker dies before the workflow
-        task completes, the task is retried and the record written again (idempotent).
+        A decision of a timer or a signal is written by a local activity: one short,
+        idempotent transaction, no task-queue round trip, one marker in history; if the
+        worker dies before the workflow task completes, the task is retried and the record
+        written again (idempotent), because what caused it is already in history.
+
+        A command's decision (inside an Update) is not in history until the task that
+        accepts the Update completes, and a local activity would write it before: if that
+        task is then lost (the server restarting, the worker killed with nobody re-sending
+        the Update), the database and the outbox keep a command the workflow never had
+        (seen by `bench.chaos`: a seat in SQL, none in the workflow, its e-mail and event
+        sent). So an Update's record is a regular activity, scheduled by the task that
+        accepts the Update: it runs only once the acceptance is durable, and then surely.
         """
-        await run_local(refs.RECORD_DECISION, record)
+        if workflow.current_update_info() is not None and workflow.patched(RECORD_AFTER_ACCEPTANCE_PATCH):
+            await run(refs.RECORD_COMMAND, record)
+        else:
+            await run_local(refs.RECORD_DECISION, record)

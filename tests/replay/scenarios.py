@@ -236,4 +236,7 @@ SCENARIOS: dict[str, Scenario] = {
     "trial-notice": trial_notice,
     # issue 18: dunning of a declined card, recorded before patch decline-codes
     "declined-dunning": declined_dunning,
+    # patch record-after-acceptance: every command's record is the regular `record_command`
+    # activity; the reactivation story (seats, cancel, reactivate: Updates all) shows it
+    "reactivation-records-after-acceptance": reactivation,
 }
