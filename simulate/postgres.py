@@ -23,8 +23,9 @@ def _quiet(name: str, line: str) -> None:
 
 
 def start_postgres(directory: Path) -> EmbeddedPostgres:
-    """An embedded PostgreSQL in ``directory``, migrated to head (stopped if that fails)."""
-    server = EmbeddedPostgres(directory, free_port(), _quiet)
+    """An embedded PostgreSQL in ``directory``, migrated to head (stopped if that fails);
+    throwaway: nothing is flushed to disk, the directory is removed after the run."""
+    server = EmbeddedPostgres(directory, free_port(), _quiet, throwaway=True)
     try:
         server.start()
         upgrade(server.url)
