@@ -73,6 +73,7 @@ from billing.workspace import Member as WorkspaceMember
 from billing.workspace import MemberSeat
 from client import TenureClient
 from config.settings import Settings
+from contracts.errors import IDEMPOTENCY_KEY_IN_USE
 from contracts.workspace import WorkspaceSetup
 from db import verify_repo
 from db.engine import async_engine, session_factory
@@ -94,7 +95,10 @@ MEMBERS = [f"m{i}" for i in range(1, 6)]
 SEAT = "pro"
 WEBHOOK_SECRET = "whsec_tenure_chaos"
 STRIPE_FAULT_RATE = 0.05
-CLIENT_DEADLINE_S = 90.0  # how long one caller keeps retrying one request (same key)
+# How long one caller keeps retrying one request (same key): longer than the API's claim on
+# a key whose process died mid-request (`services.idempotency.IN_FLIGHT_LOCK`, 2 minutes),
+# so a caller outlives a crashed API's claim, as a client that keeps its key must.
+CLIENT_DEADLINE_S = 180.0
 SETUP_CONCURRENCY = 16
 
 
@@ -328,7 +332,7 @@ class Load:
         while True:
             try:
                 answer = await http.send(request)
-                code, label = answer.status_code, str(answer.status_code)
+                code, label = answer.status_code, _label(answer)
             except httpx.HTTPError as error:
                 code, label = 0, type(error).__name__
             self.statuses[label] += 1
@@ -341,7 +345,9 @@ class Load:
                 self.accepted.setdefault(ws, []).append(key)
                 (held.discard if user in held else held.add)(user)
                 return
-            if 400 <= code < 500 and code != 429:
+            # 409 idempotency_key_in_use: the key's first request still runs (or its API
+            # died, and the claim lapses): try again later, as Stripe's clients do.
+            if 400 <= code < 500 and code != 429 and not label.endswith(IDEMPOTENCY_KEY_IN_USE):
                 self.outcomes["refused"] += 1
                 await self._resync(ws)
                 return
@@ -357,6 +363,18 @@ class Load:
         with contextlib.suppress(Exception):
             state = await asyncio.wait_for(self.tenure.state(ws), 10)
             self.holders[ws] = _held(state)
+
+
+def _label(answer: httpx.Response) -> str:
+    """A status, with the error code of a 4xx (a domain refusal and a key in use are both 409)."""
+    if not 400 <= answer.status_code < 500:
+        return str(answer.status_code)
+    try:
+        body = answer.json()
+    except ValueError:
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    return f"{answer.status_code} {code}" if isinstance(code, str) else str(answer.status_code)
 
 
 def _held(state: BillingState) -> set[str]:

@@ -1,6 +1,6 @@
 """Lifecycle benchmark (issue 4): live subscriptions receiving seat changes, against Temporal's ceiling.
 
-``uv run python -m bench.lifecycle [--subscriptions 1000 --callers 64 --seconds 30]``
+``uv run python -m bench.lifecycle [--subscriptions 1000 --callers 64 --seconds 30 --rounds 3]``
 
 1. Starts an embedded PostgreSQL, a Temporal dev server (SQLite file, UI off) and the Stripe
    emulator in a temporary directory on free ports, and Tenure's workers (main and Stripe
@@ -12,10 +12,12 @@
    The in-advance invoice stays a draft for the catalog's ``invoice_draft_minutes`` (60),
    longer than a run, so no invoice is posted or collected here: `bench.periods` is where
    invoices go through Stripe.
-3. Measured phase: C callers, each picking a random subscription and sending a valid
+3. Measured phase (A): C callers, each picking a random subscription and sending a valid
    `assign_seat`/`unassign_seat` Update (seat holders tracked client-side), for S seconds.
-4. Ceiling phase, same run: the same callers against N bare workflows whose Update runs one
-   no-op activity.
+4. Ceiling phase (B), same run: the same callers against N bare workflows whose Update runs
+   one no-op activity. A and B alternate for R rounds (A B A B A B by default); each round's
+   ratio is A / B, and the line reports their median and spread (issue 17: one pair of
+   phases minutes apart measured the shared machine, 0.66 - 1.2).
 5. Worker RSS per cached subscription: (worker RSS with all N subscriptions cached - worker
    RSS before the first one started) / N.
 6. History events per billing period: `bench.periods` (time-skipping side experiment); the
@@ -42,7 +44,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.ceiling import BareEntityWorkflow
-from bench.lifecycle_report import result_line
+from bench.lifecycle_report import Rounds, result_line
 from bench.load import PhaseResult, bounded, closed_loop
 from bench.payments import Cards, stripe_queue
 from bench.periods import PERIODS, measure_periods
@@ -226,7 +228,9 @@ async def _settle_rss(worker: WorkerProcess, seconds: float = 3.0) -> float:
     return worker.rss_mib()
 
 
-async def bench(subscriptions: int, callers: int, seconds: float, stack: Stack) -> dict[str, Any]:
+async def bench(
+    subscriptions: int, callers: int, seconds: float, rounds: int, stack: Stack
+) -> dict[str, Any]:
     """Run every phase on a started stack; the result line as a dict."""
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     worker = stack.start_worker(queue, max_cached=2 * subscriptions + 100)
@@ -246,16 +250,18 @@ async def bench(subscriptions: int, callers: int, seconds: float, stack: Stack) 
         rss_after = await _settle_rss(worker)
         log(f"checkout done in {time.monotonic() - began:.0f} s, worker RSS {rss_after:.1f} MiB")
 
-        log(f"measured phase: {callers} callers, {seconds:.0f} s of seat changes")
-        measured = await closed_loop(callers, seconds, seat_changes(workspaces), seed=1)
-        log(f"  {_summary(measured)}")
-        live_longest, live_runs = await longest_live_run(client, workspaces)
-
         log(f"ceiling: starting {subscriptions} bare entities")
         bare = await start_bare(client, queue, subscriptions)
-        log(f"ceiling phase: {callers} callers, {seconds:.0f} s of Updates running one no-op activity")
-        ceiling = await closed_loop(callers, seconds, touches(bare), seed=2)
-        log(f"  {_summary(ceiling)}")
+        pairs = []
+        for n in range(rounds):
+            log(f"round {n + 1}: {callers} callers, {seconds:.0f} s of seat changes")
+            measured = await closed_loop(callers, seconds, seat_changes(workspaces), seed=1 + 2 * n)
+            log(f"  {_summary(measured)}")
+            log(f"round {n + 1}: the same callers, {seconds:.0f} s of Updates running one no-op activity")
+            ceiling = await closed_loop(callers, seconds, touches(bare), seed=2 + 2 * n)
+            log(f"  {_summary(ceiling)}")
+            pairs.append((measured, ceiling))
+        live_longest, live_runs = await longest_live_run(client, workspaces)
 
         log(f"history: {PERIODS} periods of two seats subscriptions on the time-skipping server")
         periods = await measure_periods(engine)
@@ -265,8 +271,7 @@ async def bench(subscriptions: int, callers: int, seconds: float, stack: Stack) 
         subscriptions,
         callers,
         seconds,
-        measured,
-        ceiling,
+        Rounds(tuple(pairs)),
         (rss_after - rss_before) / subscriptions,
         periods,
         live_longest,
@@ -279,10 +284,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.lifecycle", description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscriptions", type=int, default=1000)
     parser.add_argument("--callers", type=int, default=64)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase")
+    parser.add_argument("--rounds", type=int, default=3, help="workload/ceiling pairs, alternated")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     run_on_stack(
-        "tenure-bench-", Stack, lambda stack: bench(args.subscriptions, args.callers, args.seconds, stack)
+        "tenure-bench-",
+        Stack,
+        lambda stack: bench(args.subscriptions, args.callers, args.seconds, args.rounds, stack),
     )
 
 

@@ -24,9 +24,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import (
     Client,
-    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -226,13 +228,17 @@ class TenureClient:
         subscription. The servers word it differently ("workflow execution already completed"
         on the dev server, "Completed workflow" on the time-skipping one), and both say it of
         a workflow that ended for good too: the latest run's status tells them apart."""
+        # The raw call: `WorkflowHandle.describe` decodes the search attributes too, and
+        # fails on a datetime one while its value is being upserted (TypeError, seen).
+        execution = WorkflowExecution(workflow_id=workflow_id(workspace_id))
+        request = DescribeWorkflowExecutionRequest(namespace=self.temporal.namespace, execution=execution)
         try:
-            latest = await self._handle(workspace_id).describe()
+            answer = await self.temporal.workflow_service.describe_workflow_execution(request)
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 return False
             raise _missing(workspace_id, error) from None
-        return latest.status in _STILL_GOING
+        return answer.workflow_execution_info.status in _STILL_GOING
 
     async def select_plan(
         self, workspace_id: str, plan: str, *, actor: str, request_id: str | None = None
@@ -434,7 +440,12 @@ _UNAVAILABLE = frozenset(
 _RETRY_AFTER_S = 1
 # A latest run in one of these states means the subscription goes on: the Update met the
 # instant a run closed by continue-as-new, and the next attempt reaches the new run.
-_STILL_GOING = frozenset({WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.CONTINUED_AS_NEW})
+_STILL_GOING = frozenset(
+    {
+        WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
+        WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW,
+    }
+)
 
 
 @dataclasses.dataclass

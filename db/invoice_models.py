@@ -102,6 +102,9 @@ class StripeEventRow(Base):
     __tablename__ = "stripe_events"
     __table_args__ = (
         CheckConstraint("status IN ('received', 'applied', 'ignored', 'failed')", name="status"),
+        # What the re-drive scans every minute: only the events not yet applied, oldest first
+        # (a tiny index however many events were ever received).
+        Index("ix_stripe_events_pending", "received_at", postgresql_where=text("status = 'received'")),
     )
 
     id: Mapped[str] = mapped_column(String(255), primary_key=True)

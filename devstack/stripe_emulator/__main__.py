@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 
 import uvicorn
 
@@ -13,15 +14,20 @@ from devstack.stripe_emulator.server import bind_socket
 from devstack.stripe_emulator.settings import EmulatorSettings
 
 
-def _positive_rate(text: str) -> float:
-    try:
-        rate = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    # A zero or negative rate would refuse every request: surely a typo, not a wish.
-    if not (rate > 0 and math.isfinite(rate)):
-        raise argparse.ArgumentTypeError("the rate limit must be a positive number of requests per second")
-    return rate
+def _positive(what: str) -> Callable[[str], float]:
+    """A parser of a positive, finite number; its error names ``what`` it is."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        # Zero or less would refuse every request (or forget every key at once): a typo.
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"{what} must be a positive number")
+        return value
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="info")
     parser.add_argument(
         "--rate-limit",
-        type=_positive_rate,
+        type=_positive("the rate limit (requests per second)"),
         default=None,
         metavar="N",
         help="answer 429 beyond N /v1 requests per second per API key, as Stripe does "
@@ -51,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--idempotency-ttl",
-        type=_positive_rate,
+        type=_positive("the idempotency key lifetime (seconds)"),
         default=24 * 3600.0,
         metavar="SECONDS",
         help="prune idempotency keys older than this, as Stripe does after 24 hours (the default)",

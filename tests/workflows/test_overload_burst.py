@@ -297,3 +297,21 @@ def test_tenure_prints_one_line_for_a_refusal(
         raise TenureError(code, "try again in a moment")
     assert exited.value.code == exit_code
     assert capsys.readouterr().err.strip().splitlines() == [f"error: {code}: try again in a moment"]
+
+
+async def test_an_update_to_an_ended_subscription_is_not_found_at_once(
+    api: httpx.AsyncClient, driver: Driver
+) -> None:
+    # The dev server says "workflow execution already completed" both of a run that closed
+    # by continue-as-new (sent again) and of a subscription that ended (not found): the
+    # client tells them apart by the latest run's status.
+    ws = await _workspace(api, driver, ["bob"])
+    assert driver.handle is not None
+    await driver.handle.terminate("ended")
+    # A deadline far longer than the test: a retried NOT_FOUND would hang it, not pass.
+    client = TenureClient(
+        driver.env.client, driver.task_queue, driver.stripe_task_queue, retry_deadline_s=3600
+    )
+    with pytest.raises(TenureError) as missing:
+        await asyncio.wait_for(client.assign_seat(ws, user="bob", seat_type="pro", actor="alice"), 30)
+    assert missing.value.code == "not_found"

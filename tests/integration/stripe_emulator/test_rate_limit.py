@@ -176,3 +176,16 @@ def test_cli_refuses_a_rate_that_is_not_a_positive_number(
         emulator_main(["--rate-limit", value])
     assert excinfo.value.code == 2
     assert "--rate-limit" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf"])
+def test_cli_refuses_an_idempotency_lifetime_that_is_not_positive_and_says_which(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as excinfo:
+        emulator_main(["--idempotency-ttl", value])
+    assert excinfo.value.code == 2
+    err = capsys.readouterr().err
+    assert "--idempotency-ttl" in err
+    assert "idempotency key lifetime" in err
+    assert "rate limit" not in err
