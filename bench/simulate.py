@@ -5,7 +5,12 @@
 1. Scenario: the 12-month mixed scenario (`examples/scenarios/monthly-and-annual-seats-year.yaml`,
    13 invoices) run ``--runs`` times as `tenure simulate` runs it (private stack started and
    stopped each time: ``cold_s``), and ``--runs`` times on one warm stack (``warm_s``: the
-   run alone). Goal: ≤ 5 s.
+   run alone). Then the `tenure simulate` command itself, a fresh process each time
+   (``command_s``: wall time from spawn to exit, imports and stack included), alternated with
+   the same command with this checkout's bytecode already compiled (``command_bytecode_s``:
+   the environment may set PYTHONDONTWRITEBYTECODE, and then every start compiles Tenure's
+   own modules from source), and the command's imports alone (``command_imports_s``).
+   Goal: the command ≤ 5 s.
 2. Fleet, in one time-skipping server with the real workers: N seats subscriptions (one
    monthly pro seat each, a ``pm_card_visa`` card) skip M months in one go; every renewal
    posts an invoice that is collected through the emulator. Throughput = N x M period-steps
@@ -24,7 +29,9 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -95,6 +102,49 @@ async def _scenario_times(runs: int) -> dict[str, Any]:
     }
 
 
+def _wall(argv: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of one process, spawn to exit; its output is kept only if it fails."""
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited {done.returncode}: {done.stderr[-2000:]}")
+    return elapsed
+
+
+# What `tenure simulate` imports before it starts a server (cli.main, then cli/simulate.py's _run).
+COMMAND_IMPORTS = "import cli.main, simulate.runner, simulate.scenario, simulate.watchdog"
+
+
+def _command_times(runs: int) -> dict[str, Any]:
+    """`tenure simulate` of the scenario as a process, ``runs`` times each way, alternated."""
+    bin_dir = Path(sys.executable).parent
+    with tempfile.TemporaryDirectory(prefix="bench-simulate-") as tmp:
+        out = Path(tmp) / "report.json"
+        command = [str(bin_dir / "tenure"), "simulate", str(SCENARIO), "--out", str(out)]
+        imports = [sys.executable, "-c", COMMAND_IMPORTS]
+        as_is = dict(os.environ)
+        # The same command reading compiled bytecode from a private cache, written once here.
+        cache = dict(as_is, PYTHONPYCACHEPREFIX=str(Path(tmp) / "pycache"))
+        _wall(command, {k: v for k, v in cache.items() if k != "PYTHONDONTWRITEBYTECODE"})
+        figures: dict[str, list[float]] = {"command_s": [], "command_bytecode_s": [], "command_imports_s": []}
+        for n in range(runs):
+            figures["command_s"].append(_wall(command, as_is))
+            figures["command_bytecode_s"].append(_wall(command, cache))
+            figures["command_imports_s"].append(_wall(imports, as_is))
+            log(
+                f"command run {n + 1}: {figures['command_s'][-1]:.2f} s, with bytecode "
+                f"{figures['command_bytecode_s'][-1]:.2f} s, imports {figures['command_imports_s'][-1]:.2f} s"
+            )
+        invoices = len(json.loads(out.read_text("utf-8"))["invoices"])
+    result: dict[str, Any] = {"command_invoices": invoices}
+    for name, times in figures.items():
+        result[name] = [round(t, 2) for t in times]
+        result[name.removesuffix("_s") + "_median_s"] = round(statistics.median(times), 2)
+    result["pythondontwritebytecode"] = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
+    return result
+
+
 async def _fleet(stack: Stack, subscriptions: int, months: int) -> float:
     """Wall seconds for N seats subscriptions to live M months (every invoice paid)."""
     catalog = load_catalog("seats")
@@ -116,8 +166,9 @@ async def _fleet(stack: Stack, subscriptions: int, months: int) -> float:
 
         async def prepare(ws: str) -> None:
             member = WorkspaceMember(user_id="admin", role="admin", role_granted_at=ANCHOR)
-            await store_workspace(session_factory(stack.engine),
-                WorkspaceSetup(workspace_id=ws, billing_contact_email="b@x.test", members=[member])
+            await store_workspace(
+                session_factory(stack.engine),
+                WorkspaceSetup(workspace_id=ws, billing_contact_email="b@x.test", members=[member]),
             )
             await cards.give(ws)
             handle = await client.start_workflow(
@@ -145,6 +196,7 @@ async def _fleet(stack: Stack, subscriptions: int, months: int) -> float:
         # Month by month: one skip of a year under load outlasts the test server's RPC timeout.
         for month in range(1, months + 1):
             await clock.advance_to(add_months(ANCHOR, month) + timedelta(hours=2))
+            log(f"fleet: month {month} skipped at +{time.perf_counter() - started:.1f} s")
         await _wait_paid(stack, ids, months + 1)
         elapsed = time.perf_counter() - started
         for ws in ids:
@@ -220,6 +272,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"name": "simulate"}
     if args.runs > 0:
         result |= await _scenario_times(args.runs)
+        result |= await asyncio.to_thread(_command_times, args.runs)
     if args.subscriptions > 0:
         result |= await _fleet_figures(args.subscriptions, args.months)
     return result

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cli.errors import FAILED, fail, load_settings
-from devstack.smtp_sink import Mailbox, StoredMail
+
+if TYPE_CHECKING:  # aiosmtpd and its dependencies load only for a `tenure mail` command
+    from devstack.smtp_sink import Mailbox, StoredMail
 
 mail_app = typer.Typer(help="E-mails the dev SMTP sink received (`tenure dev`).", no_args_is_help=True)
 console = Console()
@@ -30,6 +32,8 @@ _SHOWN_HEADERS = ("Date", "From", "To", "Subject", "Message-ID", "X-Tenure-Templ
 
 
 def _mailbox(directory: Path | None) -> Mailbox:
+    from devstack.smtp_sink import Mailbox
+
     return Mailbox(directory if directory is not None else Path(load_settings().data_dir) / "mail")
 
 

@@ -18,13 +18,17 @@ from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cli.errors import FAILED, UNAVAILABLE, USAGE, fail, friendly_errors
+
+if TYPE_CHECKING:
+    from simulate.postgres import PostgresStart
+    from simulate.scenario import LoadedScenario
 
 INTERRUPTED = 130  # the shell's convention for a command stopped by Ctrl-C (128 + SIGINT)
 
@@ -53,19 +57,33 @@ def _stdout_kept_clean() -> Iterator[int]:
 
 
 def _run(scenario: Path, stable_ids: bool) -> dict[str, Any]:
-    from simulate.runner import simulate
+    from simulate.postgres import PostgresStart
     from simulate.scenario import ScenarioError, load_scenario
-    from simulate.watchdog import SimulationError, SimulationInterrupted, SimulationStalled
 
     try:
         loaded = load_scenario(scenario)
     except ScenarioError as error:
         fail(str(error), USAGE)
+    # PostgreSQL's initdb and start (child processes, ~1.5 s) overlap the imports of the
+    # worker's modules below; the private stack then owns it, and stops it whatever happens.
+    postgres_start = PostgresStart()
+    try:
+        return _run_loaded(loaded, scenario.name, stable_ids, postgres_start)
+    finally:
+        postgres_start.close()  # stopped by the stack already, unless it was never entered
+
+
+def _run_loaded(
+    loaded: LoadedScenario, name: str, stable_ids: bool, postgres_start: PostgresStart
+) -> dict[str, Any]:
+    from simulate.runner import simulate
+    from simulate.watchdog import SimulationError, SimulationInterrupted, SimulationStalled
+
     status_console = Console(stderr=True)
     with _stdout_kept_clean(), status_console.status("simulating", spinner="dots") as status:
 
         def progress(message: str) -> None:
-            status.update(f"simulating {scenario.name}: {message}")
+            status.update(f"simulating {name}: {message}")
 
         interrupted = threading.Event()
 
@@ -77,7 +95,13 @@ def _run(scenario: Path, stable_ids: bool) -> dict[str, Any]:
                 signal.signal(signal.SIGINT, signal.default_int_handler)
 
             signal.signal(signal.SIGINT, stop)
-            return await simulate(loaded, stable=stable_ids, progress=progress, interrupted=interrupted)
+            return await simulate(
+                loaded,
+                stable=stable_ids,
+                progress=progress,
+                interrupted=interrupted,
+                postgres_start=postgres_start,
+            )
 
         try:
             return asyncio.run(run())

@@ -63,10 +63,14 @@ def _service_user() -> str | None:
 class EmbeddedPostgres:
     """A PostgreSQL server on ``127.0.0.1:port`` with its data in ``data_dir``."""
 
-    def __init__(self, data_dir: Path, port: int, sink: LogSink) -> None:
+    def __init__(self, data_dir: Path, port: int, sink: LogSink, *, throwaway: bool = False) -> None:
+        """``throwaway``: the data is deleted after one use (`tenure simulate`'s private
+        stack), so nothing is flushed to disk: no fsync at initdb, commits or checkpoints.
+        A crash loses the data, which the caller throws away anyway."""
         self.data_dir = data_dir.resolve()
         self.port = port
         self._sink = sink
+        self._throwaway = throwaway
         self._user = _service_user()
         self._child: ChildProcess | None = None
 
@@ -96,8 +100,7 @@ class EmbeddedPostgres:
                 "listen_addresses=127.0.0.1",
                 "-c",
                 "unix_socket_directories=",
-                "-c",
-                "fsync=on",
+                *self._durability(),
             ],
             self._sink,
             user=self._user,
@@ -106,6 +109,11 @@ class EmbeddedPostgres:
         self._child.start()
         self._wait_ready(timeout)
         self._ensure_database()
+
+    def _durability(self) -> list[str]:
+        if not self._throwaway:
+            return ["-c", "fsync=on"]
+        return ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
 
     def stop(self) -> None:
         """Fast shutdown; the data directory stays for the next start."""
@@ -136,6 +144,7 @@ class EmbeddedPostgres:
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--locale=C",
+                *(["--no-sync"] if self._throwaway else []),
             ],
             user=self._user,
             capture_output=True,

@@ -32,6 +32,7 @@ from services import build_services
 from simulate import report
 from simulate.clock import SimulatedClock
 from simulate.engine import Engine
+from simulate.postgres import PostgresStart
 from simulate.scenario import LoadedScenario
 from simulate.setup import STAFF, workspace_setup
 from simulate.stack import Progress, Stack, no_progress, private_stack
@@ -243,6 +244,7 @@ async def simulate(
     stable: bool = False,
     progress: Progress = no_progress,
     interrupted: threading.Event | None = None,
+    postgres_start: PostgresStart | None = None,
 ) -> dict[str, Any]:
     """Run ``loaded`` on ``stack`` (None: a private stack, stopped before returning).
 
@@ -250,12 +252,14 @@ async def simulate(
         stable: replace Stripe's generated ids with placeholders (`report.stable_ids`).
         progress: told what is happening, one short line at a time.
         interrupted: set it (from a signal handler) to stop the run at its next poll.
+        postgres_start: the private stack's PostgreSQL, already starting (`tenure simulate`
+            starts it before importing this module); the private stack owns it.
 
     Raises:
         SimulationError: the run could not go on (a refused step is reported, not raised).
     """
     if stack is None:
-        async with private_stack(progress) as own:
+        async with private_stack(progress, postgres_start) as own:
             return await simulate(loaded, own, stable=stable, progress=progress, interrupted=interrupted)
     document = await Run(loaded, stack, progress, interrupted or threading.Event()).execute()
     return report.stable_ids(document) if stable else document

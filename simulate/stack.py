@@ -10,27 +10,19 @@ the test server starts, because both take seconds.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from db.engine import async_engine
-from db.migrate import upgrade
-from devstack.ports import free_port
-from devstack.postgres import EmbeddedPostgres
 from devstack.stripe_emulator.server import EmulatorServer
 from devstack.timeskip import time_skipping_server
+from simulate.postgres import PostgresStart
 
 Progress = Callable[[str], None]
-
-
-def _quiet(name: str, line: str) -> None:
-    """Server logs are noise here; a server that fails to start raises with its reason."""
 
 
 def no_progress(message: str) -> None:
@@ -54,31 +46,24 @@ class Stack:
     private: bool
 
 
-def _start_postgres(directory: Path) -> EmbeddedPostgres:
-    server = EmbeddedPostgres(directory, free_port(), _quiet)
-    try:
-        server.start()
-        upgrade(server.url)
-    except BaseException:
-        server.stop()
-        raise
-    return server
-
-
 @asynccontextmanager
-async def private_stack(progress: Progress = no_progress) -> AsyncIterator[Stack]:
-    """Start the three servers; stop all of them on exit, whatever happened."""
+async def private_stack(
+    progress: Progress = no_progress, postgres_start: PostgresStart | None = None
+) -> AsyncIterator[Stack]:
+    """Start the three servers; stop all of them on exit, whatever happened.
+
+    Args:
+        postgres_start: a PostgreSQL already starting (`simulate.postgres`), which the stack
+            then owns and stops; None: started here.
+    """
     async with AsyncExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tenure-simulate-")))
         progress("starting PostgreSQL, Temporal's time-skipping server and the Stripe emulator")
-        postgres_task = asyncio.create_task(asyncio.to_thread(_start_postgres, tmp / "pg"))
-        try:
-            env = await stack.enter_async_context(time_skipping_server())
-            emulator = stack.enter_context(EmulatorServer())
-        finally:
-            # Whatever else failed, PostgreSQL is either stopped here or handed to the exit stack.
-            postgres = await postgres_task
-            stack.callback(postgres.stop)
+        starting = postgres_start or PostgresStart()
+        # Whatever fails from here, PostgreSQL is stopped and its directory removed.
+        stack.callback(starting.close)
+        env = await stack.enter_async_context(time_skipping_server())
+        emulator = stack.enter_context(EmulatorServer())
+        postgres = await asyncio.wrap_future(starting.future)
         engine = async_engine(postgres.url, pool_size=5)
         stack.push_async_callback(engine.dispose)
         yield Stack(env=env, engine=engine, stripe_url=emulator.url, private=True)
