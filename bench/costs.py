@@ -25,11 +25,7 @@ Prints one JSON line on stdout; progress goes to stderr.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import os
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -43,7 +39,7 @@ from bench.cost_counts import (
     stripe_requests_seen,
     stripe_requests_since,
 )
-from bench.stack import log
+from bench.stack import log, print_result
 from billing.periods import add_months
 from simulate.runner import Run
 from simulate.scenario import parse_scenario
@@ -297,16 +293,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=1, help="runs of each case on the same stack")
     parser.add_argument("--case", action="append", choices=sorted(CASES), help="only these (repeatable)")
     args = parser.parse_args()
-    sys.stdout.flush()
-    result_out = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        result = asyncio.run(measure(args.months, args.copies, args.case or list(CASES)))
-    finally:
-        sys.stdout.flush()
-        os.dup2(result_out, 1)
-        os.close(result_out)
-    print(json.dumps(result), flush=True)
+    print_result(measure(args.months, args.copies, args.case or list(CASES)))
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ from temporalio.worker import Worker
 
 from bench.payments import STRIPE_API_KEY, Cards, gateway
 from bench.periodic import BarePeriodicWorkflow, period_noop
-from bench.stack import log
+from bench.stack import log, print_result
 from billing import AssignSeat, Member, add_months, load_catalog
 from billing.workspace import Member as WorkspaceMember
 from config.settings import Settings
@@ -285,16 +285,7 @@ def main() -> None:
     parser.add_argument("--subscriptions", type=int, default=200, help="fleet size (0: skip the fleet)")
     parser.add_argument("--months", type=int, default=12)
     args = parser.parse_args()
-    sys.stdout.flush()
-    result_out = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        result = asyncio.run(_measure(args))
-    finally:
-        sys.stdout.flush()
-        os.dup2(result_out, 1)
-        os.close(result_out)
-    print(json.dumps(result), flush=True)
+    print_result(_measure(args))
 
 
 if __name__ == "__main__":

@@ -184,12 +184,8 @@ class Stack:
         self.postgres.stop()
 
 
-def run_on_stack(
-    prefix: str,
-    build: Callable[[Path], Stack],
-    measure: Callable[[Stack], Coroutine[Any, Any, dict[str, Any]]],
-) -> None:
-    """Start a stack in a temporary directory, run ``measure`` on it, stop it, print the JSON.
+def print_result(measure: Coroutine[Any, Any, dict[str, Any]]) -> None:
+    """Run ``measure`` and print its result as one JSON line on stdout.
 
     Temporal's core logs warnings straight to file descriptor 1: while the benchmark runs,
     fd 1 points at stderr, so stdout carries only the result line.
@@ -198,15 +194,28 @@ def run_on_stack(
     result_out = os.dup(1)
     os.dup2(2, 1)
     try:
-        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
-            stack = build(Path(tmp))
-            try:
-                stack.start()
-                result: dict[str, Any] = asyncio.run(measure(stack))
-            finally:
-                stack.stop()
+        result = asyncio.run(measure)
     finally:
         sys.stdout.flush()
         os.dup2(result_out, 1)
         os.close(result_out)
     print(json.dumps(result), flush=True)
+
+
+def run_on_stack(
+    prefix: str,
+    build: Callable[[Path], Stack],
+    measure: Callable[[Stack], Coroutine[Any, Any, dict[str, Any]]],
+) -> None:
+    """Start a stack in a temporary directory, run ``measure`` on it, stop it, print the JSON."""
+
+    async def on_stack() -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            stack = build(Path(tmp))
+            try:
+                stack.start()
+                return await measure(stack)
+            finally:
+                stack.stop()
+
+    print_result(on_stack())
