@@ -54,9 +54,10 @@ async def test_one_seat_for_two_months_costs_what_we_count_by_hand() -> None:
     # The subscription continues as new at checkout and at each renewal; an invoice is one run.
     assert history["continue_as_new"] == INVOICES
     assert history["runs"] == (1 + INVOICES) + INVOICES
-    # One Update (the seat); each invoice collected by one activity and reported by one signal.
+    # One Update (the seat), recorded by one activity once accepted (patch
+    # record-after-acceptance); each invoice collected by one activity, reported by one signal.
     assert history["updates"] == 1
-    assert history["activities"] == INVOICES
+    assert history["activities"] == 1 + INVOICES
     assert history["signals"] == INVOICES == history["signals_sent"]
     assert history["activity_retries"] == 0 == history["workflow_task_failures"]
     assert history["by_type"]["WORKFLOW_EXECUTION_STARTED"] == history["runs"]
