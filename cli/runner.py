@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cli.errors import USAGE, fail, friendly_errors, load_settings, refusal_exit_code
 from client import TenureClient, TenureError
 from db.engine import async_engine, required_url
+
+if TYPE_CHECKING:
+    from services import Services
 
 T = TypeVar("T")
 Staff = Annotated[
@@ -28,6 +31,20 @@ def staff_login(login: str | None) -> str:
     if not name:
         fail("name yourself with --staff LOGIN (recorded in the audit log)", USAGE)
     return name
+
+
+def services_over(client: TenureClient, engine: AsyncEngine) -> Services:
+    """The API's services over this command's client and database (imported late: they load
+    the Stripe SDK and the catalog, which every other command would pay for)."""
+    from billing.catalog import load_catalog
+    from services import services_for
+
+    settings = load_settings()
+
+    async def source() -> TenureClient:
+        return client
+
+    return services_for(settings, engine, source, load_catalog(settings.catalog))
 
 
 def run_with_client(

@@ -17,32 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing import CommandResult
 from billing.overview import Overview
 from cli.contracts import contract_app
-from cli.errors import load_settings
 from cli.listing import list_subscriptions
 from cli.overview_view import money
-from cli.runner import Staff, run_with_client, staff_login
+from cli.runner import Staff, run_with_client, services_over, staff_login
 from client import TenureClient
 
 if TYPE_CHECKING:
-    from services import Services
     from services.overview import OverviewOut
 
 console = Console()
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-
-
-def _services(client: TenureClient, engine: AsyncEngine) -> Services:
-    """The API's services over this command's client and database (imported late: they load
-    the Stripe SDK and the catalog, which every other command would pay for)."""
-    from billing.catalog import load_catalog
-    from services import services_for
-
-    settings = load_settings()
-
-    async def source() -> TenureClient:
-        return client
-
-    return services_for(settings, engine, source, load_catalog(settings.catalog))
 
 
 def show(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as_json: Json = False) -> None:
@@ -50,7 +34,7 @@ def show(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as_jso
     from cli.overview_view import print_overview
 
     async def work(client: TenureClient, engine: AsyncEngine) -> OverviewOut:
-        return await _services(client, engine).overview.overview(workspace)
+        return await services_over(client, engine).overview.overview(workspace)
 
     found = run_with_client(work, "reading the subscription and its usage")
     if as_json:
@@ -63,7 +47,7 @@ def invoices(workspace: Annotated[str, typer.Argument(help="Workspace id.")], as
     """The workspace's invoices, newest first, with their PDF links."""
 
     async def work(client: TenureClient, engine: AsyncEngine) -> list[dict[str, Any]]:
-        found = await _services(client, engine).support.invoices(workspace)
+        found = await services_over(client, engine).support.invoices(workspace)
         return [
             {
                 "number": i.number,
@@ -103,7 +87,7 @@ def void(
     login = staff_login(staff)
 
     async def work(client: TenureClient, engine: AsyncEngine) -> None:
-        await _services(client, engine).invoices.void(invoice, f"staff:{login}")
+        await services_over(client, engine).invoices.void(invoice, f"staff:{login}")
 
     # Paid before the void arrived: refused (exit 4), the money was collected.
     run_with_client(work, f"voiding {invoice}: waiting for its collection to stop")

@@ -15,31 +15,15 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli.errors import load_settings
-from cli.runner import run_with_client
+from cli.runner import run_with_client, services_over
 from client import TenureClient
 
 if TYPE_CHECKING:
-    from services import Services
     from services.webhooks import Endpoint
 
 webhooks_app = typer.Typer(help="Webhook endpoints: where Tenure pushes its events.", no_args_is_help=True)
 console = Console()
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-
-
-def _services(client: TenureClient, engine: AsyncEngine) -> Services:
-    """The API's services over this command's client and database (imported late: they load
-    the Stripe SDK and the catalog, which every other command would pay for)."""
-    from billing.catalog import load_catalog
-    from services import services_for
-
-    settings = load_settings()
-
-    async def source() -> TenureClient:
-        return client
-
-    return services_for(settings, engine, source, load_catalog(settings.catalog))
 
 
 def _shown(endpoint: Endpoint) -> dict[str, Any]:
@@ -64,7 +48,7 @@ def add(
     """Create an endpoint and print its signing secret once (it cannot be shown again)."""
 
     async def work(client: TenureClient, engine: AsyncEngine) -> dict[str, Any]:
-        created = await _services(client, engine).webhooks.create(url, event or [])
+        created = await services_over(client, engine).webhooks.create(url, event or [])
         return _shown(created.endpoint) | {"secret": created.secret}
 
     found = run_with_client(work, "creating the endpoint")
@@ -82,7 +66,7 @@ def list_(as_json: Json = False) -> None:
     """List endpoints (never their secrets)."""
 
     async def work(client: TenureClient, engine: AsyncEngine) -> list[dict[str, Any]]:
-        return [_shown(e) for e in await _services(client, engine).webhooks.endpoints()]
+        return [_shown(e) for e in await services_over(client, engine).webhooks.endpoints()]
 
     found = run_with_client(work, "reading endpoints")
     if as_json:
@@ -99,7 +83,7 @@ def remove(endpoint_id: Annotated[str, typer.Argument(help="The endpoint's id (w
     """Delete an endpoint: deliveries to it stop."""
 
     async def work(client: TenureClient, engine: AsyncEngine) -> None:
-        await _services(client, engine).webhooks.delete(endpoint_id)
+        await services_over(client, engine).webhooks.delete(endpoint_id)
 
     run_with_client(work, "removing the endpoint")
     console.print(f"endpoint {endpoint_id} removed")
@@ -116,7 +100,7 @@ def replay(
     """Send a range of events again (a failing endpoint is resumed)."""
 
     async def work(client: TenureClient, engine: AsyncEngine) -> dict[str, Any]:
-        done = await _services(client, engine).webhooks.replay(endpoint_id, after, until, workspace)
+        done = await services_over(client, engine).webhooks.replay(endpoint_id, after, until, workspace)
         return {
             "endpoint_id": done.endpoint_id,
             "after": done.after,
