@@ -60,8 +60,7 @@ class WorkspaceActivities:
     @activity.defn(name=refs.RECORD_COMMAND.name)
     async def record_command(self, record: DecisionRecord) -> None:
         """The same record for a command, run once its Update is accepted (a regular activity)."""
-        async with self._sessions.begin() as session:
-            await write_decision(session, record)
+        await self.record_decision(record)
 
     @activity.defn(name=refs.LOAD_SNAPSHOT.name)
     async def load_snapshot(self, workspace_id: str) -> WorkspaceSnapshot:

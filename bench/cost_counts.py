@@ -35,6 +35,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client
 
+from bench.invoice_drain import emulator_stats
+
 E = EventType
 # The marker a local activity's result is recorded as (Temporal's Core SDK, Python included).
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
@@ -200,8 +202,7 @@ def request_kind(method: str, path: str) -> str:
 
 async def stripe_requests_seen(stripe_url: str) -> int:
     """The emulator's ``/v1`` request counter."""
-    async with httpx.AsyncClient(base_url=stripe_url) as http:
-        return int((await http.get("/_emulator/stats")).raise_for_status().json()["requests"])
+    return (await emulator_stats(stripe_url))["requests"]
 
 
 async def stripe_requests_since(stripe_url: str, seen_before: int) -> Counter[str]:
@@ -210,8 +211,8 @@ async def stripe_requests_since(stripe_url: str, seen_before: int) -> Counter[st
     Raises:
         RuntimeError: more requests than the emulator's log keeps.
     """
+    seen = await stripe_requests_seen(stripe_url)
     async with httpx.AsyncClient(base_url=stripe_url) as http:
-        seen = int((await http.get("/_emulator/stats")).raise_for_status().json()["requests"])
         log = (await http.get("/_emulator/requests")).raise_for_status().json()["data"]
     new = seen - seen_before
     if new > len(log):
